@@ -1,0 +1,53 @@
+"""commgraph: a cell–cell communication graph database.
+
+Load per-run ligand–receptor inference (CellPhoneDB v5, LIANA+, CellChat, CSV) into a graph
+keyed by cell type × day × group, in an embedded LadybugDB store or a Neo4j server, and ask
+how signaling changes with time and dose.
+
+>>> import commgraph as cg
+>>> store = cg.connect("study.lbug")                                          # doctest: +SKIP
+>>> cg.load(store, "cellphonedb", "out/day7_high", day=7, group="high")       # doctest: +SKIP
+>>> store.query("signaling_change", cell_type="MX1+ Mono", day=7, group="high")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
+from ._queries import list_queries
+from ._schema import COLUMNS, describe_columns, validate
+from .errors import CommgraphError, InputError, QueryError, StoreError
+from .stores import Store, connect
+
+
+def read(format: str, source, **kwargs):
+    """Parse one run's native output into a validated canonical table (see ``commgraph.formats``)."""
+    from .formats import read as _read
+
+    return _read(format, source, **kwargs)
+
+
+try:
+    __version__ = version("commgraph")
+except PackageNotFoundError:  # a bare checkout on sys.path
+    __version__ = "0+unknown"
+
+__all__ = [
+    "COLUMNS",
+    "CommgraphError",
+    "InputError",
+    "QueryError",
+    "RunSpec",
+    "Store",
+    "StoreError",
+    "connect",
+    "describe_columns",
+    "list_queries",
+    "load",
+    "load_manifest",
+    "read",
+    "read_cell_counts",
+    "read_manifest",
+    "validate",
+]

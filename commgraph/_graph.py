@@ -1,0 +1,223 @@
+"""Turn a validated canonical table into the node and edge frames of the graph model.
+
+Both stores write exactly these frames, so their content is the same by construction.
+Frames carry their columns in the order the schema declares (LadybugDB's COPY maps by
+position), edges start with ``from``/``to`` keys.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import _schema as S
+
+FROM, TO = "from", "to"
+
+
+@dataclass
+class GraphFrames:
+    runs: pd.DataFrame
+    cell_types: pd.DataFrame
+    cell_states: pd.DataFrame
+    interactions: pd.DataFrame
+    pathways: pd.DataFrame
+    genes: pd.DataFrame
+    signals: pd.DataFrame
+    of_type: pd.DataFrame
+    in_pathway: pd.DataFrame
+    has_ligand: pd.DataFrame
+    has_receptor: pd.DataFrame
+    load_id: str = ""
+    # CellStates whose counts this load knows (to update states that already exist)
+    counted_states: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def nodes(self) -> dict[str, pd.DataFrame]:
+        return {
+            S.CELL_TYPE: self.cell_types,
+            S.CELL_STATE: self.cell_states,
+            S.INTERACTION_NODE: self.interactions,
+            S.PATHWAY_NODE: self.pathways,
+            S.GENE: self.genes,
+        }
+
+    def rels(self) -> dict[str, pd.DataFrame]:
+        """Relationships that hang off new nodes only (SIGNALS and NEXT are handled apart)."""
+        return {
+            S.OF_TYPE: self.of_type,
+            S.IN_PATHWAY: self.in_pathway,
+            S.HAS_LIGAND: self.has_ligand,
+            S.HAS_RECEPTOR: self.has_receptor,
+        }
+
+
+def node_columns(label: str) -> list[str]:
+    return [name for name, _ in S.NODE_TABLE[label].properties]
+
+
+SIGNAL_COLUMNS = [FROM, TO] + [name for name, _ in S.SIGNALS_PROPERTIES]
+
+
+def _nullable(series: pd.Series) -> pd.Series:
+    """object Series with None for missing (what both engines take as null)."""
+    out = series.astype(object)
+    return out.where(series.notna(), None)
+
+
+def cell_count_table(cell_counts: pd.DataFrame | None) -> pd.DataFrame:
+    """Sum counts per cell type × day × group and add the fraction within day × group."""
+    cols = [S.CELL_TYPE_PROP, S.DAY, S.GROUP, S.N_CELLS, S.FRACTION]
+    if cell_counts is None or len(cell_counts) == 0:
+        return pd.DataFrame(columns=cols)
+    counts = cell_counts.groupby([S.CELL_TYPE_PROP, S.DAY, S.GROUP], as_index=False, observed=True)[S.N_CELLS].sum()
+    totals = counts.groupby([S.DAY, S.GROUP], observed=True)[S.N_CELLS].transform("sum")
+    counts[S.FRACTION] = counts[S.N_CELLS] / totals
+    return counts[cols]
+
+
+def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None = None) -> GraphFrames:
+    """Frames for one load: every run in ``table`` (already validated)."""
+    t = table
+    counts = cell_count_table(cell_counts)
+
+    # cell states: every sender/receiver of every row, plus states only known from counts
+    ends = pd.concat(
+        [
+            t[[S.SOURCE, S.DAY, S.GROUP]].set_axis([S.CELL_TYPE_PROP, S.DAY, S.GROUP], axis=1),
+            t[[S.TARGET, S.DAY, S.GROUP]].set_axis([S.CELL_TYPE_PROP, S.DAY, S.GROUP], axis=1),
+        ]
+        + ([counts[[S.CELL_TYPE_PROP, S.DAY, S.GROUP]]] if len(counts) else []),
+        ignore_index=True,
+    )
+    ends[S.CELL_TYPE_PROP] = ends[S.CELL_TYPE_PROP].astype(str)
+    ends[S.GROUP] = ends[S.GROUP].astype(str)
+    ends[S.DAY] = ends[S.DAY].astype("int64")
+    states = ends.drop_duplicates().reset_index(drop=True)
+    states = states.merge(counts, on=[S.CELL_TYPE_PROP, S.DAY, S.GROUP], how="left")
+    states[S.KEY_PROP] = _keys(states[S.CELL_TYPE_PROP], states[S.DAY], states[S.GROUP])
+    states[S.N_CELLS] = states[S.N_CELLS].astype("Int64")
+    cell_states = states[node_columns(S.CELL_STATE)].copy()
+    for c in (S.N_CELLS, S.FRACTION):
+        cell_states[c] = _nullable(cell_states[c])
+    counted = cell_states[cell_states[S.N_CELLS].notna()][[S.KEY_PROP, S.N_CELLS, S.FRACTION]]
+
+    cell_types = pd.DataFrame({S.NAME: sorted(states[S.CELL_TYPE_PROP].unique())})
+    cell_types[S.LINEAGE] = None
+    of_type = pd.DataFrame({FROM: cell_states[S.KEY_PROP], TO: cell_states[S.CELL_TYPE_PROP]})
+
+    # interactions, pathways, genes
+    inter = t[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]].drop_duplicates(S.INTERACTION)
+    annotation = t.attrs.get("annotation", {})
+    interactions = pd.DataFrame(
+        {
+            S.NAME: inter[S.INTERACTION].astype(str).to_numpy(),
+            S.LIGAND: inter[S.LIGAND].astype(str).to_numpy(),
+            S.RECEPTOR: inter[S.RECEPTOR].astype(str).to_numpy(),
+            S.PATHWAY: inter[S.PATHWAY].astype(str).to_numpy(),
+        }
+    )
+    interactions[S.ANNOTATION] = interactions[S.NAME].map(annotation).astype(object)
+    interactions[S.ANNOTATION] = _nullable(interactions[S.ANNOTATION])
+    pathways = pd.DataFrame({S.NAME: sorted(interactions[S.PATHWAY].unique())})
+    in_pathway = pd.DataFrame({FROM: interactions[S.NAME], TO: interactions[S.PATHWAY]})
+    has_ligand = _subunits(interactions, S.LIGAND)
+    has_receptor = _subunits(interactions, S.RECEPTOR)
+    genes = pd.DataFrame({S.SYMBOL: sorted(set(has_ligand[TO]) | set(has_receptor[TO]))})
+
+    # SIGNALS
+    sig = pd.DataFrame(
+        {
+            FROM: _keys(t[S.SOURCE], t[S.DAY], t[S.GROUP]),
+            TO: _keys(t[S.TARGET], t[S.DAY], t[S.GROUP]),
+        }
+    )
+    for name, _ in S.SIGNALS_PROPERTIES:
+        if name == S.LOAD_ID:
+            sig[name] = load_id
+        elif name in (S.SCORE, S.PVALUE, S.SIGNIFICANT):
+            sig[name] = t[name].to_numpy()
+        else:
+            sig[name] = _nullable(t[name]).to_numpy()
+    sig[S.PVALUE] = _nullable(pd.Series(sig[S.PVALUE])).to_numpy()
+
+    runs = _runs(t, load_id)
+    return GraphFrames(
+        runs=runs,
+        cell_types=cell_types,
+        cell_states=cell_states,
+        interactions=interactions,
+        pathways=pathways,
+        genes=genes,
+        signals=sig[SIGNAL_COLUMNS],
+        of_type=of_type,
+        in_pathway=in_pathway,
+        has_ligand=has_ligand,
+        has_receptor=has_receptor,
+        load_id=load_id,
+        counted_states=counted,
+    )
+
+
+def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:
+    return (
+        cell_type.astype(str).to_numpy(dtype=object)
+        + "|"
+        + day.astype("int64").astype(str).to_numpy(dtype=object)
+        + "|"
+        + group.astype(str).to_numpy(dtype=object)
+    )
+
+
+def _subunits(interactions: pd.DataFrame, side: str) -> pd.DataFrame:
+    genes = interactions[side].str.split(S.SUBUNIT_SEP)
+    out = pd.DataFrame({FROM: interactions[S.NAME], TO: genes}).explode(TO)
+    return out[out[TO].notna() & (out[TO] != "")].drop_duplicates().reset_index(drop=True)
+
+
+def _first(series: pd.Series):
+    v = series.dropna()
+    return None if v.empty else str(v.iloc[0])
+
+
+def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    rows = []
+    for run_id, g in t.groupby(S.RUN_ID, sort=True, observed=True):
+        days, groups = g[S.DAY].unique(), g[S.GROUP].unique()
+        samples = g[S.SAMPLE].dropna().unique()
+        rows.append(
+            {
+                S.RUN_ID: str(run_id),
+                S.LOAD_ID: load_id,
+                S.FORMAT: t.attrs.get("format"),
+                S.METHOD: _first(g[S.METHOD]),
+                S.TOOL: _first(g[S.TOOL]),
+                S.TOOL_VERSION: _first(g[S.TOOL_VERSION]),
+                S.DATABASE_VERSION: _first(g[S.DATABASE_VERSION]),
+                S.PARAMETERS: _first(g[S.PARAMETERS]),
+                S.SOURCE_FILES: _first(g[S.SOURCE_FILES]),
+                S.DAY: int(days[0]) if len(days) == 1 else None,
+                S.GROUP: str(groups[0]) if len(groups) == 1 else None,
+                S.SAMPLE: ";".join(map(str, samples)) if len(samples) else None,
+                S.N_ROWS: int(len(g)),
+                S.N_SIGNIFICANT: int(g[S.SIGNIFICANT].sum()),
+                S.LOADED_AT: now,
+            }
+        )
+    return pd.DataFrame(rows, columns=node_columns(S.RUN)).astype(object).where(lambda d: d.notna(), None)
+
+
+def next_edges(states: pd.DataFrame) -> pd.DataFrame:
+    """NEXT: each cell type × group's states in day order, consecutive pairs."""
+    s = states.sort_values([S.CELL_TYPE_PROP, S.GROUP, S.DAY])
+    nxt = s.groupby([S.CELL_TYPE_PROP, S.GROUP], observed=True)[S.KEY_PROP].shift(-1)
+    out = pd.DataFrame({FROM: s[S.KEY_PROP], TO: nxt}).dropna()
+    return out.reset_index(drop=True)
+
+
+def parameters_json(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

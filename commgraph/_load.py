@@ -1,0 +1,208 @@
+"""Loading runs into a store: one run, or every run a study manifest lists.
+
+A manifest (CSV, or YAML with a ``runs:`` list) has one line per run:
+
+    path, format, day, group, sample, run_id, options, cell_counts
+
+``path`` and ``cell_counts`` are relative to the manifest; ``options`` is a JSON object (CSV)
+or a mapping (YAML) passed to the format's parser; only path, format and day are required.
+Every run is read and validated before anything is written, so a bad line leaves the
+store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import _schema as S
+from ._progress import track
+from .errors import InputError
+from .stores import Store, connect
+
+MANIFEST_COLUMNS = ("path", "format", "day", "group", "sample", "run_id", "options", "cell_counts")
+MANIFEST_REQUIRED = ("path", "format", "day")
+KEEP_IN_MEMORY = 5_000_000  # rows; above this a manifest's runs are read twice, not held
+
+
+@dataclass
+class RunSpec:
+    """One line of a manifest: what to read and where it sits in the study."""
+
+    path: str
+    format: str
+    day: int
+    group: str = S.NO_GROUP
+    sample: str | None = None
+    run_id: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    cell_counts: str | None = None
+    where: str = ""  # "manifest.csv, row 3" for errors
+
+    def read(self) -> pd.DataFrame:
+        from .formats import read
+
+        try:
+            return read(self.format, self.path, day=self.day, group=self.group, sample=self.sample,
+                        run_id=self.run_id, **self.options)
+        except InputError as ex:
+            if self.where and self.where not in str(ex):
+                raise InputError(f"{ex} (run listed at {self.where})") from None
+            raise
+
+    def counts(self) -> pd.DataFrame | None:
+        if not self.cell_counts:
+            return None
+        return read_cell_counts(self.cell_counts, day=self.day, group=self.group)
+
+
+def read_cell_counts(path: str | os.PathLike, *, day: int, group: str) -> pd.DataFrame:
+    """A cell_type,n_cells CSV (as ``commgraph infer`` writes) for one day and group."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise InputError("cell-count file not found", file=path)
+    df = pd.read_csv(path)
+    for col in (S.CELL_TYPE_PROP, S.N_CELLS):
+        if col not in df.columns:
+            raise InputError(f"missing column {col!r} (want {S.CELL_TYPE_PROP},{S.N_CELLS})", file=path, column=col)
+    n = pd.to_numeric(df[S.N_CELLS], errors="coerce")
+    bad = n.isna() | (n < 0)
+    if bad.any():
+        raise InputError("not a cell count", file=path, column=S.N_CELLS, row=int(bad.to_numpy().argmax()) + 1)
+    return pd.DataFrame({S.CELL_TYPE_PROP: df[S.CELL_TYPE_PROP].astype(str), S.DAY: int(day), S.GROUP: str(group),
+                         S.N_CELLS: n.astype("int64")})
+
+
+def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
+    """The runs a manifest lists, checked (files exist, days are numbers, no duplicate runs)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("manifest not found", file=str(path))
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        doc = yaml.safe_load(path.read_text()) or {}
+        rows = doc.get("runs", []) if isinstance(doc, dict) else doc
+        if not isinstance(rows, list):
+            raise InputError("a YAML manifest holds a list 'runs:' of mappings", file=str(path))
+        table = pd.DataFrame(rows)
+    else:
+        try:
+            table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise InputError("the manifest is empty", file=str(path)) from None
+    if table.empty:
+        raise InputError("the manifest lists no runs", file=str(path))
+    if "tool" in table.columns and "format" not in table.columns:
+        table = table.rename(columns={"tool": "format"})
+    for col in MANIFEST_REQUIRED:
+        if col not in table.columns:
+            raise InputError(f"missing column {col!r} (columns: {', '.join(MANIFEST_COLUMNS)})", file=str(path), column=col)
+    unknown = [c for c in table.columns if c not in MANIFEST_COLUMNS]
+    if unknown:
+        raise InputError(f"unknown column {unknown[0]!r} (columns: {', '.join(MANIFEST_COLUMNS)})", file=str(path),
+                         column=unknown[0])
+
+    from .formats import FORMATS
+
+    base = path.parent
+    specs = []
+    for i, row in enumerate(table.to_dict("records"), start=1):
+        def val(col):
+            v = row.get(col)
+            return None if v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == "" else v
+
+        def fail(col, msg):
+            raise InputError(msg, file=str(path), column=col, row=i)
+
+        fmt = str(val("format") or "")
+        if fmt not in FORMATS:
+            fail("format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        if val("path") is None:
+            fail("path", "no path")
+        run_path = base / str(val("path"))
+        if not run_path.exists():
+            fail("path", f"{run_path} does not exist")
+        try:
+            day = float(val("day"))
+            if not day.is_integer():
+                raise ValueError
+        except (TypeError, ValueError):
+            fail("day", f"day {val('day')!r} is not a whole number")
+        options = val("options") or {}
+        if isinstance(options, str):
+            try:
+                options = json.loads(options)
+            except json.JSONDecodeError as ex:
+                fail("options", f"options are not a JSON object: {ex}")
+        if not isinstance(options, dict):
+            fail("options", "options must be a mapping")
+        counts = val("cell_counts")
+        if counts is not None and not (base / str(counts)).exists():
+            fail("cell_counts", f"{base / str(counts)} does not exist")
+        specs.append(
+            RunSpec(path=str(run_path), format=fmt, day=int(day), group=str(val("group") or S.NO_GROUP),
+                    sample=None if val("sample") is None else str(val("sample")),
+                    run_id=None if val("run_id") is None else str(val("run_id")), options=options,
+                    cell_counts=None if counts is None else str(base / str(counts)), where=f"{path}, row {i}")
+        )
+    return specs
+
+
+def load(store: Store | str | os.PathLike | None, format: str, source, *, day: int, group: str = S.NO_GROUP,
+         sample: str | None = None, run_id: str | None = None, cell_counts: pd.DataFrame | str | None = None,
+         **options) -> pd.DataFrame:
+    """Read one run (see :func:`commgraph.read`) and load it; returns the loaded run(s).
+
+    >>> cg.load("study.lbug", "cellphonedb", "out/day7_high", day=7, group="high")  # doctest: +SKIP
+    """
+    from .formats import read
+
+    table = read(format, source, day=day, group=group, sample=sample, run_id=run_id, **options)
+    if isinstance(cell_counts, (str, os.PathLike)):
+        cell_counts = read_cell_counts(cell_counts, day=day, group=group)
+    with _opened(store) as st:
+        return st.load(table, cell_counts=cell_counts)
+
+
+def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.PathLike, *,
+                  progress: bool = True) -> pd.DataFrame:
+    """Load every run a manifest lists; nothing is written unless every run reads cleanly."""
+    specs = read_manifest(manifest)
+    seen: dict[str, str] = {}
+    tables: list[pd.DataFrame | None] = []
+    held = 0
+    for spec in track(specs, description="reading runs", show=progress):
+        table = spec.read()
+        for run_id in table[S.RUN_ID].unique():
+            if run_id in seen:
+                raise InputError(f"run {run_id!r} is listed twice (also at {seen[run_id]})", file=spec.where)
+            seen[run_id] = spec.where
+        spec.counts()  # checked now, not half-way through writing
+        held += len(table)
+        tables.append(table if held <= KEEP_IN_MEMORY else None)
+    loaded = []
+    with _opened(store) as st:
+        for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress):
+            loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
+    return pd.concat(loaded, ignore_index=True)
+
+
+class _opened:
+    """Use a Store as given, or open (and close) one from a URI."""
+
+    def __init__(self, store):
+        self.given = isinstance(store, Store)
+        self.store = store if self.given else connect(store)
+
+    def __enter__(self) -> Store:
+        return self.store
+
+    def __exit__(self, *exc):
+        if not self.given:
+            self.store.close()

@@ -1,0 +1,187 @@
+"""Named queries: the ``cypher/*.cypher`` files, their headers, and parameter binding.
+
+A file opens with a header Neo4j Browser ignores and we parse::
+
+    // signaling_by_day: a cell type's signaling per day and group
+    // $cell_type string — the cell type | $pathway string = null — only this pathway
+    // returns: day, group, n_interactions, total_score
+    // browser: :param cell_type => "MX1+ Mono"
+
+The Python API runs the file's text unchanged, so Browser, notebook and CLI agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ._resources import resource_dir
+from .errors import QueryError
+
+TYPES = {"string": str, "int": int, "float": float, "bool": bool}
+MAX_STRING = 1_000_000  # a parameter is only ever a value; this just bounds memory
+
+_PARAM = re.compile(r"^\$(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?P<default>.+?))?\s*[—-]+\s*(?P<doc>.*)$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any
+    required: bool
+    doc: str
+
+    def describe(self) -> str:
+        d = "" if self.required else f" = {'null' if self.default is None else self.default!r}"
+        return f"${self.name} {self.type}{d} — {self.doc}"
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    returns: tuple[str, ...]
+    browser: tuple[str, ...]
+    text: str
+    path: str
+
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def bind(self, values: dict[str, Any], *, from_text: bool = False) -> dict[str, Any]:
+        """Check names and types, fill defaults. ``from_text``: values are CLI strings."""
+        unknown = [k for k in values if k not in self.param_names]
+        if unknown:
+            raise QueryError(
+                f"query {self.name!r} has no parameter {unknown[0]!r}; its parameters are:\n  "
+                + "\n  ".join(p.describe() for p in self.params)
+            )
+        out = {}
+        for p in self.params:
+            if p.name not in values:
+                if p.required:
+                    raise QueryError(f"query {self.name!r} needs ${p.name} ({p.type}): {p.doc}")
+                out[p.name] = p.default
+                continue
+            out[p.name] = _convert(self.name, p, values[p.name], from_text)
+        return out
+
+    def shape(self, df: pd.DataFrame) -> pd.DataFrame:
+        if len(df.columns) == 0:  # an empty answer from the embedded engine has no columns
+            return pd.DataFrame(columns=list(self.returns))
+        if list(df.columns) != list(self.returns):
+            raise AssertionError(f"{self.path}: returns {list(df.columns)}, header says {list(self.returns)}")
+        return df.reset_index(drop=True)
+
+    def header(self) -> str:
+        return "\n".join(
+            [f"{self.name}: {self.description}"]
+            + [f"  {p.describe()}" for p in self.params]
+            + [f"  returns: {', '.join(self.returns)}"]
+        )
+
+
+def _convert(query: str, p: Param, value: Any, from_text: bool) -> Any:
+    if value is None:
+        if p.required:
+            raise QueryError(f"query {query!r}: ${p.name} can't be null")
+        return None
+    want = TYPES[p.type]
+    if from_text and isinstance(value, str):
+        if value.lower() == "null" and not p.required:
+            return None
+        try:
+            if want is bool:
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                return value.lower() in ("true", "1")
+            return want(value)
+        except ValueError:
+            raise QueryError(f"query {query!r}: ${p.name} must be {p.type}, got {value!r}") from None
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if want is int and hasattr(value, "is_integer") and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+        raise QueryError(f"query {query!r}: ${p.name} must be {p.type}, got {type(value).__name__} {value!r}")
+    if want is str and len(value) > MAX_STRING:
+        raise QueryError(f"query {query!r}: ${p.name} is longer than {MAX_STRING:,} characters")
+    return value
+
+
+def _literal(text: str, type_: str) -> Any:
+    text = text.strip()
+    if text == "null":
+        return None
+    if type_ == "string":
+        return text.strip("\"'")
+    if type_ == "bool":
+        return text.lower() == "true"
+    return TYPES[type_](text)
+
+
+def parse(text: str, path: str = "<text>") -> QuerySpec:
+    header = []
+    for line in text.splitlines():
+        if not line.startswith("//"):
+            break
+        header.append(line[2:].strip())
+    if not header or ":" not in header[0]:
+        raise QueryError(f"{path}: a named query opens with '// name: description'")
+    name, description = (s.strip() for s in header[0].split(":", 1))
+    params, returns, browser = [], (), []
+    for line in header[1:]:
+        if line.startswith("$"):
+            for part in line.split(" | "):
+                m = _PARAM.match(part.strip())
+                if not m or m["type"] not in TYPES:
+                    raise QueryError(f"{path}: can't read parameter {part!r} (want '$name type [= default] — doc')")
+                required = m["default"] is None
+                default = None if required else _literal(m["default"], m["type"])
+                params.append(Param(m["name"], m["type"], default, required, m["doc"].strip()))
+        elif line.startswith("returns:"):
+            returns = tuple(c.strip() for c in line.split(":", 1)[1].split(","))
+        elif line.startswith("browser:"):
+            browser.append(line.split(":", 1)[1].strip())
+    return QuerySpec(name, description, tuple(params), returns, tuple(browser), text, path)
+
+
+@functools.cache
+def _all() -> dict[str, QuerySpec]:
+    specs = {}
+    for path in sorted(resource_dir("cypher").glob("*.cypher")):
+        spec = parse(path.read_text(), str(path))
+        if spec.name != path.stem:
+            raise QueryError(f"{path}: header names {spec.name!r}, file is {path.stem!r}")
+        specs[spec.name] = spec
+    return specs
+
+
+def get_query(name: str) -> QuerySpec:
+    try:
+        return _all()[name]
+    except KeyError:
+        raise QueryError(f"no named query {name!r}; known: {', '.join(_all())}") from None
+
+
+def list_queries() -> pd.DataFrame:
+    """The named queries: name, description, parameters, returned columns."""
+    return pd.DataFrame(
+        [
+            {
+                "name": s.name,
+                "description": s.description,
+                "parameters": "; ".join(p.describe() for p in s.params),
+                "returns": ", ".join(s.returns),
+            }
+            for s in _all().values()
+        ],
+        columns=["name", "description", "parameters", "returns"],
+    )

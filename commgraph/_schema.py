@@ -1,0 +1,307 @@
+"""The one schema: canonical interaction table columns and the graph model.
+
+Every loader ends with :func:`validate`; every store builds its tables from the
+``NODE_TABLES``/``REL_TABLES`` below. No other module spells a column name as a string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+# --- canonical interaction table -------------------------------------------------------
+
+SOURCE = "source"
+TARGET = "target"
+LIGAND = "ligand"
+RECEPTOR = "receptor"
+INTERACTION = "interaction"
+PATHWAY = "pathway"
+SCORE = "score"
+PVALUE = "pvalue"
+SIGNIFICANT = "significant"
+DAY = "day"
+GROUP = "group"
+SAMPLE = "sample"
+METHOD = "method"
+RUN_ID = "run_id"
+# provenance, repeated on every row (categoricals keep that cheap)
+TOOL = "tool"
+TOOL_VERSION = "tool_version"
+DATABASE_VERSION = "database_version"
+PARAMETERS = "parameters"
+SOURCE_FILES = "source_files"
+# the tool's own other scores, as one JSON object per row
+EXTRA = "extra"
+
+SUBUNIT_SEP = "_"  # complexes are written as their subunit genes joined: ITGAL_ITGB2
+INTERACTION_SEP = "^"  # interaction = ligand^receptor (LIANA's convention; never in a symbol)
+UNANNOTATED = "unannotated"  # pathway when no source knows one
+NO_GROUP = "all"  # group of a study without arms
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # pandas dtype after validation
+    required: bool
+    meaning: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column(SOURCE, "string", True, "sender cell type"),
+    Column(TARGET, "string", True, "receiver cell type"),
+    Column(LIGAND, "string", True, "ligand gene; a complex as its subunits joined by '_'"),
+    Column(RECEPTOR, "string", True, "receptor gene; a complex as its subunits joined by '_'"),
+    Column(INTERACTION, "string", True, "ligand^receptor"),
+    Column(PATHWAY, "string", True, f"signaling pathway (CellChatDB naming); '{UNANNOTATED}' if unknown"),
+    Column(SCORE, "float64", True, "the tool's magnitude score; higher = stronger (ranks are turned around)"),
+    Column(PVALUE, "float64", False, "the tool's p-value in [0, 1]; NaN if the tool gives none"),
+    Column(SIGNIFICANT, "bool", True, "significant by the tool's own rule (or the loader's threshold)"),
+    Column(DAY, "int64", True, "day of sampling relative to dosing (0 = baseline)"),
+    Column(GROUP, "string", True, f"dose arm or cohort; '{NO_GROUP}' when the study has none"),
+    Column(SAMPLE, "string", False, "sample or patient; missing for pooled runs"),
+    Column(METHOD, "string", True, "inference method, e.g. cellphonedb, liana:rank_aggregate, cellchat"),
+    Column(RUN_ID, "string", True, "the run this row came from"),
+    Column(TOOL, "category", True, "tool that produced the file"),
+    Column(TOOL_VERSION, "category", False, "tool version, when known"),
+    Column(DATABASE_VERSION, "category", False, "ligand–receptor resource and version, when known"),
+    Column(PARAMETERS, "category", False, "the run's parameters as JSON"),
+    Column(SOURCE_FILES, "category", False, "input files, ';'-separated"),
+    Column(EXTRA, "string", False, "the tool's other scores as a JSON object"),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
+KEY: tuple[str, ...] = (SOURCE, TARGET, INTERACTION, SAMPLE, RUN_ID)  # one row per key
+
+# --- graph model ------------------------------------------------------------------------
+# One definition, rendered to LadybugDB DDL and to Neo4j constraints by the stores.
+# Property types use LadybugDB names; Neo4j is schemaless apart from the keys.
+
+CELL_TYPE = "CellType"
+CELL_STATE = "CellState"
+RUN = "Run"
+INTERACTION_NODE = "Interaction"
+PATHWAY_NODE = "Pathway"
+GENE = "Gene"
+SIGNALS = "SIGNALS"
+OF_TYPE = "OF_TYPE"
+NEXT = "NEXT"
+IN_PATHWAY = "IN_PATHWAY"
+HAS_LIGAND = "HAS_LIGAND"
+HAS_RECEPTOR = "HAS_RECEPTOR"
+
+# node and edge property names that are not canonical columns
+NAME = "name"
+KEY_PROP = "key"
+CELL_TYPE_PROP = "cell_type"
+N_CELLS = "n_cells"
+FRACTION = "fraction"
+LINEAGE = "lineage"
+SYMBOL = "symbol"
+ANNOTATION = "annotation"
+LOAD_ID = "load_id"  # which load of a run an edge belongs to; see Store docs
+FORMAT = "format"
+N_ROWS = "n_rows"
+N_SIGNIFICANT = "n_significant"
+LOADED_AT = "loaded_at"
+
+
+@dataclass(frozen=True)
+class NodeTable:
+    label: str
+    key: str
+    properties: tuple[tuple[str, str], ...]  # (name, LadybugDB type), key first
+
+
+@dataclass(frozen=True)
+class RelTable:
+    type: str
+    source: str
+    target: str
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+NODE_TABLES: tuple[NodeTable, ...] = (
+    NodeTable(CELL_TYPE, NAME, ((NAME, "STRING"), (LINEAGE, "STRING"))),
+    NodeTable(
+        CELL_STATE,
+        KEY_PROP,
+        (
+            (KEY_PROP, "STRING"),
+            (CELL_TYPE_PROP, "STRING"),
+            (DAY, "INT64"),
+            (GROUP, "STRING"),
+            (N_CELLS, "INT64"),
+            (FRACTION, "DOUBLE"),
+        ),
+    ),
+    NodeTable(
+        RUN,
+        RUN_ID,
+        (
+            (RUN_ID, "STRING"),
+            (LOAD_ID, "STRING"),
+            (FORMAT, "STRING"),
+            (METHOD, "STRING"),
+            (TOOL, "STRING"),
+            (TOOL_VERSION, "STRING"),
+            (DATABASE_VERSION, "STRING"),
+            (PARAMETERS, "STRING"),
+            (SOURCE_FILES, "STRING"),
+            (DAY, "INT64"),
+            (GROUP, "STRING"),
+            (SAMPLE, "STRING"),
+            (N_ROWS, "INT64"),
+            (N_SIGNIFICANT, "INT64"),
+            (LOADED_AT, "STRING"),
+        ),
+    ),
+    NodeTable(
+        INTERACTION_NODE,
+        NAME,
+        ((NAME, "STRING"), (LIGAND, "STRING"), (RECEPTOR, "STRING"), (PATHWAY, "STRING"), (ANNOTATION, "STRING")),
+    ),
+    NodeTable(PATHWAY_NODE, NAME, ((NAME, "STRING"),)),
+    NodeTable(GENE, SYMBOL, ((SYMBOL, "STRING"),)),
+)
+
+SIGNALS_PROPERTIES: tuple[tuple[str, str], ...] = (
+    (LIGAND, "STRING"),
+    (RECEPTOR, "STRING"),
+    (INTERACTION, "STRING"),
+    (PATHWAY, "STRING"),
+    (SCORE, "DOUBLE"),
+    (PVALUE, "DOUBLE"),
+    (SIGNIFICANT, "BOOLEAN"),
+    (METHOD, "STRING"),
+    (RUN_ID, "STRING"),
+    (LOAD_ID, "STRING"),
+    (SAMPLE, "STRING"),
+    (EXTRA, "STRING"),
+)
+
+REL_TABLES: tuple[RelTable, ...] = (
+    RelTable(SIGNALS, CELL_STATE, CELL_STATE, SIGNALS_PROPERTIES),
+    RelTable(OF_TYPE, CELL_STATE, CELL_TYPE),
+    RelTable(NEXT, CELL_STATE, CELL_STATE),
+    RelTable(IN_PATHWAY, INTERACTION_NODE, PATHWAY_NODE),
+    RelTable(HAS_LIGAND, INTERACTION_NODE, GENE),
+    RelTable(HAS_RECEPTOR, INTERACTION_NODE, GENE),
+)
+
+NODE_TABLE = {t.label: t for t in NODE_TABLES}
+REL_TABLE = {t.type: t for t in REL_TABLES}
+
+
+def state_key(cell_type: str, day: int, group: str) -> str:
+    """CellState key: one node per cell type × day × group."""
+    return f"{cell_type}|{int(day)}|{group}"
+
+
+def interaction_name(ligand: str, receptor: str) -> str:
+    return f"{ligand}{INTERACTION_SEP}{receptor}"
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _bad_row(mask: np.ndarray | pd.Series) -> int:
+    """First offending row, 1-based as people count data rows."""
+    return int(np.flatnonzero(np.asarray(mask))[0]) + 1
+
+
+def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+    """Check a canonical interaction table and return it with canonical dtypes and order.
+
+    Raises :class:`~commgraph.errors.InputError` naming the file, column and first row at
+    fault. Rows are numbered from 1 in the table's order. The input is not modified.
+    """
+    where = file or "<table>"
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise InputError(f"missing required column(s) {', '.join(missing)}", file=where, column=missing[0])
+    if table.empty:
+        raise InputError("no interactions (the table is empty)", file=where)
+
+    out = pd.DataFrame(index=pd.RangeIndex(len(table)))
+    for col in COLUMNS:
+        values = table[col.name].reset_index(drop=True) if col.name in table.columns else None
+        if values is None:
+            out[col.name] = pd.Series(pd.NA, index=out.index, dtype="string") if col.dtype == "string" else (
+                pd.Series(np.nan, index=out.index) if col.dtype == "float64" else pd.Series(pd.Categorical([None] * len(out)))
+            )
+            continue
+        out[col.name] = _coerce(values, col, where)
+
+    for col in (SOURCE, TARGET, LIGAND, RECEPTOR, INTERACTION, PATHWAY, GROUP, METHOD, RUN_ID):
+        empty = out[col].isna() | (out[col].str.strip() == "")
+        if empty.any():
+            raise InputError("empty value", file=where, column=col, row=_bad_row(empty))
+    if out[SCORE].isna().any():
+        raise InputError("score is missing", file=where, column=SCORE, row=_bad_row(out[SCORE].isna()))
+    if not np.isfinite(out[SCORE]).all():
+        raise InputError("score is not finite", file=where, column=SCORE, row=_bad_row(~np.isfinite(out[SCORE])))
+    p = out[PVALUE]
+    outside = p.notna() & ((p < 0) | (p > 1))
+    if outside.any():
+        row = _bad_row(outside)
+        raise InputError(f"p-value {p.iloc[row - 1]!r} is outside [0, 1]", file=where, column=PVALUE, row=row)
+    dup = out.duplicated(list(KEY), keep="first")
+    if dup.any():
+        row = _bad_row(dup)
+        r = out.iloc[row - 1]
+        raise InputError(
+            f"duplicate row for {r[SOURCE]} -> {r[TARGET]} {r[INTERACTION]}"
+            + (f" (sample {r[SAMPLE]})" if pd.notna(r[SAMPLE]) else ""),
+            file=where,
+            column=INTERACTION,
+            row=row,
+        )
+    for k, v in table.attrs.items():
+        out.attrs[k] = v
+    return out
+
+
+def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
+    if col.dtype == "string":
+        return values.astype("string")
+    if col.dtype == "category":
+        return values.astype("string").astype("category")
+    if col.dtype == "float64":
+        num = pd.to_numeric(values, errors="coerce")
+        bad = num.isna() & values.notna() & (values.astype("string").str.strip().str.upper().isin(["", "NA", "NAN"]) == False)  # noqa: E712
+        if bad.any():
+            row = _bad_row(bad)
+            raise InputError(f"{values.iloc[row - 1]!r} is not a number", file=where, column=col.name, row=row)
+        return num.astype("float64")
+    if col.dtype == "int64":
+        num = pd.to_numeric(values, errors="coerce")
+        bad = num.isna() | (num.notna() & (num != np.round(num)))
+        if bad.any():
+            row = _bad_row(bad)
+            raise InputError(f"{values.iloc[row - 1]!r} is not a whole number", file=where, column=col.name, row=row)
+        return num.astype("int64")
+    if col.dtype == "bool":
+        if values.dtype == bool:
+            return values
+        mapped = values.map(_BOOL).astype("object")
+        bad = mapped.isna()
+        if bad.any():
+            row = _bad_row(bad)
+            raise InputError(f"{values.iloc[row - 1]!r} is not true/false", file=where, column=col.name, row=row)
+        return mapped.astype(bool)
+    raise AssertionError(col.dtype)
+
+
+_BOOL = {True: True, False: False, 1: True, 0: False, "True": True, "False": False, "true": True, "false": False,
+         "TRUE": True, "FALSE": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def describe_columns() -> pd.DataFrame:
+    """The canonical table as a DataFrame (name, dtype, required, meaning), for docs and CLI."""
+    return pd.DataFrame([c.__dict__ for c in COLUMNS])

@@ -1,0 +1,205 @@
+"""The ``commgraph`` command. No logic lives here: each command calls one public function."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import _schema as S
+from .errors import CommgraphError, InputError
+from .stores import DEFAULT_DB, ENV_DB
+
+app = typer.Typer(
+    help="Cell–cell communication graph database: load ligand–receptor runs by day and group, then ask.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[
+    Optional[str],
+    typer.Option("--db", envvar=ENV_DB, help=f"Store: a path (embedded, default ./{DEFAULT_DB}) or bolt://… / neo4j://…"),
+]
+Neo4jOpt = Annotated[Optional[str], typer.Option("--neo4j", help="Neo4j URI; same as --db bolt://…")]
+UserOpt = Annotated[Optional[str], typer.Option("--user", envvar="NEO4J_USER", help="Neo4j user (default neo4j)")]
+
+
+def _store(db: str | None, neo4j: str | None = None, user: str | None = None, *, read_only: bool = False):
+    from .stores import connect
+
+    uri = neo4j or db
+    password = None
+    if uri and "://" in uri and not os.environ.get("NEO4J_PASSWORD"):
+        password = typer.prompt(f"Neo4j password for {user or 'neo4j'}", hide_input=True) if sys.stdin.isatty() else None
+    return connect(uri, user=user, password=password, read_only=read_only)
+
+
+def _print_frame(df: pd.DataFrame, fmt: str = "table", title: str | None = None) -> None:
+    if fmt == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", indent=1) + "\n")
+    else:
+        table = Table(title=title, show_lines=False)
+        for c in df.columns:
+            table.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+        for row in df.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        out.print(table)
+
+
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _options(pairs: list[str] | None) -> dict:
+    opts = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise InputError(f"option {pair!r} is not KEY=VALUE")
+        k, v = pair.split("=", 1)
+        try:
+            opts[k] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k] = v
+    return opts
+
+
+@app.command()
+def load(
+    format: Annotated[Optional[str], typer.Argument(help="Input format (see `commgraph formats`)")] = None,
+    path: Annotated[Optional[Path], typer.Argument(help="The run's output file or folder")] = None,
+    day: Annotated[Optional[int], typer.Option(help="Day of the run (0 = baseline)")] = None,
+    group: Annotated[str, typer.Option(help="Dose group or cohort")] = S.NO_GROUP,
+    sample: Annotated[Optional[str], typer.Option(help="Sample or patient")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="Run id (default FORMAT|dDAY|GROUP[|SAMPLE])")] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="Format option KEY=VALUE")] = None,
+    cell_counts: Annotated[Optional[Path], typer.Option(help="cell_type,n_cells CSV for this run")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help="Study manifest (CSV or YAML): load every run")] = None,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Load one run (FORMAT PATH --day D) or every run of a manifest (--manifest)."""
+    from ._load import load as load_one
+    from ._load import load_manifest
+
+    if manifest is not None:
+        if format or path:
+            raise InputError("give either --manifest or FORMAT PATH, not both")
+        with _store(db, neo4j, user) as store:
+            runs = load_manifest(store, manifest)
+    else:
+        if not (format and path) or day is None:
+            raise InputError("give FORMAT PATH --day D (or --manifest FILE)")
+        with _store(db, neo4j, user) as store:
+            runs = load_one(store, format, path, day=day, group=group, sample=sample, run_id=run_id,
+                            cell_counts=cell_counts, **_options(option))
+    err.print(f"loaded {len(runs)} run(s), {int(runs[S.N_ROWS].sum()):,} interactions "
+              f"({int(runs[S.N_SIGNIFICANT].sum()):,} significant)")
+
+
+@app.command()
+def stats(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None):
+    """What the store holds: runs, cell types, days, groups, SIGNALS per day and group."""
+    with _store(db, neo4j, user, read_only=True) as store:
+        s = store.stats()
+        out.print(f"store: {store.uri}")
+        out.print(f"runs: {s['runs']}   cell types: {s['cell_types']}   days: {s['days']}   groups: {s['groups']}")
+        out.print(f"SIGNALS: {s['signals']:,} ({s['significant']:,} significant)")
+        _print_frame(s["by_day_group"], title="SIGNALS per day and group")
+
+
+@app.command()
+def runs(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None,
+         format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json")] = "table"):
+    """List loaded runs with their provenance."""
+    with _store(db, neo4j, user, read_only=True) as store:
+        _print_frame(store.runs(), format)
+
+
+@app.command()
+def remove(run_id: str, db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None):
+    """Take one run out of the store."""
+    with _store(db, neo4j, user) as store:
+        store.remove_run(run_id)
+    err.print(f"removed run {run_id}")
+
+
+@app.command()
+def formats():
+    """The input formats commgraph reads."""
+    from .formats import formats_table
+
+    _print_frame(formats_table())
+
+
+@app.command()
+def schema():
+    """The canonical interaction table: columns, dtypes, meaning."""
+    _print_frame(S.describe_columns())
+
+
+@app.command()
+def queries():
+    """The named queries, with their parameters and returned columns."""
+    from ._queries import _all
+
+    for spec in _all().values():
+        out.print(f"[bold]{spec.name}[/bold]: {spec.description}")
+        for p in spec.params:
+            out.print(f"    {p.describe()}", highlight=False)
+        out.print(f"    returns: {', '.join(spec.returns)}", highlight=False)
+
+
+@app.command()
+def query(
+    name: str,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Parameter KEY=VALUE")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json")] = "table",
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Run a named query (see `commgraph queries`)."""
+    from ._queries import get_query
+
+    spec = get_query(name)
+    values = {}
+    for pair in param or []:
+        if "=" not in pair:
+            raise InputError(f"parameter {pair!r} is not KEY=VALUE")
+        k, v = pair.split("=", 1)
+        values[k] = v
+    bound = spec.bind(values, from_text=True)
+    with _store(db, neo4j, user, read_only=True) as store:
+        df = store.query(name, **bound)
+    _print_frame(df, format, title=name)
+    if df.attrs.get("hint"):
+        err.print(f"[yellow]{df.attrs['hint']}[/yellow]")
+
+
+def main() -> None:
+    try:
+        app()
+    except CommgraphError as ex:
+        err.print(f"[red]error:[/red] {ex}", highlight=False)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

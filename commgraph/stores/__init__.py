@@ -1,0 +1,41 @@
+"""Stores: the embedded LadybugDB default and a Neo4j server, behind one interface."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import StoreError
+from ._base import Store
+
+ENV_DB = "COMMGRAPH_DB"
+DEFAULT_DB = "commgraph.lbug"
+SERVER_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+
+
+def connect(uri: str | os.PathLike | None = None, *, user: str | None = None, password: str | None = None,
+            database: str | None = None, read_only: bool = False) -> Store:
+    """Open a store: a path means the embedded LadybugDB store, ``bolt://``/``neo4j://`` a server.
+
+    Without ``uri``, ``$COMMGRAPH_DB`` or ``./commgraph.lbug``. For a server, ``user`` and
+    ``password`` default to ``$NEO4J_USER`` (``neo4j``) and ``$NEO4J_PASSWORD``.
+
+    >>> store = connect("study.lbug")                      # doctest: +SKIP
+    >>> store.query("roles", day=7, group="high")          # doctest: +SKIP
+    """
+    target = str(uri) if uri is not None else os.environ.get(ENV_DB, DEFAULT_DB)
+    if target.startswith(SERVER_SCHEMES):
+        from .neo4j import Neo4jStore
+
+        return Neo4jStore(target, user=user, password=password, database=database)
+    if "://" in target:
+        raise StoreError(
+            f"unsupported store URI {target!r}: use a path for the embedded store or one of "
+            + ", ".join(s for s in SERVER_SCHEMES)
+        )
+    from .embedded import EmbeddedStore
+
+    return EmbeddedStore(Path(target), read_only=read_only)
+
+
+__all__ = ["Store", "connect", "ENV_DB", "DEFAULT_DB"]

@@ -1,0 +1,160 @@
+"""The one small interface both stores share, and the Cypher they share.
+
+Visibility of runs (the same on both engines, so every named query reads the same way):
+each load writes its SIGNALS edges with a fresh ``load_id`` and makes the run's ``Run`` node
+point at that ``load_id`` last. Queries only read edges whose ``load_id`` is a live Run's:
+
+    MATCH (run:Run) WITH collect(run.load_id) AS live
+    MATCH (a:CellState)-[r:SIGNALS]->(b:CellState) WHERE r.load_id IN live ...
+
+so a reader never sees half a run, and edges of an interrupted or replaced load stay
+invisible until the next load of that run sweeps them away.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from typing import Any
+
+import pandas as pd
+
+from .. import _schema as S
+from .._graph import GraphFrames, build
+from ..errors import QueryError
+
+# Bookkeeping queries (not questions users ask; those live in cypher/).
+RUNS = f"""
+MATCH (run:{S.RUN})
+RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.FORMAT} AS {S.FORMAT}, run.{S.METHOD} AS {S.METHOD},
+       run.{S.DAY} AS {S.DAY}, run.`{S.GROUP}` AS `{S.GROUP}`, run.{S.SAMPLE} AS {S.SAMPLE},
+       run.{S.N_ROWS} AS {S.N_ROWS}, run.{S.N_SIGNIFICANT} AS {S.N_SIGNIFICANT},
+       run.{S.TOOL} AS {S.TOOL}, run.{S.TOOL_VERSION} AS {S.TOOL_VERSION},
+       run.{S.DATABASE_VERSION} AS {S.DATABASE_VERSION}, run.{S.PARAMETERS} AS {S.PARAMETERS},
+       run.{S.SOURCE_FILES} AS {S.SOURCE_FILES}, run.{S.LOADED_AT} AS {S.LOADED_AT}
+ORDER BY {S.DAY}, `{S.GROUP}`, {S.RUN_ID}
+"""
+
+SIGNALS_BY_DAY_GROUP = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(:{S.CELL_STATE})
+WHERE r.{S.LOAD_ID} IN live
+RETURN a.{S.DAY} AS {S.DAY}, a.`{S.GROUP}` AS `{S.GROUP}`, count(r) AS signals,
+       sum(CASE WHEN r.{S.SIGNIFICANT} THEN 1 ELSE 0 END) AS significant
+ORDER BY {S.DAY}, `{S.GROUP}`
+"""
+
+CELL_STATES = f"""
+MATCH (s:{S.CELL_STATE})
+RETURN s.{S.KEY_PROP} AS {S.KEY_PROP}, s.{S.CELL_TYPE_PROP} AS {S.CELL_TYPE_PROP}, s.{S.DAY} AS {S.DAY},
+       s.`{S.GROUP}` AS `{S.GROUP}`, s.{S.N_CELLS} AS {S.N_CELLS}, s.{S.FRACTION} AS {S.FRACTION}
+ORDER BY {S.CELL_TYPE_PROP}, `{S.GROUP}`, {S.DAY}
+"""
+
+# Every live SIGNALS edge as canonical rows: what `pull`/`push` copy and parity tests compare.
+SIGNALS_TABLE = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+WHERE r.{S.LOAD_ID} IN live
+RETURN a.{S.CELL_TYPE_PROP} AS {S.SOURCE}, b.{S.CELL_TYPE_PROP} AS {S.TARGET},
+       r.{S.LIGAND} AS {S.LIGAND}, r.{S.RECEPTOR} AS {S.RECEPTOR}, r.{S.INTERACTION} AS {S.INTERACTION},
+       r.{S.PATHWAY} AS {S.PATHWAY}, r.{S.SCORE} AS {S.SCORE}, r.{S.PVALUE} AS {S.PVALUE},
+       r.{S.SIGNIFICANT} AS {S.SIGNIFICANT}, a.{S.DAY} AS {S.DAY}, a.`{S.GROUP}` AS `{S.GROUP}`,
+       r.{S.SAMPLE} AS {S.SAMPLE}, r.{S.METHOD} AS {S.METHOD}, r.{S.RUN_ID} AS {S.RUN_ID},
+       r.{S.EXTRA} AS {S.EXTRA}
+"""
+
+INTERACTIONS = f"""
+MATCH (i:{S.INTERACTION_NODE})
+RETURN i.{S.NAME} AS {S.NAME}, i.{S.LIGAND} AS {S.LIGAND}, i.{S.RECEPTOR} AS {S.RECEPTOR},
+       i.{S.PATHWAY} AS {S.PATHWAY}, i.{S.ANNOTATION} AS {S.ANNOTATION}
+ORDER BY {S.NAME}
+"""
+
+
+class Store(ABC):
+    """A graph store: load canonical tables, answer named queries as DataFrames.
+
+    Open one with :func:`commgraph.connect`. Use as a context manager to close it.
+    """
+
+    uri: str
+
+    # --- engine-specific ----------------------------------------------------------------
+    @abstractmethod
+    def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run one Cypher statement with parameters; the result as a DataFrame."""
+
+    @abstractmethod
+    def _write(self, frames: GraphFrames) -> None:
+        """Write one load's frames so that it replaces its runs and is visible all at once."""
+
+    @abstractmethod
+    def remove_run(self, run_id: str) -> None:
+        """Take one run (its Run node and its SIGNALS edges) out of the store."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Delete everything in the store (the schema stays)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # --- shared -------------------------------------------------------------------------
+    def load(self, table: pd.DataFrame, *, cell_counts: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Load a validated canonical table (one or more runs) and return its runs.
+
+        A run already in the store under the same ``run_id`` is replaced; readers see
+        either the old run or the new one, never a mix. ``cell_counts`` (columns
+        ``cell_type, day, group, n_cells``) sets the CellState counts and fractions.
+        """
+        frames = build(S.validate(table), load_id=uuid.uuid4().hex, cell_counts=cell_counts)
+        self._write(frames)
+        return frames.runs
+
+    def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
+        """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``)."""
+        from .._queries import get_query
+
+        spec = get_query(name)
+        params = spec.bind(parameters)
+        df = self.cypher(spec.text, params)
+        return spec.shape(df)
+
+    def runs(self) -> pd.DataFrame:
+        return self.cypher(RUNS)
+
+    def cell_states(self) -> pd.DataFrame:
+        return self.cypher(CELL_STATES)
+
+    def signals(self) -> pd.DataFrame:
+        """Every visible SIGNALS edge as a canonical table (without provenance columns)."""
+        return self.cypher(SIGNALS_TABLE)
+
+    def stats(self) -> dict[str, pd.DataFrame | int]:
+        """What the store holds: counts of runs, cell types, days, groups, SIGNALS per day × group."""
+        states = self.cell_states()
+        per = self.cypher(SIGNALS_BY_DAY_GROUP)
+        return {
+            "runs": len(self.runs()),
+            "cell_types": int(states[S.CELL_TYPE_PROP].nunique()) if len(states) else 0,
+            "days": sorted(int(d) for d in states[S.DAY].unique()) if len(states) else [],
+            "groups": sorted(states[S.GROUP].unique().tolist()) if len(states) else [],
+            "signals": int(per["signals"].sum()) if len(per) else 0,
+            "significant": int(per["significant"].sum()) if len(per) else 0,
+            "by_day_group": per,
+        }
+
+    def _require_run(self, run_id: str) -> None:
+        if not (self.runs()[S.RUN_ID] == run_id).any():
+            known = ", ".join(self.runs()[S.RUN_ID].tolist()[:20]) or "none"
+            raise QueryError(f"no run {run_id!r} in {self.uri} (loaded runs: {known})")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"

@@ -1,0 +1,126 @@
+"""The embedded default: LadybugDB, in-process, on disk.
+
+A load is one transaction: COPY FROM DataFrames for the bulk (LadybugDB maps COPY columns by
+position, so frames come in schema order), and a failed statement rolls the whole load back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import _schema as S
+from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
+from ..errors import StoreError
+from ._base import CELL_STATES, Store
+
+
+def _ddl() -> list[str]:
+    out = []
+    for t in S.NODE_TABLES:
+        props = ", ".join(f"`{n}` {ty}" for n, ty in t.properties)
+        out.append(f"CREATE NODE TABLE IF NOT EXISTS {t.label}({props}, PRIMARY KEY(`{t.key}`))")
+    for r in S.REL_TABLES:
+        props = "".join(f", `{n}` {ty}" for n, ty in r.properties)
+        out.append(f"CREATE REL TABLE IF NOT EXISTS {r.type}(FROM {r.source} TO {r.target}{props})")
+    return out
+
+
+class EmbeddedStore(Store):
+    """A LadybugDB database at ``path`` (created on first use)."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        import ladybug
+
+        self.path = Path(path)
+        self.uri = str(self.path)
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path} (load something into it first)")
+        try:
+            self._db = ladybug.Database(str(self.path), read_only=read_only)
+        except RuntimeError as ex:
+            raise StoreError(f"cannot open {self.path}: {ex}") from None
+        self._conn = ladybug.Connection(self._db)
+        if not read_only:
+            for stmt in _ddl():
+                self._conn.execute(stmt)
+
+    def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
+        result = self._conn.execute(text, parameters or {})
+        return result.get_as_df()
+
+    # --- writing ------------------------------------------------------------------------
+    def _existing(self, label: str, keys: pd.Series) -> set:
+        key = S.NODE_TABLE[label].key
+        got = self.cypher(f"UNWIND $keys AS k MATCH (n:{label}) WHERE n.`{key}` = k RETURN n.`{key}` AS k", {"keys": keys.tolist()})
+        return set(got["k"]) if len(got) else set()
+
+    def _copy(self, table: str, frame: pd.DataFrame) -> None:
+        if len(frame):
+            # COPY reads a DataFrame by the name of a local variable
+            df = frame.reset_index(drop=True)  # noqa: F841
+            self._conn.execute(f"COPY {table} FROM df")
+
+    def _write(self, frames: GraphFrames) -> None:
+        c = self._conn
+        c.execute("BEGIN TRANSACTION")
+        try:
+            for run_id in frames.runs[S.RUN_ID]:
+                self._delete_run(run_id)
+            new_keys: dict[str, set] = {}
+            for label, frame in frames.nodes().items():
+                key = S.NODE_TABLE[label].key
+                have = self._existing(label, frame[key])
+                fresh = frame[~frame[key].isin(have)]
+                new_keys[label] = set(fresh[key])
+                self._copy(label, fresh[node_columns(label)])
+            # counts for states that already existed
+            known = frames.counted_states[~frames.counted_states[S.KEY_PROP].isin(new_keys[S.CELL_STATE])]
+            if len(known):
+                c.execute(
+                    f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE}) WHERE s.{S.KEY_PROP} = row.k "
+                    f"SET s.{S.N_CELLS} = row.n, s.{S.FRACTION} = row.f",
+                    {"rows": [{"k": k, "n": int(n), "f": float(f)} for k, n, f in known.itertuples(index=False)]},
+                )
+            owner = {S.OF_TYPE: S.CELL_STATE, S.IN_PATHWAY: S.INTERACTION_NODE,
+                     S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE}
+            for rel, frame in frames.rels().items():
+                self._copy(rel, frame[frame[FROM].isin(new_keys[owner[rel]])])
+            self._copy(S.SIGNALS, frames.signals)
+            self._copy(S.RUN, frames.runs)
+            self._rebuild_next()
+            c.execute("COMMIT")
+        except BaseException:
+            try:
+                c.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed statement already ended the transaction
+            raise
+
+    def _rebuild_next(self) -> None:
+        self._conn.execute(f"MATCH ()-[n:{S.NEXT}]->() DELETE n")
+        self._copy(S.NEXT, next_edges(self.cypher(CELL_STATES)))
+
+    def _delete_run(self, run_id: str) -> None:
+        self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $id DELETE r", {"id": run_id})
+        self._conn.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} = $id DELETE run", {"id": run_id})
+
+    def remove_run(self, run_id: str) -> None:
+        self._require_run(run_id)
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            self._delete_run(run_id)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def clear(self) -> None:
+        for label in (t.label for t in S.NODE_TABLES):
+            self._conn.execute(f"MATCH (n:{label}) DETACH DELETE n")
+
+    def close(self) -> None:
+        self._conn.close()
+        self._db.close()
