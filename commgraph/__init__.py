@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import list_queries
 from ._schema import COLUMNS, describe_columns, validate
+from ._transfer import copy_store, export_neo4j_import, study_table
 from .errors import CommgraphError, InputError, QueryError, StoreError
 from .stores import Store, connect
 
@@ -42,6 +43,9 @@ __all__ = [
     "Store",
     "StoreError",
     "connect",
+    "copy_store",
+    "export_neo4j_import",
+    "study_table",
     "describe_columns",
     "list_queries",
     "load",

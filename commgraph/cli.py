@@ -193,11 +193,58 @@ def query(
         err.print(f"[yellow]{df.attrs['hint']}[/yellow]")
 
 
+@app.command()
+def push(
+    source: Annotated[Path, typer.Option("--from", help="Embedded store to copy from")],
+    target: Annotated[str, typer.Option("--to", help="Neo4j URI to copy into (bolt://…)")],
+    user: UserOpt = None,
+):
+    """Copy an embedded store into a Neo4j server (runs already there are replaced)."""
+    from ._transfer import copy_store
+
+    with _store(str(source), read_only=True) as src, _store(target, user=user) as dst:
+        runs = copy_store(src, dst)
+    err.print(f"copied {len(runs)} run(s) from {source} to {target}")
+
+
+@app.command()
+def pull(
+    source: Annotated[str, typer.Option("--from", help="Neo4j URI to copy from (bolt://…)")],
+    target: Annotated[Path, typer.Option("--to", help="Embedded store to copy into")],
+    user: UserOpt = None,
+):
+    """Copy a Neo4j study into an embedded store (runs already there are replaced)."""
+    from ._transfer import copy_store
+
+    with _store(source, user=user) as src, _store(str(target)) as dst:
+        runs = copy_store(src, dst)
+    err.print(f"copied {len(runs)} run(s) from {source} to {target}")
+
+
+@app.command()
+def export(
+    kind: Annotated[str, typer.Argument(help="neo4j-import")],
+    directory: Annotated[Path, typer.Argument(help="Folder for the CSV files")],
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Write a store as CSVs for `neo4j-admin database import full` and print that command."""
+    from ._transfer import export_neo4j_import
+
+    if kind != "neo4j-import":
+        raise InputError(f"unknown export {kind!r}; known: neo4j-import")
+    with _store(db, neo4j, user, read_only=True) as store:
+        command = export_neo4j_import(store, directory)
+    err.print(f"wrote {directory}; load it into an empty database (server stopped) with:")
+    out.print(command, highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     try:
         app()
     except CommgraphError as ex:
-        err.print(f"[red]error:[/red] {ex}", highlight=False)
+        err.print(f"[red]error:[/red] {ex}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -90,7 +90,7 @@ class Neo4jStore(Store):
         if password is None:
             raise StoreError(f"no password for {uri}: set NEO4J_PASSWORD or pass --password")
         try:
-            self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
             self._driver.verify_connectivity()
         except AuthError:
             raise StoreError(f"Neo4j at {uri} refused user {user!r}: wrong user or password") from None
@@ -133,18 +133,14 @@ class Neo4jStore(Store):
             self._sweep(run_id, self._live_load(run_id))  # leftovers of an interrupted load
         for label, frame in frames.nodes().items():
             key = S.NODE_TABLE[label].key
-            rows = _rows(frame[node_columns(label)])
+            # counts are set after the switch, with the run they belong to
+            cols = [c for c in node_columns(label) if c not in (S.N_CELLS, S.FRACTION)]
+            rows = _rows(frame[cols])
             for i in range(0, len(rows), BATCH):
                 self._run(
                     f"UNWIND $rows AS row MERGE (n:{label} {{`{key}`: row.`{key}`}}) ON CREATE SET n = row",
                     {"rows": rows[i : i + BATCH]},
                 )
-        if len(frames.counted_states):
-            self._run(
-                f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE} {{{S.KEY_PROP}: row.{S.KEY_PROP}}}) "
-                f"SET s.{S.N_CELLS} = row.{S.N_CELLS}, s.{S.FRACTION} = row.{S.FRACTION}",
-                {"rows": _rows(frames.counted_states)},
-            )
         for rel, frame in frames.rels().items():
             r = S.REL_TABLE[rel]
             ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
@@ -164,6 +160,12 @@ class Neo4jStore(Store):
             f"UNWIND $rows AS row MERGE (run:{S.RUN} {{{S.RUN_ID}: row.{S.RUN_ID}}}) SET run = row",
             {"rows": _rows(frames.runs)},
         )
+        if len(frames.counted_states):
+            self._run(
+                f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE} {{{S.KEY_PROP}: row.{S.KEY_PROP}}}) "
+                f"SET s.{S.N_CELLS} = row.{S.N_CELLS}, s.{S.FRACTION} = row.{S.FRACTION}",
+                {"rows": _rows(frames.counted_states)},
+            )
         for run_id in frames.runs[S.RUN_ID]:
             self._sweep(run_id, frames.load_id)
         self._rebuild_next()

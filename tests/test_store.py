@@ -1,0 +1,112 @@
+"""The embedded store: loading, replacing, removing, all-or-nothing, the graph model."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import commgraph as cg
+from commgraph import _schema as S
+from conftest import synthetic_table
+
+
+def test_load_counts_match_the_table(store, table):
+    runs = store.load(table)
+    assert sorted(runs[S.RUN_ID]) == ["synthetic|d0|high", "synthetic|d7|high"]
+    stats = store.stats()
+    assert stats["signals"] == len(table)
+    assert stats["significant"] == int(table[S.SIGNIFICANT].sum())
+    assert stats["cell_types"] == 3 and stats["days"] == [0, 7] and stats["groups"] == ["high"]
+    per = stats["by_day_group"].set_index(S.DAY)["signals"]
+    assert per.to_dict() == table.groupby(S.DAY).size().to_dict()
+
+
+def test_signals_round_trip(store, table):
+    store.load(table)
+    got = store.signals().sort_values([S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION]).reset_index(drop=True)
+    want = table.sort_values([S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION]).reset_index(drop=True)
+    for col in (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.INTERACTION, S.PATHWAY, S.RUN_ID):
+        assert got[col].tolist() == want[col].tolist()
+    assert got[S.SCORE].to_numpy() == pytest.approx(want[S.SCORE].to_numpy())
+    assert got[S.SIGNIFICANT].astype(bool).tolist() == want[S.SIGNIFICANT].tolist()
+
+
+def test_loading_the_same_run_twice_keeps_one_copy(store, table):
+    store.load(table)
+    changed = table.assign(**{S.SCORE: table[S.SCORE] + 10})
+    store.load(changed)
+    sig = store.signals()
+    assert len(sig) == len(table)
+    assert sig[S.SCORE].min() >= 10
+    assert len(store.runs()) == 2
+
+
+def test_remove_run(store, table):
+    store.load(table)
+    store.remove_run("synthetic|d0|high")
+    assert store.runs()[S.RUN_ID].tolist() == ["synthetic|d7|high"]
+    assert set(store.signals()[S.DAY]) == {7}
+    with pytest.raises(cg.QueryError, match="no run"):
+        store.remove_run("nope")
+
+
+def test_failed_write_rolls_back(store, table, monkeypatch):
+    store.load(table)
+    before = store.signals()
+    from commgraph.stores.embedded import EmbeddedStore
+
+    def boom(self):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(EmbeddedStore, "_rebuild_next", boom)  # fails after every COPY ran
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.load(synthetic_table(days=(3,), seed=5))
+    monkeypatch.undo()
+    assert len(store.signals()) == len(before)
+    assert 3 not in set(store.cell_states()[S.DAY])
+
+
+def test_cell_states_next_and_counts(store, table):
+    counts = pd.DataFrame({S.CELL_TYPE_PROP: ["MX1+ Mono", "Treg", "CD4 Naive T"], S.DAY: 0, S.GROUP: "high",
+                           S.N_CELLS: [20, 30, 50]})
+    store.load(table, cell_counts=counts)
+    states = store.cell_states().set_index(S.KEY_PROP)
+    assert states.loc["MX1+ Mono|0|high", S.N_CELLS] == 20
+    assert states.loc["CD4 Naive T|0|high", S.FRACTION] == pytest.approx(0.5)
+    assert pd.isna(states.loc["Treg|7|high", S.N_CELLS])
+    nxt = store.cypher("MATCH (a:CellState)-[:NEXT]->(b:CellState) RETURN a.key AS from_key, b.key AS to_key ORDER BY from_key")
+    assert nxt.values.tolist() == [[f"{ct}|0|high", f"{ct}|7|high"] for ct in sorted(["MX1+ Mono", "Treg", "CD4 Naive T"])]
+    # a later day inserts itself into the chain
+    store.load(synthetic_table(days=(3,), seed=2))
+    nxt = store.cypher("MATCH (a:CellState {cell_type: 'Treg'})-[:NEXT]->(b) RETURN a.day AS from_day, b.day AS to_day ORDER BY from_day")
+    assert nxt.values.tolist() == [[0, 3], [3, 7]]
+
+
+def test_interaction_pathway_and_gene_nodes(store, table):
+    store.load(table)
+    genes = store.cypher(
+        "MATCH (i:Interaction {name: $n})-[:HAS_RECEPTOR]->(g:Gene) RETURN g.symbol AS symbol ORDER BY symbol",
+        {"n": "ICAM1^ITGAL_ITGB2"},
+    )
+    assert genes["symbol"].tolist() == ["ITGAL", "ITGB2"]
+    pw = store.cypher("MATCH (:Interaction {name: $n})-[:IN_PATHWAY]->(p:Pathway) RETURN p.name AS p",
+                      {"n": "CD86^CTLA4"})
+    assert pw["p"].tolist() == ["CD86"]
+
+
+def test_validate_rejects_bad_tables(table):
+    with pytest.raises(cg.InputError, match="column 'pvalue', row 2"):
+        cg.validate(table.assign(**{S.PVALUE: [0.1, 1.5] + [0.1] * (len(table) - 2)}))
+    with pytest.raises(cg.InputError, match="duplicate row"):
+        cg.validate(pd.concat([table, table.iloc[:1]]))
+    with pytest.raises(cg.InputError, match="missing required column"):
+        cg.validate(table.drop(columns=[S.SCORE]))
+    with pytest.raises(cg.InputError, match="not a number"):
+        cg.validate(table.assign(**{S.SCORE: ["x"] + [1.0] * (len(table) - 1)}))
+    with pytest.raises(cg.InputError, match="empty"):
+        cg.validate(table.iloc[:0])
+
+
+def test_connect_rejects_unknown_scheme(tmp_path):
+    with pytest.raises(cg.StoreError, match="unsupported store URI"):
+        cg.connect("http://localhost:7474")

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command: set up everything (venv, Neo4j test server, Chromium) and run the suite.
+# Usage: bash tools/test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/bootstrap.sh all
+
+# Headless Chromium for the HTML-view tests (Debian packages; root on our machines).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "note: chromium/chromedriver missing and not root: browser tests will fail" >&2
+  fi
+fi
+
+# A real Neo4j 5.26 server from Maven Central, on 127.0.0.1, for the tests marked neo4j.
+export NEO4J_PASSWORD="${NEO4J_PASSWORD:-commgraph-test}"
+export NEO4J_TEST_HOME="${NEO4J_TEST_HOME:-$PWD/.neo4j-test}"
+started=0
+if [ -z "${COMMGRAPH_TEST_NEO4J:-}" ]; then
+  bash tools/neo4j-test-server/server.sh start
+  started=1
+  export COMMGRAPH_TEST_NEO4J="bolt://127.0.0.1:${NEO4J_BOLT_PORT:-7687}"
+fi
+cleanup() { [ "$started" = 1 ] && bash tools/neo4j-test-server/server.sh stop || true; }
+trap cleanup EXIT
+
+.venv/bin/python -m pytest "$@"
