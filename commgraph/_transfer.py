@@ -85,8 +85,11 @@ def export_neo4j_import(store: Store, directory: str | os.PathLike, *, database:
         ]
         cols = [FROM, TO] + [n for n, _ in r.properties]
         f = f[cols]
+        for name, ty in r.properties:
+            if ty == "BOOLEAN":  # neo4j-admin reads true/false, not pandas' True/False
+                f[name] = f[name].map({True: "true", False: "false"})
         f[":TYPE"] = rel
         path = out / f"{rel.lower()}.csv"
         f.to_csv(path, index=False, header=header + [":TYPE"])
         args.append(f"--relationships={rel}={path.name}")
-    return f"cd {out} && neo4j-admin database import full " + " ".join(args) + f" --overwrite-destination {database}"
+    return f"cd {out} && neo4j-admin database import full " + " ".join(args) + f" --overwrite-destination=true {database}"
