@@ -52,7 +52,8 @@ def _print_frame(df: pd.DataFrame, fmt: str = "table", title: str | None = None)
     else:
         table = Table(title=title, show_lines=False)
         for c in df.columns:
-            table.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+            table.add_column(str(c), overflow="fold",
+                             justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
         for row in df.itertuples(index=False):
             table.add_row(*(_cell(v) for v in row))
         out.print(table)
@@ -145,7 +146,10 @@ def formats():
     """The input formats commgraph reads."""
     from .formats import formats_table
 
-    _print_frame(formats_table())
+    for f in formats_table().to_dict("records"):
+        out.print(f"[bold]{f['name']}[/bold] — {f['title']}", highlight=False)
+        for key in ("reads", "score", "citation"):
+            out.print(f"    {key}: {f[key]}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -14,6 +14,7 @@ invisible until the next load of that run sweeps them away.
 from __future__ import annotations
 
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -113,13 +114,25 @@ class Store(ABC):
         return frames.runs
 
     def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
-        """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``)."""
+        """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``).
+
+        An answer that is empty because a parameter names a cell type, day, group, pathway, …
+        the store doesn't know carries a hint naming the valid values in ``df.attrs["hint"]``
+        (also issued as a warning); see :func:`commgraph.questions.hint_for`.
+        """
         from .._queries import get_query
 
         spec = get_query(name)
         params = spec.bind(parameters)
-        df = self.cypher(spec.text, params)
-        return spec.shape(df)
+        df = spec.shape(self.cypher(spec.text, params))
+        if df.empty:
+            from ..questions import hint_for
+
+            hint = hint_for(self, params)
+            if hint:
+                df.attrs["hint"] = hint
+                warnings.warn(f"{name}: empty answer; {hint}", stacklevel=2)
+        return df
 
     def runs(self) -> pd.DataFrame:
         return self.cypher(RUNS)

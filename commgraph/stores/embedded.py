@@ -48,7 +48,10 @@ class EmbeddedStore(Store):
                 self._conn.execute(stmt)
 
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
-        result = self._conn.execute(text, parameters or {})
+        # `group` is a reserved word in LadybugDB, so queries write that parameter $`group`;
+        # LadybugDB then names it with the backticks (Neo4j without them)
+        params = {(f"`{k}`" if f"$`{k}`" in text else k): v for k, v in (parameters or {}).items()}
+        result = self._conn.execute(text, params)
         return result.get_as_df()
 
     # --- writing ------------------------------------------------------------------------

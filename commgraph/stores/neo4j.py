@@ -187,8 +187,10 @@ class Neo4jStore(Store):
         self._sweep(run_id, None)
 
     def clear(self) -> None:
+        # relationships first: DETACH DELETE of dense nodes in one batch exhausts the tx memory
         with self._driver.session(database=self.database) as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
     def close(self) -> None:
         self._driver.close()

@@ -1,0 +1,53 @@
+// dose_response: how a cell type's signaling on one day differs from baseline in each dose group — significant interactions and total score on both days, difference and log2 fold change
+// $cell_type string — the cell type, e.g. "MX1+ Mono"
+// $day int — the day to compare
+// $baseline int = 0 — the day to compare against
+// $direction string = "out" — "out": what the cell type sends; "in": what it receives
+// $partner string = null — only signaling to (out) or from (in) this cell type
+// $pathway string = null — only this pathway
+// $ligand string = null — only this ligand (a complex as its subunits joined by "_")
+// $receptor string = null — only this receptor (a complex as its subunits joined by "_")
+// $interaction string = null — only this interaction, e.g. "ICAM1^ITGAL_ITGB2"
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// $pseudocount float = 0.001 — added to both total scores before their log2 ratio
+// returns: group, n_baseline, n_day, baseline_score, score, delta, log2fc
+// browser: :param cell_type => "MX1+ Mono"
+// browser: :param day => 7
+// browser: :param baseline => 0
+// browser: :param direction => "out"
+// browser: :param partner => null
+// browser: :param pathway => null
+// browser: :param ligand => null
+// browser: :param receptor => null
+// browser: :param interaction => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => true
+// browser: :param min_score => 0.0
+// browser: :param pseudocount => 0.001
+// Scores are totals (strength) over the day's significant interactions; a group shows up when either day has one.
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND (a.day = $day OR a.day = $baseline)
+  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
+  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH a.`group` AS g,
+     count(CASE WHEN a.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN a.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
+     count(CASE WHEN a.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN a.day = $day THEN r.score ELSE 0.0 END) AS s1
+RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
+       log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
+ORDER BY `group`

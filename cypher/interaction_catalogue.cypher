@@ -1,0 +1,68 @@
+// interaction_catalogue: what the store knows of an interaction — ligand, receptor, their subunit genes, pathway, annotation — and where it was seen: days, groups, runs
+// $interaction string = null — the interaction by name, e.g. "ICAM1^ITGAL_ITGB2"
+// $ligand string = null — interactions with this ligand (a complex as its subunits joined by "_")
+// $receptor string = null — interactions with this receptor (a complex as its subunits joined by "_")
+// $gene string = null — interactions with this gene among their ligand or receptor subunits, e.g. "ITGB2"
+// $pathway string = null — interactions of this pathway
+// $pvalue float = 0.05 — p-value cut for n_significant, where the tool gives one (null: no cut)
+// returns: interaction, ligand, receptor, pathway, annotation, ligand_genes, receptor_genes, group, day, n_runs, n_pairs, n_significant, max_score
+// browser: :param interaction => "ICAM1^ITGAL_ITGB2"
+// browser: :param ligand => null
+// browser: :param receptor => null
+// browser: :param gene => null
+// browser: :param pathway => null
+// browser: :param pvalue => 0.05
+// One row per group and day the interaction was seen in (any sender, receiver, significant or not),
+// ordered by interaction, group, day; after them, one row per interaction no live run shows, with
+// group and day null and counts 0. n_pairs: sender × receiver edges (× samples).
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(:CellState)
+WHERE r.load_id IN live
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+WITH r.interaction AS nm, a.`group` AS g, a.day AS d,
+     count(DISTINCT r.run_id) AS n, count(r) AS np,
+     count(CASE WHEN r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL) THEN 1 END) AS nsig,
+     max(r.score) AS max_s
+MATCH (i:Interaction)
+WHERE i.name = nm
+  AND (i.pathway = $pathway OR $pathway IS NULL)
+  AND (EXISTS { MATCH (i)-[:HAS_LIGAND]->(x:Gene) WHERE x.symbol = $gene }
+       OR EXISTS { MATCH (i)-[:HAS_RECEPTOR]->(x:Gene) WHERE x.symbol = $gene }
+       OR $gene IS NULL)
+OPTIONAL MATCH (i)-[:HAS_LIGAND]->(lg:Gene)
+WITH i, g, d, n, np, nsig, max_s, lg ORDER BY lg.symbol SKIP 0
+WITH i, g, d, n, np, nsig, max_s, collect(lg.symbol) AS lgs
+OPTIONAL MATCH (i)-[:HAS_RECEPTOR]->(rg:Gene)
+WITH i, g, d, n, np, nsig, max_s, lgs, rg ORDER BY rg.symbol SKIP 0
+WITH i, g, d, n, np, nsig, max_s, lgs, collect(rg.symbol) AS rgs
+RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.pathway AS pathway,
+       i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes, g AS `group`, d AS day,
+       n AS n_runs, np AS n_pairs, nsig AS n_significant, max_s AS max_score
+ORDER BY interaction, `group`, day
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+OPTIONAL MATCH (:CellState)-[r:SIGNALS]->(:CellState)
+WHERE r.load_id IN live
+WITH collect(DISTINCT r.interaction) AS seen
+MATCH (i:Interaction)
+WHERE (i.name = $interaction OR $interaction IS NULL)
+  AND (i.ligand = $ligand OR $ligand IS NULL)
+  AND (i.receptor = $receptor OR $receptor IS NULL)
+  AND (i.pathway = $pathway OR $pathway IS NULL)
+  AND (EXISTS { MATCH (i)-[:HAS_LIGAND]->(x:Gene) WHERE x.symbol = $gene }
+       OR EXISTS { MATCH (i)-[:HAS_RECEPTOR]->(x:Gene) WHERE x.symbol = $gene }
+       OR $gene IS NULL)
+  AND NOT i.name IN seen
+OPTIONAL MATCH (i)-[:HAS_LIGAND]->(lg:Gene)
+WITH i, lg ORDER BY lg.symbol SKIP 0
+WITH i, collect(lg.symbol) AS lgs
+OPTIONAL MATCH (i)-[:HAS_RECEPTOR]->(rg:Gene)
+WITH i, lgs, rg ORDER BY rg.symbol SKIP 0
+WITH i, lgs, collect(rg.symbol) AS rgs
+RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.pathway AS pathway,
+       i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes,
+       CASE WHEN false THEN i.name END AS `group`, CASE WHEN false THEN 0 END AS day,
+       0 AS n_runs, 0 AS n_pairs, 0 AS n_significant, CASE WHEN false THEN 0.0 END AS max_score
+ORDER BY interaction

@@ -1,0 +1,41 @@
+// lr_trajectory: one ligand–receptor pair across all days and groups — per sender and receiver, its score and significance day by day
+// $ligand string = null — the ligand (a complex as its subunits joined by "_")
+// $receptor string = null — the receptor (a complex as its subunits joined by "_")
+// $interaction string = null — or the interaction by name, e.g. "CD86^CTLA4"
+// $sender string = null — only this sender cell type
+// $receiver string = null — only this receiver cell type
+// $group string = null — only this dose group or cohort (null: every group)
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = false — only interactions the tool called significant (false: every inferred interaction, with n_significant telling which)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// returns: interaction, sender, receiver, group, day, n_runs, n_significant, mean_score, max_score, min_pvalue
+// browser: :param ligand => "ICAM1"
+// browser: :param receptor => "ITGAL_ITGB2"
+// browser: :param interaction => null
+// browser: :param sender => null
+// browser: :param receiver => null
+// browser: :param group => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => false
+// browser: :param min_score => 0.0
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
+     count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL) THEN 1 END) AS nsig,
+     avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
+RETURN i AS interaction, src AS sender, dst AS receiver, g AS `group`, d AS day, n AS n_runs, nsig AS n_significant,
+       mean_s AS mean_score, max_s AS max_score, min_p AS min_pvalue
+ORDER BY interaction, sender, receiver, `group`, day

@@ -1,0 +1,49 @@
+// partners: on one day and group, who a cell type talks to (out) or hears from (in), through which ligand–receptor pairs and pathways, with scores and p-values
+// $cell_type string — the cell type, e.g. "MX1+ Mono"
+// $day int — day of sampling (0 = baseline)
+// $group string = "all" — dose group or cohort ("all" in a study without groups)
+// $direction string = "out" — "out": whom the cell type signals to; "in": whom it hears from
+// $partner string = null — only this partner cell type
+// $pathway string = null — only this pathway
+// $ligand string = null — only this ligand (a complex as its subunits joined by "_")
+// $receptor string = null — only this receptor (a complex as its subunits joined by "_")
+// $interaction string = null — only this interaction, e.g. "CD86^CTLA4"
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// returns: partner, interaction, ligand, receptor, pathway, score, pvalue, n_runs
+// browser: :param cell_type => "MX1+ Mono"
+// browser: :param day => 7
+// browser: :param group => "high"
+// browser: :param direction => "out"
+// browser: :param partner => null
+// browser: :param pathway => null
+// browser: :param ligand => null
+// browser: :param receptor => null
+// browser: :param interaction => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => true
+// browser: :param min_score => 0.0
+// score is the mean over the runs (samples) that show the pair, pvalue the largest of theirs.
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND a.day = $day AND a.`group` = $`group`
+  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
+  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH CASE WHEN $direction = "out" THEN b.cell_type ELSE a.cell_type END AS other,
+     r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
+     avg(r.score) AS s, max(r.pvalue) AS p, count(DISTINCT r.run_id) AS n
+RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
+       s AS score, p AS pvalue, n AS n_runs
+ORDER BY score DESC, partner, interaction

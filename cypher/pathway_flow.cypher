@@ -1,0 +1,39 @@
+// pathway_flow: information flow (summed significant score) per pathway, day and group, optionally of one sender or receiver, with each pathway's share of its day and group
+// $pathway string = null — only this pathway
+// $group string = null — only this dose group or cohort (null: every group)
+// $day int = null — only this day (null: every day)
+// $sender string = null — only signaling from this cell type
+// $receiver string = null — only signaling to this cell type
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// returns: pathway, group, day, n_interactions, flow, share
+// browser: :param pathway => null
+// browser: :param group => "high"
+// browser: :param day => null
+// browser: :param sender => "MX1+ Mono"
+// browser: :param receiver => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => true
+// browser: :param min_score => 0.0
+// share: flow / the summed flow of every pathway on that day and group (with $pathway set, that is 1).
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND (a.day = $day OR $day IS NULL)
+  AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH r.pathway AS pw, a.`group` AS g, a.day AS d, count(r) AS n, sum(r.score) AS f
+WITH g, d, collect({pw: pw, n: n, f: f}) AS rows, sum(f) AS total
+UNWIND rows AS x
+RETURN x.pw AS pathway, g AS `group`, d AS day, x.n AS n_interactions, x.f AS flow,
+       CASE WHEN total > 0 THEN x.f / total END AS share
+ORDER BY pathway, `group`, day

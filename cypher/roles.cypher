@@ -1,0 +1,41 @@
+// roles: senders and receivers per day and group — each cell type's out- and in-strength (summed significant score), out- and in-degree (distinct partner cell types) and number of significant interactions
+// $day int = null — only this day (null: every day)
+// $group string = null — only this dose group or cohort (null: every group)
+// $cell_type string = null — only this cell type
+// $pathway string = null — only this pathway
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// returns: day, group, cell_type, out_strength, in_strength, out_degree, in_degree, n_out, n_in
+// browser: :param day => null
+// browser: :param group => "high"
+// browser: :param cell_type => null
+// browser: :param pathway => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => true
+// browser: :param min_score => 0.0
+// A cell type shows up on a day when it sends or receives at least one interaction that passes the filters.
+// Each edge is read once and counted for its sender (o = 1) and its receiver (o = 0).
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND (a.day = $day OR $day IS NULL)
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND (a.cell_type = $cell_type OR b.cell_type = $cell_type OR $cell_type IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+UNWIND [{o: 1, me: a.cell_type, other: b.cell_type}, {o: 0, me: b.cell_type, other: a.cell_type}] AS x
+WITH a.day AS d, a.`group` AS g, x, r.score AS score
+WHERE x.me = $cell_type OR $cell_type IS NULL
+WITH d, g, x.me AS ct,
+     sum(CASE WHEN x.o = 1 THEN score ELSE 0.0 END) AS str_o, sum(CASE WHEN x.o = 0 THEN score ELSE 0.0 END) AS str_i,
+     count(DISTINCT CASE WHEN x.o = 1 THEN x.other END) AS deg_o, count(DISTINCT CASE WHEN x.o = 0 THEN x.other END) AS deg_i,
+     count(CASE WHEN x.o = 1 THEN 1 END) AS n_o, count(CASE WHEN x.o = 0 THEN 1 END) AS n_i
+RETURN d AS day, g AS `group`, ct AS cell_type, str_o AS out_strength, str_i AS in_strength,
+       deg_o AS out_degree, deg_i AS in_degree, n_o AS n_out, n_i AS n_in
+ORDER BY day, `group`, cell_type

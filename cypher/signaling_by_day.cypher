@@ -1,0 +1,45 @@
+// signaling_by_day: a cell type's outgoing (or incoming) signaling per day and group — number of significant interactions, partners, total and mean score
+// $cell_type string — the cell type, e.g. "MX1+ Mono"
+// $direction string = "out" — "out": what the cell type sends; "in": what it receives
+// $group string = null — only this dose group or cohort (null: every group)
+// $partner string = null — only signaling to (out) or from (in) this cell type
+// $pathway string = null — only this pathway
+// $ligand string = null — only this ligand (a complex as its subunits joined by "_")
+// $receptor string = null — only this receptor (a complex as its subunits joined by "_")
+// $interaction string = null — only this interaction, e.g. "ICAM1^ITGAL_ITGB2"
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// returns: day, group, n_interactions, n_partners, n_runs, total_score, mean_score
+// browser: :param cell_type => "MX1+ Mono"
+// browser: :param direction => "out"
+// browser: :param group => null
+// browser: :param partner => null
+// browser: :param pathway => null
+// browser: :param ligand => null
+// browser: :param receptor => null
+// browser: :param interaction => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => true
+// browser: :param min_score => 0.0
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH a.day AS d, a.`group` AS g, r,
+     CASE WHEN $direction = "out" THEN b.cell_type ELSE a.cell_type END AS other
+RETURN d AS day, g AS `group`, count(r) AS n_interactions, count(DISTINCT other) AS n_partners,
+       count(DISTINCT r.run_id) AS n_runs, sum(r.score) AS total_score, avg(r.score) AS mean_score
+ORDER BY day, `group`

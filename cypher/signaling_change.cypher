@@ -1,0 +1,69 @@
+// signaling_change: day X against a baseline day within a group — per partner and interaction: gained, lost, up, down or unchanged, both scores and the log2 fold change
+// $cell_type string — the cell type, e.g. "MX1+ Mono"
+// $day int — the day to compare
+// $group string = "all" — dose group or cohort ("all" in a study without groups)
+// $baseline int = 0 — the day to compare against
+// $direction string = "out" — "out": what the cell type sends; "in": what it receives
+// $partner string = null — only this partner cell type
+// $pathway string = null — only this pathway
+// $ligand string = null — only this ligand (a complex as its subunits joined by "_")
+// $receptor string = null — only this receptor (a complex as its subunits joined by "_")
+// $interaction string = null — only this interaction, e.g. "ICAM1^ITGAL_ITGB2"
+// $method string = null — only runs of this inference method
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
+// $pseudocount float = 0.001 — added to both mean scores before their log2 ratio (a missing side counts as 0)
+// $fold_change float = 1.5 — "up"/"down" need at least this fold change; smaller changes are "unchanged"
+// returns: partner, interaction, ligand, receptor, pathway, status, baseline_score, score, delta, log2fc
+// browser: :param cell_type => "MX1+ Mono"
+// browser: :param day => 7
+// browser: :param group => "high"
+// browser: :param baseline => 0
+// browser: :param direction => "out"
+// browser: :param partner => null
+// browser: :param pathway => null
+// browser: :param ligand => null
+// browser: :param receptor => null
+// browser: :param interaction => null
+// browser: :param method => null
+// browser: :param pvalue => 0.05
+// browser: :param significant_only => true
+// browser: :param min_score => 0.0
+// browser: :param pseudocount => 0.001
+// browser: :param fold_change => 1.5
+// A score is the mean over the day's runs (samples) that show the pair; null when none does.
+// gained: only on $day; lost: only on $baseline; up/down: on both, |log2fc| >= log2($fold_change).
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.load_id IN live
+  AND (a.day = $day OR a.day = $baseline) AND a.`group` = $`group`
+  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
+  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH CASE WHEN $direction = "out" THEN b.cell_type ELSE a.cell_type END AS other,
+     r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
+     count(CASE WHEN a.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN a.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
+     count(CASE WHEN a.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN a.day = $day THEN r.score ELSE 0.0 END) AS s1
+WITH other, i, l, rc, pw,
+     CASE WHEN n0 > 0 THEN s0 / n0 END AS m0,
+     CASE WHEN n1 > 0 THEN s1 / n1 END AS m1
+WITH other, i, l, rc, pw, m0, m1,
+     log10((coalesce(m1, 0.0) + $pseudocount) / (coalesce(m0, 0.0) + $pseudocount)) / log10(2.0) AS lfc
+RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
+       CASE WHEN m0 IS NULL THEN "gained"
+            WHEN m1 IS NULL THEN "lost"
+            WHEN lfc >= log10($fold_change) / log10(2.0) THEN "up"
+            WHEN lfc <= -log10($fold_change) / log10(2.0) THEN "down"
+            ELSE "unchanged" END AS status,
+       m0 AS baseline_score, m1 AS score, coalesce(m1, 0.0) - coalesce(m0, 0.0) AS delta, lfc AS log2fc
+ORDER BY partner, interaction
