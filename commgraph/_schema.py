@@ -53,26 +53,26 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column(SOURCE, "string", True, "sender cell type"),
-    Column(TARGET, "string", True, "receiver cell type"),
-    Column(LIGAND, "string", True, "ligand gene; a complex as its subunits joined by '_'"),
-    Column(RECEPTOR, "string", True, "receptor gene; a complex as its subunits joined by '_'"),
-    Column(INTERACTION, "string", True, "ligand^receptor"),
-    Column(PATHWAY, "string", True, f"signaling pathway (CellChatDB naming); '{UNANNOTATED}' if unknown"),
+    Column(SOURCE, "category", True, "sender cell type"),
+    Column(TARGET, "category", True, "receiver cell type"),
+    Column(LIGAND, "category", True, "ligand gene; a complex as its subunits joined by '_'"),
+    Column(RECEPTOR, "category", True, "receptor gene; a complex as its subunits joined by '_'"),
+    Column(INTERACTION, "category", True, "ligand^receptor"),
+    Column(PATHWAY, "category", True, f"signaling pathway (CellChatDB naming); '{UNANNOTATED}' if unknown"),
     Column(SCORE, "float64", True, "the tool's magnitude score; higher = stronger (ranks are turned around)"),
     Column(PVALUE, "float64", False, "the tool's p-value in [0, 1]; NaN if the tool gives none"),
     Column(SIGNIFICANT, "bool", True, "significant by the tool's own rule (or the loader's threshold)"),
     Column(DAY, "int64", True, "day of sampling relative to dosing (0 = baseline)"),
-    Column(GROUP, "string", True, f"dose arm or cohort; '{NO_GROUP}' when the study has none"),
-    Column(SAMPLE, "string", False, "sample or patient; missing for pooled runs"),
-    Column(METHOD, "string", True, "inference method, e.g. cellphonedb, liana:rank_aggregate, cellchat"),
-    Column(RUN_ID, "string", True, "the run this row came from"),
+    Column(GROUP, "category", True, f"dose arm or cohort; '{NO_GROUP}' when the study has none"),
+    Column(SAMPLE, "category", False, "sample or patient; missing for pooled runs"),
+    Column(METHOD, "category", True, "inference method, e.g. cellphonedb, liana:rank_aggregate, cellchat"),
+    Column(RUN_ID, "category", True, "the run this row came from"),
     Column(TOOL, "category", True, "tool that produced the file"),
     Column(TOOL_VERSION, "category", False, "tool version, when known"),
     Column(DATABASE_VERSION, "category", False, "ligand–receptor resource and version, when known"),
     Column(PARAMETERS, "category", False, "the run's parameters as JSON"),
     Column(SOURCE_FILES, "category", False, "input files, ';'-separated"),
-    Column(EXTRA, "string", False, "the tool's other scores as a JSON object"),
+    Column(EXTRA, "object", False, "the tool's other scores as a JSON object"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
@@ -229,17 +229,19 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
         raise InputError("no interactions (the table is empty)", file=where)
 
     out = pd.DataFrame(index=pd.RangeIndex(len(table)))
+    # pandas < 3 can't tell "not a number" from "missing" after to_numeric; _coerce does
     for col in COLUMNS:
-        values = table[col.name].reset_index(drop=True) if col.name in table.columns else None
-        if values is None:
-            out[col.name] = pd.Series(pd.NA, index=out.index, dtype="string") if col.dtype == "string" else (
-                pd.Series(np.nan, index=out.index) if col.dtype == "float64" else pd.Series(pd.Categorical([None] * len(out)))
-            )
-            continue
-        out[col.name] = _coerce(values, col, where)
+        if col.name in table.columns:
+            out[col.name] = _coerce(table[col.name].reset_index(drop=True), col, where)
+        elif col.dtype == "float64":
+            out[col.name] = np.nan
+        else:
+            out[col.name] = pd.Series([None] * len(out), dtype="category" if col.dtype == "category" else object)
 
     for col in (SOURCE, TARGET, LIGAND, RECEPTOR, INTERACTION, PATHWAY, GROUP, METHOD, RUN_ID):
-        empty = out[col].isna() | (out[col].str.strip() == "")
+        cats = out[col].cat.categories
+        blank = cats[cats.str.strip() == ""]
+        empty = out[col].isna() | (out[col].isin(blank) if len(blank) else False)
         if empty.any():
             raise InputError("empty value", file=where, column=col, row=_bad_row(empty))
     if out[SCORE].isna().any():
@@ -268,13 +270,19 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
 
 
 def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
-    if col.dtype == "string":
-        return values.astype("string")
+    if col.dtype == "object":
+        return values.astype(object).where(values.notna(), None)
     if col.dtype == "category":
-        return values.astype("string").astype("category")
+        cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+        cats = cat.cat.categories
+        if not (cats.dtype == object and all(isinstance(c, str) for c in cats)):
+            cat = cat.cat.rename_categories([str(c) for c in cats])
+        return cat.cat.remove_unused_categories()
     if col.dtype == "float64":
         num = pd.to_numeric(values, errors="coerce")
-        bad = num.isna() & values.notna() & (values.astype("string").str.strip().str.upper().isin(["", "NA", "NAN"]) == False)  # noqa: E712
+        missing = values.isna() | values.astype(str).str.strip().str.upper().isin(["", "NA", "NAN", "NONE"]) \
+            if values.dtype == object else values.isna()
+        bad = num.isna() & ~missing
         if bad.any():
             row = _bad_row(bad)
             raise InputError(f"{values.iloc[row - 1]!r} is not a number", file=where, column=col.name, row=row)

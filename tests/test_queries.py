@@ -104,8 +104,10 @@ def study_table(seed: int = 7) -> pd.DataFrame:
     d7[S.METHOD], d7[S.TOOL], d7[S.RUN_ID] = LIANA, "liana", LIANA_RUN
     retn = [_row(src, dst, *LIANA_ONLY, 0.7 if src == MX1 else 0.3, None, src == MX1, 7, "high", method=LIANA,
                  run_id=LIANA_RUN) for src in (MX1, TREG) for dst in (MX1, CD4T)]
-    parts = [S.validate(part) for part in (table, d3, d7, pd.DataFrame(retn))]  # one dtype per column
-    return S.validate(pd.concat(parts, ignore_index=True))
+    parts = [S.validate(part) for part in (table, d3, d7, pd.DataFrame(retn))]
+    out = S.validate(pd.concat(parts, ignore_index=True))
+    # the pandas references group by plain strings (categoricals would add unobserved groups)
+    return out.astype({c: object for c in out.columns if isinstance(out[c].dtype, pd.CategoricalDtype)})
 
 
 def study_counts() -> pd.DataFrame:

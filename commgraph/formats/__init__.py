@@ -1,0 +1,261 @@
+"""Input formats: tools are data.
+
+Each input format is described by one YAML file in ``loaders/`` (``loaders/cellphonedb.yaml``
+…): what it reads, which native column becomes the canonical ``score`` (and how it is turned
+so that higher = stronger), the p-value, the significance rule, the citation and the native
+→ canonical column map. :data:`FORMATS` holds them as :class:`Format` objects; the CLI and
+the docs read :func:`formats_table`.
+
+:func:`read` parses one run's output with the format's parser, gives every row a pathway
+(the tool's own, else CellChatDB's for the ligand–receptor pair, else a fallback such as
+CellPhoneDB's ``classification``, else ``unannotated``), fills the run columns (day, group,
+sample, method, run_id) and the provenance columns, and validates the result against the
+canonical schema.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .. import _schema as S
+from .._resources import resource_dir
+from ..errors import InputError
+from ._common import Parsed, options_json
+from ._pathways import annotate, lookup_pathway, pathway_table
+
+__all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table"]
+
+# YAML fields; those named after the canonical column they describe use its constant
+_REQUIRED_KEYS = ("name", "title", S.TOOL, S.METHOD, "parser", "reads", S.SCORE, S.PVALUE, S.SIGNIFICANT, "citation")
+_OPTIONAL_KEYS = ("columns", S.EXTRA, "options", "methods", "files", "optional_files", "pathway_fallback", "complexes")
+# read() options that fill the provenance columns of the same names
+PROVENANCE_OPTIONS = (S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One input format, as described by its ``loaders/<name>.yaml``."""
+
+    name: str  # CLI name
+    title: str
+    tool: str  # value of the canonical ``tool`` column
+    method: str  # value of ``method``; "{method}" is filled by the parser (LIANA)
+    parser: str  # dotted path of the parse function
+    reads: str
+    score: Mapping[str, str]  # column, direction (always ends higher = stronger), transform
+    pvalue: str | None
+    significant: str
+    citation: str
+    columns: Mapping[str, str] = field(default_factory=dict)  # native -> canonical
+    extra: Any = None  # native columns kept in the extra JSON (list, or a sentence)
+    options: Mapping[str, str] = field(default_factory=dict)  # parser option -> meaning
+    methods: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # LIANA method table
+    files: Mapping[str, str] = field(default_factory=dict)  # role -> file name pattern
+    optional_files: tuple[str, ...] = ()
+    pathway_fallback: str | None = None
+    complexes: str | None = None  # bundled complex table (CellChat)
+    path: Path | None = None
+
+    @property
+    def score_text(self) -> str:
+        col, direction, transform = self.score.get("column", ""), self.score.get("direction", ""), self.score.get("transform", "none")
+        text = f"{col}, {direction} = stronger"
+        return text if transform in ("none", None) else f"{text}; score = {transform}"
+
+    def parse_function(self) -> Callable[..., Parsed]:
+        module, _, func = self.parser.rpartition(".")
+        return getattr(importlib.import_module(module), func)
+
+    def option_names(self) -> tuple[str, ...]:
+        sig = inspect.signature(self.parse_function())
+        return tuple(p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY and p.name != "fmt")
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _load_format(path: Path) -> Format:
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise InputError("a format file must hold a mapping", file=str(path))
+    missing = [k for k in _REQUIRED_KEYS if k not in data]
+    unknown = [k for k in data if k not in _REQUIRED_KEYS + _OPTIONAL_KEYS]
+    if missing or unknown:
+        raise InputError(
+            "format file " + "; ".join(
+                part for part in (f"lacks {', '.join(missing)}" if missing else "", f"has unknown keys {', '.join(unknown)}" if unknown else "") if part
+            ),
+            file=str(path),
+            column=(missing or unknown)[0],
+        )
+    columns = data.get("columns") or {}
+    bad = [v for v in columns.values() if v not in S.COLUMN_NAMES]
+    if bad:
+        raise InputError(f"columns map to unknown canonical column(s) {bad}", file=str(path), column="columns")
+    if path.stem != data["name"]:
+        raise InputError(f"file name must be {data['name']}.yaml", file=str(path), column="name")
+    pvalue, score = data[S.PVALUE], data[S.SCORE]
+    return Format(
+        name=str(data["name"]),
+        title=str(data["title"]),
+        tool=str(data[S.TOOL]),
+        method=str(data[S.METHOD]),
+        parser=str(data["parser"]),
+        reads=" ".join(str(data["reads"]).split()),
+        score=_freeze(dict(score) if isinstance(score, dict) else {"column": str(score)}),
+        pvalue=None if pvalue in (None, "none") else " ".join(str(pvalue).split()),
+        significant=" ".join(str(data[S.SIGNIFICANT]).split()),
+        citation=" ".join(str(data["citation"]).split()),
+        columns=_freeze(dict(columns)),
+        extra=_freeze(data.get(S.EXTRA)),
+        options=_freeze({k: " ".join(str(v).split()) for k, v in (data.get("options") or {}).items()}),
+        methods=_freeze(data.get("methods") or {}),
+        files=_freeze(data.get("files") or {}),
+        optional_files=tuple(data.get("optional_files") or ()),
+        pathway_fallback=data.get("pathway_fallback"),
+        complexes=data.get("complexes"),
+        path=path,
+    )
+
+
+def _load_all() -> dict[str, Format]:
+    formats = {}
+    for path in sorted(resource_dir("loaders").glob("*.yaml")):
+        fmt = _load_format(path)
+        formats[fmt.name] = fmt
+    return formats
+
+
+FORMATS: Mapping[str, Format] = MappingProxyType(_load_all())
+
+
+def get_format(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise InputError(f"unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}", column="format") from None
+
+
+def formats_table() -> pd.DataFrame:
+    """The registered formats (name, title, reads, score, citation), for the CLI and README."""
+    return pd.DataFrame(
+        [{"name": f.name, "title": f.title, "reads": f.reads, S.SCORE: f.score_text, "citation": f.citation} for f in FORMATS.values()]
+    )
+
+
+def _constant(value: Any, n: int, dtype: str) -> Any:
+    if dtype == "category":
+        if value is None:
+            return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object))
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([str(value)]))
+    return value
+
+
+def read(
+    format: str,
+    source: Any,
+    *,
+    day: int,
+    group: str = S.NO_GROUP,
+    sample: str | None = None,
+    run_id: str | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Read one run's result into the canonical interaction table (validated).
+
+    ``format`` is a name in :data:`FORMATS`; ``source`` a path or, where the format allows,
+    an in-memory object (CellPhoneDB: the dict ``call()`` returns; LIANA: an AnnData with
+    ``uns["liana_res"]`` or a DataFrame; CellChat and csv: a DataFrame). ``day``, ``group``
+    and ``sample`` describe the run (a file's own sample column, as in LIANA ``by_sample``
+    output, wins over ``sample``); ``run_id`` defaults to ``"{format}|d{day}|{group}"``
+    plus ``"|{sample}"`` when a sample is given. ``options`` go to the format's parser (see
+    ``FORMATS[format].options``), except ``tool_version``, ``database_version`` and
+    ``parameters`` (a dict of the run's own parameters) which fill the provenance columns.
+    """
+    fmt = get_format(format)
+    provenance = {k: options.pop(k) for k in PROVENANCE_OPTIONS if k in options}
+    allowed = fmt.option_names()
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise InputError(
+            f"format {fmt.name!r} has no option {unknown[0]!r}; its options: {', '.join(allowed + PROVENANCE_OPTIONS)}",
+            column=unknown[0],
+        )
+    try:
+        day_int = int(day)
+    except (TypeError, ValueError):
+        raise InputError(f"day {day!r} is not a whole number", column=S.DAY) from None
+    if day_int != day:
+        raise InputError(f"day {day!r} is not a whole number", column=S.DAY)
+
+    parsed: Parsed = fmt.parse_function()(source, fmt=fmt, **options)
+    t = parsed.table
+    n = len(t)
+    if n == 0:
+        raise InputError("no interactions", file=parsed.file)
+
+    # interaction and pathway, once per distinct (ligand, receptor)
+    lig = t[S.LIGAND].array if isinstance(t[S.LIGAND].dtype, pd.CategoricalDtype) else pd.Categorical(t[S.LIGAND])
+    rec = t[S.RECEPTOR].array if isinstance(t[S.RECEPTOR].dtype, pd.CategoricalDtype) else pd.Categorical(t[S.RECEPTOR])
+    combined = lig.codes.astype(np.int64) * (len(rec.categories) + 1) + rec.codes.astype(np.int64)
+    pair_codes, pair_keys = pd.factorize(combined)
+    pair_lig = np.asarray(lig.categories, dtype=object)[pair_keys // (len(rec.categories) + 1)]
+    pair_rec = np.asarray(rec.categories, dtype=object)[pair_keys % (len(rec.categories) + 1)]
+    names = np.array([S.interaction_name(a, b) for a, b in zip(pair_lig, pair_rec)], dtype=object)
+    out = pd.DataFrame(
+        {
+            S.SOURCE: t[S.SOURCE].to_numpy() if not isinstance(t[S.SOURCE].dtype, pd.CategoricalDtype) else t[S.SOURCE].array,
+            S.TARGET: t[S.TARGET].to_numpy() if not isinstance(t[S.TARGET].dtype, pd.CategoricalDtype) else t[S.TARGET].array,
+            S.LIGAND: lig,
+            S.RECEPTOR: rec,
+            S.INTERACTION: pd.Categorical.from_codes(pair_codes, categories=pd.Index(names)),  # pairs are distinct
+            S.PATHWAY: annotate(
+                pair_codes,
+                pair_lig,
+                pair_rec,
+                own=t[S.PATHWAY] if S.PATHWAY in t.columns else None,
+                fallback=parsed.fallback_pathway,
+            ),
+            S.SCORE: t[S.SCORE].to_numpy(),
+            S.PVALUE: t[S.PVALUE].to_numpy() if S.PVALUE in t.columns else np.full(n, np.nan),
+            S.SIGNIFICANT: t[S.SIGNIFICANT].to_numpy(dtype=bool),
+        }
+    )
+    out[S.DAY] = day_int
+    out[S.GROUP] = str(group)
+    file_has_sample = S.SAMPLE in t.columns and t[S.SAMPLE].notna().any()
+    if file_has_sample:
+        out[S.SAMPLE] = t[S.SAMPLE].array
+    else:
+        out[S.SAMPLE] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[str(sample)]) if sample is not None else pd.Series(pd.NA, index=out.index, dtype="string")
+    out[S.METHOD] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[parsed.method])
+    rid = run_id or f"{fmt.name}|d{day_int}|{group}" + (f"|{sample}" if sample is not None else "")
+    out[S.RUN_ID] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[rid])
+    run_parameters = provenance.get(S.PARAMETERS) or {}
+    if not isinstance(run_parameters, dict):
+        raise InputError("parameters must be a dict of the run's parameters", column=S.PARAMETERS)
+    params = json.loads(options_json(dict(run_parameters)))
+    params["read"] = json.loads(options_json({"format": fmt.name, **parsed.options}))
+    out[S.TOOL] = _constant(parsed.tool or fmt.tool, n, "category")
+    out[S.TOOL_VERSION] = _constant(provenance.get(S.TOOL_VERSION) or parsed.tool_version, n, "category")
+    out[S.DATABASE_VERSION] = _constant(provenance.get(S.DATABASE_VERSION) or parsed.database_version, n, "category")
+    out[S.PARAMETERS] = _constant(json.dumps(params, sort_keys=True), n, "category")
+    out[S.SOURCE_FILES] = _constant(";".join(parsed.source_files) or None, n, "category")
+    out[S.EXTRA] = t[S.EXTRA].array if S.EXTRA in t.columns else pd.Series(pd.NA, index=out.index, dtype="string")
+    return S.validate(out[list(S.COLUMN_NAMES)], file=parsed.file)
