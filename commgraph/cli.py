@@ -244,6 +244,61 @@ def export(
     out.print(command, highlight=False, soft_wrap=True)
 
 
+@app.command()
+def infer(
+    adata: Annotated[Path, typer.Argument(help="AnnData file (.h5ad) with raw counts")],
+    cell_type_key: Annotated[str, typer.Option(help="obs column with cell types")],
+    day_key: Annotated[str, typer.Option(help="obs column with the day (0 = baseline)")],
+    group_key: Annotated[Optional[str], typer.Option(help="obs column with the dose group or cohort")] = None,
+    sample_key: Annotated[Optional[str], typer.Option(help="obs column with the sample; one run per sample")] = None,
+    method: Annotated[str, typer.Option(help="liana or cellphonedb")] = "liana",
+    liana_method: Annotated[str, typer.Option(help="LIANA+ method (cellphonedb, rank_aggregate, cellchat, …)")] = "cellphonedb",
+    resource: Annotated[str, typer.Option(help="LIANA+ resource")] = "consensus",
+    cpdb_database: Annotated[Optional[Path], typer.Option(help="CellPhoneDB database zip (default: vendored v5.0.0)")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="layer holding raw counts (default .X)")] = None,
+    normalized: Annotated[bool, typer.Option(help="the matrix is already log-normalised")] = False,
+    min_cells: Annotated[int, typer.Option(help="leave out cell types with fewer cells in a split")] = 10,
+    n_perms: Annotated[int, typer.Option(help="permutations for p-values")] = 100,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes")] = 2,
+    out: Annotated[Path, typer.Option(help="output folder (native results + manifest.csv)")] = Path("commgraph-infer"),
+    load: Annotated[bool, typer.Option("--load", help="load the results into the store when done")] = False,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Run LIANA+ or CellPhoneDB per day × group (× sample) and write a manifest."""
+    from .infer import infer as run_infer
+
+    manifest = run_infer(adata, cell_type_key=cell_type_key, day_key=day_key, group_key=group_key,
+                         sample_key=sample_key, method=method, liana_method=liana_method, resource=resource,
+                         cpdb_database=cpdb_database, layer=layer, normalized=normalized, min_cells=min_cells,
+                         n_perms=n_perms, n_jobs=jobs, out=out)
+    err.print(f"wrote {manifest}")
+    if load:
+        from ._load import load_manifest
+
+        with _store(db, neo4j, user) as store:
+            runs = load_manifest(store, manifest)
+        err.print(f"loaded {len(runs)} run(s) into {store.uri}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="output folder: runs, study.lbug, views, report")] = Path("demo-out"),
+    n_cells: Annotated[Optional[int], typer.Option(help="simulated cells (default 20,000)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    method: Annotated[str, typer.Option(help="liana or cellphonedb")] = "liana",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes")] = 2,
+):
+    """Simulate an MSC trial, infer, load, and answer: how does MX1+ monocyte signaling change?"""
+    from .demo import print_demo, run_demo
+
+    result = run_demo(out, n_cells=n_cells, seed=seed, method=method, n_jobs=jobs)
+    print_demo(result)
+    if not result.all_agree:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -209,7 +209,8 @@ def _run_all(jobs: list[dict], *, n_jobs: int, progress: bool, what: str) -> Non
         return
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as pool:
+    # spawn, not fork: numba/scanpy have started OpenMP threads in this process by now
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(_run_one, job) for job in jobs]
         for f in track(as_completed(futures), description=what, show=progress, total=len(futures)):
             f.result()
@@ -228,6 +229,12 @@ def _split_adata(job: dict):
 
 
 def _run_one(job: dict) -> None:
+    with warnings.catch_warnings():  # LIANA+/anndata/pandas deprecation chatter, per split
+        warnings.simplefilter("ignore")
+        _run_split(job)
+
+
+def _run_split(job: dict) -> None:
     ad = _split_adata(job)
     run_dir = Path(job["run_dir"])
     if job["method"] == "liana":

@@ -28,7 +28,8 @@
 // browser: :param significant_only => true
 // browser: :param min_score => 0.0
 // browser: :param pseudocount => 0.001
-// Scores are totals (strength) over the day's significant interactions; a group shows up when either day has one.
+// Scores are totals (strength) over the day's significant interactions; a group shows up when the cell type was
+// sampled in it on both days (a cohort seen only at baseline, like healthy donors, has no change to show).
 MATCH (run:Run) WITH collect(run.load_id) AS live
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
@@ -48,6 +49,8 @@ WITH a.`group` AS g,
      sum(CASE WHEN a.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
      count(CASE WHEN a.day = $day THEN 1 END) AS n1,
      sum(CASE WHEN a.day = $day THEN r.score ELSE 0.0 END) AS s1
+WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
 RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
        log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
 ORDER BY `group`

@@ -254,8 +254,11 @@ def ref_pathway_flow(t, **f):
 def ref_dose_response(t, *, cell_type, day, baseline=0, direction="out", partner=None, pseudocount=0.001, **f):
     e = side(edges(t, **f), cell_type, direction, partner)
     e = e[e[S.DAY].isin([day, baseline])]
+    sampled = set(zip(t[S.SOURCE], t[S.DAY], t[S.GROUP])) | set(zip(t[S.TARGET], t[S.DAY], t[S.GROUP]))
     rows = []
     for group, g in e.groupby(S.GROUP):
+        if not {(cell_type, day, group), (cell_type, baseline, group)} <= sampled:
+            continue  # not sampled on both days in this group: no change to show
         b, d = g[g[S.DAY] == baseline], g[g[S.DAY] == day]
         s0, s1 = float(b[S.SCORE].sum()), float(d[S.SCORE].sum())
         rows.append({S.GROUP: group, "n_baseline": len(b), "n_day": len(d), "baseline_score": s0, "score": s1,

@@ -1,0 +1,241 @@
+"""The one-command demo: simulate an MSC trial, infer, load, and answer through the queries.
+
+Every finding is read back from the graph with the named queries (``lr_trajectory``,
+``cell_composition``, ``signaling_by_day``, ``signaling_change``), never from the
+simulator's parameters; the simulator only says what to ask.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _schema as S
+from .stores import Store
+
+SENDER = "MX1+ Mono"
+PATIENT_GROUPS = ("low", "high")
+BASELINE = 0
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    store: str
+    findings: pd.DataFrame
+    summary: pd.DataFrame
+    changes: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def all_agree(self) -> bool:
+        return bool(self.findings["agrees"].all())
+
+
+def run_demo(out: str | Path = "demo-out", *, n_cells: int | None = None, seed: int = 0, method: str = "liana",
+             n_jobs: int = 2, views: bool = True, progress: bool = True) -> DemoResult:
+    """Simulate → infer (real LIANA+ or CellPhoneDB) → load into ``out/study.lbug`` → answer."""
+    from ._load import load_manifest
+    from .datasets import simulate_msc_study
+    from .infer import infer
+    from .stores import connect
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    t = time.perf_counter()
+    adata = simulate_msc_study(seed=seed, **({"n_cells": n_cells} if n_cells else {}))
+    timings["simulate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    runs_dir = out / "runs"
+    shutil.rmtree(runs_dir, ignore_errors=True)
+    manifest = infer(adata, cell_type_key="cell_type", day_key="day", group_key="group", method=method,
+                     out=runs_dir, layer="counts", n_jobs=n_jobs, seed=seed, progress=progress)
+    timings["infer"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    db = out / "study.lbug"
+    for p in (db, Path(f"{db}.wal")):
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    with connect(db) as store:
+        load_manifest(store, manifest, progress=progress)
+        timings["load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        findings = check_findings(store)
+        summary = mx1_summary(store)
+        changes = mx1_changes(store, day=7)
+        timings["answer"] = time.perf_counter() - t
+        files = []
+        if views:
+            files = _write_views(store, out)
+    return DemoResult(out, str(db), findings, summary, changes, timings, files)
+
+
+def _write_views(store: Store, out: Path) -> list[Path]:
+    try:
+        from .views import write_views
+        from .report import write_report
+    except ImportError:  # views land with their own issue; the demo works without them
+        return []
+    files = list(write_views(store, out / "views"))
+    files.append(write_report(store, out / "report.html"))
+    return files
+
+
+# --- the questions ----------------------------------------------------------------------------
+
+
+def mx1_summary(store: Store, cell_type: str = SENDER) -> pd.DataFrame:
+    """Outgoing and incoming total significant score per group and day, and the change vs day 0."""
+    rows = []
+    for direction in ("out", "in"):
+        df = store.query("signaling_by_day", cell_type=cell_type, direction=direction)
+        for group in PATIENT_GROUPS:
+            g = df[df[S.GROUP] == group].set_index(S.DAY)
+            if BASELINE not in g.index:
+                continue
+            base = float(g.loc[BASELINE, "total_score"])
+            for day, r in g.iterrows():
+                rows.append({"direction": direction, S.GROUP: group, S.DAY: int(day),
+                             "n_interactions": int(r["n_interactions"]), "total_score": float(r["total_score"]),
+                             "change_vs_day0": float(r["total_score"]) - base,
+                             "percent": 100.0 * (float(r["total_score"]) - base) / base if base else np.nan})
+    return pd.DataFrame(rows)
+
+
+def mx1_changes(store: Store, *, day: int, cell_type: str = SENDER) -> pd.DataFrame:
+    """Ligand–receptor pairs sent by the cell type that rose and fell at ``day`` vs day 0, per group."""
+    parts = []
+    for group in PATIENT_GROUPS:
+        df = store.query("signaling_change", cell_type=cell_type, day=day, group=group, baseline=BASELINE)
+        df.insert(0, S.GROUP, group)
+        parts.append(df[df["status"] != "unchanged"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _trajectory(store: Store, effect: dict) -> pd.DataFrame:
+    """Mean score of the effect's pair from the sender to its receivers, per group and day."""
+    parts = [store.query("lr_trajectory", ligand=effect["ligand"], receptor=effect["receptor"], sender=effect["sender"],
+                         receiver=r) for r in effect["receivers"]]
+    df = pd.concat(parts, ignore_index=True)
+    return df.groupby([S.GROUP, S.DAY])["mean_score"].mean().unstack(S.DAY)
+
+
+def check_findings(store: Store) -> pd.DataFrame:
+    """Each planted effect as a claim, what the graph says, and whether it agrees."""
+    from .datasets import PLANTED_EFFECTS
+
+    rows = []
+    peaks, weaker, dose = [], [], []
+    for e in PLANTED_EFFECTS:
+        traj = _trajectory(store, e)
+        delta = traj.sub(traj[BASELINE], axis=0)  # change vs day 0, per group
+        sign = -1 if e["direction"] == "down" else 1
+        d7 = {g: float(delta.loc[g, e["peak_day"]]) for g in PATIENT_GROUPS}
+        verb = "falls" if sign < 0 else "rises"
+        rows.append({
+            "claim": f"{e['ligand']}→{e['receptor']} from {e['sender']} to {', '.join(e['receivers'])} {verb} after dosing",
+            "graph says": f"day 7 vs 0: low {d7['low']:+.3f}, high {d7['high']:+.3f}",
+            "agrees": all(sign * v > 0 for v in d7.values()),
+        })
+        hi = delta.loc[e["stronger_dose"]].abs()
+        peaks.append(int(hi.drop(BASELINE).idxmax()) == e["peak_day"])
+        weaker.append(all(abs(delta.loc[g, e["weaker_day"]]) < abs(delta.loc[g, e["peak_day"]]) for g in PATIENT_GROUPS))
+        dose.append(abs(delta.loc[e["stronger_dose"], e["peak_day"]]) > abs(delta.loc[e["weaker_dose"], e["peak_day"]]))
+    n = len(PLANTED_EFFECTS)
+    rows += [
+        {"claim": "the change peaks on day 7 (high dose)", "graph says": f"{sum(peaks)}/{n} pairs change most on day 7",
+         "agrees": all(peaks)},
+        {"claim": "the change is weaker on day 14 than day 7", "graph says": f"{sum(weaker)}/{n} pairs, both groups",
+         "agrees": all(weaker)},
+        {"claim": "the change is larger at the high dose", "graph says": f"{sum(dose)}/{n} pairs on day 7",
+         "agrees": all(dose)},
+    ]
+    rows += _composition_findings(store)
+    return pd.DataFrame(rows, columns=["claim", "graph says", "agrees"])
+
+
+LINEAGES = {  # the lineages the trial's composition findings speak of
+    "monocytes": ("MX1+ Mono", "CD14 Mono", "LGALS2+ Mono", "CD16 Mono"),
+    "B cells": ("Naive B", "Memory B"),
+    "T cells": ("Treg", "CD4 Naive T", "CD4 Effector T", "CD8 Naive T", "CD8 Effector T"),
+    "NK cells": ("NK",),
+}
+
+
+def _composition_findings(store: Store) -> list[dict]:
+    comp = store.query("cell_composition")
+    frac = comp.pivot_table(index=[S.GROUP, S.DAY], columns=S.CELL_TYPE_PROP, values=S.FRACTION, aggfunc="sum")
+    rows = []
+    healthy = frac.loc[("healthy", BASELINE)]
+    for lineage, direction in (("monocytes", "more"), ("B cells", "more"), ("T cells", "fewer"), ("NK cells", "fewer")):
+        cols = [c for c in LINEAGES[lineage] if c in frac.columns]
+        h = float(healthy[cols].sum())
+        p = {g: float(frac.loc[(g, BASELINE), cols].sum()) for g in PATIENT_GROUPS}
+        ok = all((v > h) if direction == "more" else (v < h) for v in p.values())
+        rows.append({"claim": f"baseline patients have {direction} {lineage} than healthy donors",
+                     "graph says": f"healthy {h:.1%}; patients low {p['low']:.1%}, high {p['high']:.1%}", "agrees": ok})
+    mx1 = frac[SENDER]
+    for group in PATIENT_GROUPS:
+        f = mx1.loc[group]
+        d0, d3, d7, d28 = (float(f.loc[d]) for d in (0, 3, 7, 28))
+        rows.append({"claim": f"{SENDER} fraction ({group} dose) rises on day 3, falls on day 7, returns by day 28",
+                     "graph says": f"day 0 {d0:.1%}, 3 {d3:.1%}, 7 {d7:.1%}, 28 {d28:.1%}",
+                     "agrees": d3 > d0 and d7 < d0 and abs(d28 - d0) < min(abs(d3 - d0), abs(d7 - d0))})
+    return rows
+
+
+def print_demo(result: DemoResult, console=None) -> None:
+    """The demo's answer, for a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = console if isinstance(console, Console) else Console()
+    s = result.summary
+    con.rule(f"[bold]How does {SENDER} signaling change after MSC dosing?")
+    for direction, word in (("out", "sent by"), ("in", "received by")):
+        con.print(f"\n[bold]Total significant signaling {word} {SENDER}[/bold] (change vs day 0):")
+        for group in PATIENT_GROUPS:
+            g = s[(s["direction"] == direction) & (s[S.GROUP] == group)].sort_values(S.DAY)
+            parts = [f"day {int(r.day)}: {r.percent:+.1f}%" for r in g.itertuples() if r.day != BASELINE]
+            con.print(f"  {group:>4} dose  " + "   ".join(parts), highlight=False)
+    out = s[s["direction"] == "out"]
+    peak = out.loc[out["change_vs_day0"].abs().idxmax()]
+    con.print(f"\nLargest change in outgoing signaling: day {int(peak[S.DAY])}, {peak[S.GROUP]} dose "
+              f"({peak['percent']:+.1f}%).", highlight=False)
+    ch = result.changes
+    for group in PATIENT_GROUPS:
+        g = ch[(ch[S.GROUP] == group) & ch["status"].isin(["up", "down"])]
+        fell = g[g["status"] == "down"].nsmallest(6, "delta")
+        rose = g[g["status"] == "up"].nlargest(6, "delta")
+        con.print(f"\n[bold]Day 7 vs day 0, {group} dose[/bold] — pairs from {SENDER} that")
+        con.print("  fell: " + ", ".join(f"{r.interaction} → {r.partner} ({r.log2fc:+.2f})" for r in fell.itertuples()),
+                  highlight=False)
+        con.print("  rose: " + ", ".join(f"{r.interaction} → {r.partner} ({r.log2fc:+.2f})" for r in rose.itertuples()),
+                  highlight=False)
+        pw = g.groupby("pathway")["delta"].sum().drop("unannotated", errors="ignore").sort_values()
+        down, up = pw[pw < 0].index[:5], pw[pw > 0].index[::-1][:5]
+        con.print(f"  pathways down: {', '.join(down) or '-'}; up: {', '.join(up) or '-'}", highlight=False)
+
+    table = Table(title="Findings: each planted effect, checked through the graph's named queries")
+    for col in ("claim", "graph says", "agrees"):
+        table.add_column(col, overflow="fold")
+    for r in result.findings.itertuples(index=False):
+        table.add_row(r[0], r[1], "[green]yes[/green]" if r[2] else "[red]NO[/red]")
+    con.print(table)
+    n, ok = len(result.findings), int(result.findings["agrees"].sum())
+    con.print(f"{ok}/{n} claims agree.  Times: " + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()))
+    con.print(f"Store: {result.store}   (try: commgraph query signaling_change --db {result.store} "
+              f"-p cell_type='{SENDER}' -p day=7 -p group=high)", highlight=False, soft_wrap=True)
+    for f in result.files:
+        con.print(f"wrote {f}", highlight=False)

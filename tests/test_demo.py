@@ -1,0 +1,40 @@
+"""The demo end to end: every planted effect is found through the named queries."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from commgraph.demo import run_demo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_demo(tmp_path_factory.mktemp("demo"), progress=False)
+
+
+def test_every_claim_agrees(demo):
+    bad = demo.findings[~demo.findings["agrees"]]
+    assert bad.empty, bad.to_string()
+    assert len(demo.findings) >= 18
+
+
+def test_claims_come_from_the_graph(demo):
+    import commgraph as cg
+
+    with cg.connect(demo.store, read_only=True) as st:
+        t = st.query("lr_trajectory", ligand="CD86", receptor="CTLA4", sender="MX1+ Mono", receiver="Treg")
+    score = t.set_index(["group", "day"])["mean_score"]
+    assert score[("high", 7)] > score[("high", 0)]
+    assert score[("high", 7)] - score[("high", 0)] > score[("low", 7)] - score[("low", 0)]
+
+
+def test_summary_and_changes(demo):
+    s = demo.summary
+    assert set(s["direction"]) == {"out", "in"} and set(s["group"]) == {"low", "high"}
+    assert {"up", "down"} <= set(demo.changes["status"])
