@@ -130,6 +130,8 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
     _require_anndata()
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "cellphonedb" and n_perms < 100:  # CellPhoneDB 5.0.1 divides by iterations // 100
+        raise InputError(f"CellPhoneDB needs at least 100 permutations (n_perms={n_perms})")
     if isinstance(adata, (str, os.PathLike)):
         import anndata
 

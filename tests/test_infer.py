@@ -46,7 +46,7 @@ def test_both_methods_on_the_simulated_study(small_study, tmp_path, method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         manifest = infer(small_study, cell_type_key="cell_type", day_key="day", group_key="group", layer="counts",
-                         method=method, out=tmp_path / "runs", n_perms=50, progress=False)
+                         method=method, out=tmp_path / "runs", n_perms=100, progress=False)
     m = pd.read_csv(manifest)
     assert sorted(zip(m[S.DAY], m[S.GROUP])) == [(0, "healthy"), (0, "high"), (0, "low"), (7, "high"), (7, "low")]
     runs, stats, comp = _load(manifest, tmp_path)
