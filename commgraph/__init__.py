@@ -18,6 +18,8 @@ from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import list_queries
 from ._schema import COLUMNS, describe_columns, validate
 from ._transfer import copy_store, export_neo4j_import, study_table
+from .report import write_report
+from .views import view, write_views
 from .errors import CommgraphError, InputError, QueryError, StoreError
 from .stores import Store, connect
 
@@ -54,4 +56,7 @@ __all__ = [
     "read_cell_counts",
     "read_manifest",
     "validate",
+    "view",
+    "write_report",
+    "write_views",
 ]

@@ -299,6 +299,72 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.command()
+def view(
+    kind: Annotated[str, typer.Argument(help="network | diff | ego | lr")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write (default commgraph-KIND.html)")] = None,
+    cell_type: Annotated[Optional[str], typer.Option(help="ego: the cell type (default MX1+ Mono)")] = None,
+    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(help="diff: the day to compare against (default 0)")] = None,
+    pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
+    interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
+    max_edges: Annotated[Optional[int], typer.Option(help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Write one interactive HTML network view (self-contained, works offline)."""
+    from .views import view as write_view
+
+    with _store(db, neo4j, user, read_only=True) as store:
+        path = write_view(store, kind, out=out, cell_type=cell_type, day=day, group=group, baseline=baseline,
+                          pathway=pathway, interaction=interaction, max_edges=max_edges)
+    err.print(f"wrote {path}")
+
+
+@app.command()
+def views(
+    directory: Annotated[Path, typer.Argument(help="Folder for network.html, diff.html, ego.html, lr.html, index.html")],
+    cell_type: Annotated[str, typer.Option(help="The ego view's cell type")] = "MX1+ Mono",
+    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
+    baseline: Annotated[int, typer.Option(help="The diff view's baseline day")] = 0,
+    interaction: Annotated[Optional[str], typer.Option(help="The lr view's pair (default: the first key pair present)")] = None,
+    pathway: Annotated[Optional[str], typer.Option(help="Only this pathway in the network and diff views")] = None,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Write every interactive HTML network view of the study into a folder."""
+    from .views import write_views
+
+    with _store(db, neo4j, user, read_only=True) as store:
+        written = write_views(store, directory, cell_type=cell_type, day=day, group=group, baseline=baseline,
+                              interaction=interaction, pathway=pathway)
+    err.print(f"wrote {len(written)} pages; open {written['index']}")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path("report.html"),
+    cell_type: Annotated[str, typer.Option(help="The cell type the report follows")] = "MX1+ Mono",
+    group: Annotated[Optional[str], typer.Option(help="Dose group (default: the one sampled on most days)")] = None,
+    day: Annotated[Optional[int], typer.Option(help="Day compared with the baseline (default: largest change)")] = None,
+    baseline: Annotated[int, typer.Option(help="Baseline day")] = 0,
+    networks: Annotated[bool, typer.Option("--networks/--no-networks", help="Embed the interactive networks")] = True,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Write a self-contained HTML report of the study: tables, plots and interactive networks."""
+    from .report import write_report
+
+    with _store(db, neo4j, user, read_only=True) as store:
+        path = write_report(store, out, cell_type=cell_type, group=group, day=day, baseline=baseline, views=networks)
+    err.print(f"wrote {path}")
+
+
 def main() -> None:
     try:
         app()

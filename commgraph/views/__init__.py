@@ -1,0 +1,179 @@
+"""Interactive HTML network views of a store, each one self-contained and offline.
+
+Four kinds, every number read from the named queries (``cypher/*.cypher``):
+
+``network``
+    One day and group: cell types as nodes (size: share of the day's counted cells, colour:
+    lineage), significant signaling as directed edges aggregated per sender → receiver (width:
+    total score; hover: the strongest ligand–receptor pairs and pathways; click: all of them).
+    Optionally one ``pathway``; ``expand=True`` starts with one edge per pair (also a checkbox).
+``diff``
+    Day ``day`` against ``baseline`` in one group, CellChat's differential network: red edges
+    grew, blue shrank, dashed ones were gained (red) or lost (blue); width: size of the change.
+``ego``
+    One cell type (default ``"MX1+ Mono"``) and its partners, what it sends and receives, with
+    an in-page day slider, group switch and pathway / ligand–receptor filter over every day ×
+    group (all embedded in the page).
+``lr``
+    One ligand–receptor pair (``interaction="CD86^CTLA4"``, or ``ligand=``/``receptor=``) or a
+    ``pathway`` across every cell type, day and group selectable in the page.
+
+Every view shares fixed positions (a circle ordered by lineage; physics off), so what changes
+between days is the edges, not the layout. Filters for the queries: ``pvalue=0.05``,
+``significant_only=True``, ``min_score=0.0``, ``method=None``. For big studies (50 cell types,
+thousands of pairs) ``network``, ``diff`` and ``lr`` first draw the ``max_edges=500`` strongest
+edges (a select in the page shows more or all); details live in tooltips and the side panel.
+
+>>> from commgraph.views import view, write_views
+>>> view(store, "ego", cell_type="MX1+ Mono", out="ego.html")          # doctest: +SKIP
+>>> write_views(store, "views/")                                         # doctest: +SKIP
+
+A page loads nothing from the network: vis-network (from the ``pyvis`` package) and the page
+script are inlined and the data is embedded as JSON. After drawing, a page exposes
+``window.commgraphDrawn = {nodes, edges, day, group, ...}`` (what vis-network holds) for tests.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import QueryError
+from ._data import DEFAULT_CELL_TYPE, FILTER_DEFAULTS, KEY_INTERACTIONS, SPECS
+from ._html import page, view_block
+from ._layout import LINEAGE_COLORS, LINEAGE_RULES, lineage_of
+
+if TYPE_CHECKING:
+    from ..stores import Store
+
+KINDS: tuple[str, ...] = ("network", "diff", "ego", "lr")
+
+__all__ = [
+    "DEFAULT_CELL_TYPE",
+    "FILTER_DEFAULTS",
+    "KEY_INTERACTIONS",
+    "KINDS",
+    "LINEAGE_COLORS",
+    "LINEAGE_RULES",
+    "ViewFile",
+    "lineage_of",
+    "render",
+    "view",
+    "view_data",
+    "write_views",
+]
+
+
+class ViewFile(type(Path())):  # a concrete PosixPath / WindowsPath
+    """A written page: a :class:`~pathlib.Path` that shows itself inline in Jupyter."""
+
+    height = 780
+
+    def _repr_html_(self) -> str:
+        doc = html.escape(self.read_text(encoding="utf-8"), quote=True)
+        return (f'<iframe srcdoc="{doc}" sandbox="allow-scripts" title="{html.escape(self.name)}" '
+                f'style="width:100%;height:{self.height}px;border:1px solid #ddd"></iframe>')
+
+
+def view_data(store: Store, kind: str, **params: Any) -> dict:
+    """The JSON-able data a view page embeds (see ``commgraph/views/_data.py``)."""
+    try:
+        build = SPECS[kind]
+    except KeyError:
+        raise QueryError(f"no view {kind!r}; the views are {', '.join(KINDS)}") from None
+    # None means "the default" for a view's own options (not for the query filters, where
+    # e.g. min_score=None means no cut), so callers such as the CLI can pass every option
+    params = {k: v for k, v in params.items() if v is not None or k in FILTER_DEFAULTS}
+    sig = inspect.signature(build)
+    takes = [n for n, p in sig.parameters.items() if n != "store" and p.kind is not p.VAR_KEYWORD]
+    unknown = sorted(set(params) - set(takes) - set(FILTER_DEFAULTS))
+    if unknown:
+        raise QueryError(f"view {kind!r} has no option {unknown[0]!r}; its options: "
+                         + ", ".join(takes + list(FILTER_DEFAULTS)))
+    return build(store, **params)
+
+
+def _title(spec: dict) -> str:
+    first = next((f for f in spec["frames"] if f["day"] == spec["initial"]["day"]
+                  and f["group"] == spec["initial"]["group"]), spec["frames"][0])
+    return (spec["title"].replace("{day}", str(first["day"])).replace("{group}", str(first["group"]))
+            .replace("{baseline}", str(first.get("baseline", ""))))
+
+
+def _footer(spec: dict) -> str:
+    from .. import __version__
+
+    queries = ", ".join(f"<code>{html.escape(q)}</code>" for q in spec.get("queries", []))
+    return (f'<footer class="cg-sub" style="padding:0 16px 10px">commgraph {html.escape(__version__)} · '
+            f"data from the named queries {queries} of {html.escape(spec['store'])} · drawn with vis-network, "
+            "offline</footer>\n")
+
+
+def render(store: Store, kind: str, **params: Any) -> str:
+    """One view as a self-contained HTML document (a string)."""
+    spec = view_data(store, kind, **params)
+    return page(_title(spec), view_block(spec, f"cg-{kind}") + _footer(spec))
+
+
+def view(store: Store, kind: str = "ego", *, out: str | os.PathLike | None = None, **params: Any) -> ViewFile:
+    """Write one view (``network``, ``diff``, ``ego`` or ``lr``) to ``out`` and return its path.
+
+    ``out`` defaults to ``commgraph-KIND.html`` in the working directory. The returned path
+    shows the page inline when it is the last value of a Jupyter cell. ``params`` are the
+    view's options (see the module docs), e.g. ``day=7, group="high", pathway="ICAM"``.
+
+    >>> view(store, "diff", day=7, group="high", baseline=0, out="diff.html")   # doctest: +SKIP
+    """
+    text = render(store, kind, **params)
+    path = ViewFile(out if out is not None else f"commgraph-{kind}.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_views(store: Store, out_dir: str | os.PathLike, *, cell_type: str = DEFAULT_CELL_TYPE,
+                day: int | None = None, group: str | None = None, baseline: int = 0,
+                interaction: str | None = None, pathway: str | None = None,
+                **filters: Any) -> dict[str, ViewFile]:
+    """Write every view into ``out_dir`` (``network.html``, ``diff.html``, ``ego.html``,
+    ``lr.html`` and an ``index.html`` linking them); returns kind → path.
+
+    ``day``/``group`` pick what the single-day views show (default: the group sampled on the
+    most days and its day of largest change from the first day); ``cell_type`` the ego view;
+    ``interaction`` (default: the first of :data:`KEY_INTERACTIONS` present) the ``lr`` view;
+    ``pathway`` narrows the network and diff views.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"network": view(store, "network", out=out / "network.html", day=day, group=group, pathway=pathway,
+                               **filters)}
+    skipped = {}
+    try:
+        written["diff"] = view(store, "diff", out=out / "diff.html", day=day, group=group, baseline=baseline,
+                               pathway=pathway, **filters)
+    except QueryError as ex:  # a group sampled on one day only has nothing to compare
+        if day is not None:
+            raise
+        skipped["diff"] = str(ex)
+    written["ego"] = view(store, "ego", out=out / "ego.html", cell_type=cell_type, day=day, group=group, **filters)
+    written["lr"] = view(store, "lr", out=out / "lr.html", interaction=interaction, day=day, group=group, **filters)
+    items = "".join(f'<li><a href="{html.escape(p.name)}">{html.escape(k)}</a> — {html.escape(_DESCRIBE[k])}</li>'
+                    for k, p in written.items())
+    items += "".join(f"<li>{html.escape(k)}: not written — {html.escape(why)}</li>" for k, why in skipped.items())
+    index = page(f"commgraph views of {store.uri}",
+                 f'<main class="cg-report"><header><h1>Network views of {html.escape(store.uri)}</h1></header>'
+                 f"<ul>{items}</ul></main>\n", with_views=False)
+    idx = ViewFile(out / "index.html")
+    idx.write_text(index, encoding="utf-8")
+    return {**written, "index": idx}
+
+
+_DESCRIBE = {
+    "network": "one day and group, signaling aggregated per sender → receiver",
+    "diff": "a day against the baseline: what grew, shrank, appeared, vanished",
+    "ego": "one cell type and its partners, every day and group",
+    "lr": "one ligand–receptor pair across every cell type, day and group",
+}

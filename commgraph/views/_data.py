@@ -1,0 +1,468 @@
+"""What each view shows, read from the named queries.
+
+Every number comes from ``store.query(NAME, ...)`` (``cypher/NAME.cypher``) or the Store's
+``cell_states()``; this module only picks defaults, splits answers into day × group frames and
+shapes them as JSON for the page. The page (``assets/commgraph-view.js``) draws a frame, and
+for the ego view sums the shown ligand–receptor pairs per partner (so its in-page filter works
+without a server).
+
+A *spec* is a plain dict (JSON-able) with the keys the page script reads:
+
+``kind``, ``title`` (``{day}``, ``{group}``, ``{baseline}`` are filled in by the page),
+``subtitle``, ``nodes`` (every cell type the view can show, with lineage and fixed x/y),
+``frames`` (per day × group: ``nodes`` present with their counts, ``edges`` aggregated per
+sender → receiver when a query gives them, ``rows``: the ligand–receptor pairs behind them as
+lists in ``row_columns`` order), ``initial`` (day, group, filter, expand), ``legend``,
+``palette``, ``node_mode`` (``"frame"``: every cell state of the frame; ``"connected"``: the
+focus and its partners), ``edge_mode`` (``"aggregate"``, ``"rows"`` or ``"diff"``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import _schema as S
+from ..errors import QueryError
+from ._layout import DOWN, LINEAGE_COLORS, LINEAGES, UP, circle_positions, lineage_of
+
+if TYPE_CHECKING:
+    from ..stores import Store
+
+#: Ligand–receptor pairs the study asks about first (the report plots those present).
+KEY_INTERACTIONS: tuple[str, ...] = (
+    "ICAM1^ITGAL_ITGB2",
+    "CD86^CTLA4",
+    "APP^CD74",
+    "IL16^CD4",
+    "ANXA1^FPR1",
+    "LGALS9^HAVCR2",
+    "RETN^CAP1",
+)
+DEFAULT_CELL_TYPE = "MX1+ Mono"
+#: Draw at most this many edges at first (the strongest; the page can show all): a 50-cell-type
+#: network has up to 2,500 sender → receiver pairs, and a hairball hides more than it shows.
+MAX_EDGES = 500
+
+#: Filters every view passes to the named queries, with the queries' own defaults.
+FILTER_DEFAULTS: dict[str, Any] = {"method": None, "pvalue": 0.05, "significant_only": True, "min_score": 0.0}
+
+# column names of the query answers read here (the queries' `returns:` headers)
+SENDER, RECEIVER, PARTNER = "sender", "receiver", "partner"
+N_INTERACTIONS, TOTAL_SCORE, MEAN_SCORE = "n_interactions", "total_score", "mean_score"
+OUT_STRENGTH, IN_STRENGTH, N_OUT, N_IN = "out_strength", "in_strength", "n_out", "n_in"
+STATUS, BASELINE_SCORE, DELTA, LOG2FC, N_RUNS = "status", "baseline_score", "delta", "log2fc", "n_runs"
+
+ROW_COLUMNS = ["from", "to", S.INTERACTION, S.PATHWAY, S.SCORE, S.PVALUE]
+LR_ROW_COLUMNS = ["from", "to", S.INTERACTION, S.PATHWAY, S.SCORE, N_RUNS]
+DIFF_ROW_COLUMNS = ["from", "to", S.INTERACTION, S.PATHWAY, STATUS, BASELINE_SCORE, S.SCORE, DELTA]
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def query(store: Store, name: str, **params: Any) -> pd.DataFrame:
+    """``store.query`` without the empty-answer warning (an empty frame is a normal answer here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return store.query(name, **params)
+
+
+def check_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(filters) - set(FILTER_DEFAULTS))
+    if unknown:
+        raise QueryError(
+            f"unknown view option {unknown[0]!r}; the query filters a view takes are "
+            + ", ".join(f"{k}={v!r}" for k, v in FILTER_DEFAULTS.items())
+        )
+    return {**FILTER_DEFAULTS, **filters}
+
+
+def _num(x: Any) -> float | None:
+    if x is None or x is pd.NA:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) or math.isinf(v) else round(v, 6)
+
+
+def _int(x: Any) -> int | None:
+    v = _num(x)
+    return None if v is None else int(v)
+
+
+def _str(x: Any) -> str | None:
+    return None if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else str(x)
+
+
+def thresholds(f: dict[str, Any]) -> str:
+    """The significance rule of the queries, in words, for titles."""
+    if f["significant_only"] is False or f["significant_only"] is None:
+        parts = ["every inferred interaction"]
+    else:
+        p = f["pvalue"]
+        parts = ["significant interactions (the tool's call" + (f", p ≤ {p:g} where given)" if p is not None else ")")]
+    if f["min_score"] is not None:
+        parts.append(f"score ≥ {f['min_score']:g}")
+    if f["method"]:
+        parts.append(f"method {f['method']}")
+    return ", ".join(parts)
+
+
+def _fail(store: Store, params: dict[str, Any]) -> None:
+    """Raise with the store's own hint when a parameter names something it doesn't know."""
+    from ..questions import hint_for
+
+    hint = hint_for(store, {k: v for k, v in params.items() if v is not None})
+    if hint:
+        raise QueryError(hint)
+
+
+def frames_of(states: pd.DataFrame) -> dict[str, list[int]]:
+    """group -> sorted days that have cell states."""
+    out: dict[str, list[int]] = {}
+    for (g, d) in states[[S.GROUP, S.DAY]].drop_duplicates().itertuples(index=False):
+        out.setdefault(str(g), []).append(int(d))
+    return {g: sorted(ds) for g, ds in sorted(out.items())}
+
+
+def pick_group(store: Store, states: pd.DataFrame, group: str | None) -> str:
+    """The given group, or the one sampled on the most days (first by name on a tie)."""
+    groups = frames_of(states)
+    if not groups:
+        raise QueryError(f"the store {store.uri} holds no cell states: load a study first")
+    if group is not None:
+        if group not in groups:
+            _fail(store, {S.GROUP: group})
+            raise QueryError(f"no group {group!r} in {store.uri}")
+        return group
+    return min(groups, key=lambda g: (-len(groups[g]), g))
+
+
+def peak_day(totals: pd.Series, days: list[int], baseline: int) -> int:
+    """The day (not the baseline) whose total differs most from the baseline's; the last day
+    when there is nothing to compare."""
+    others = [d for d in days if d != baseline]
+    if not others:
+        return days[-1]
+    base = float(totals.get(baseline, 0.0))
+    return max(others, key=lambda d: (abs(float(totals.get(d, 0.0)) - base), -d))
+
+
+def check_day(store: Store, days: list[int], day: int, group: str, *, what: str = "day") -> int:
+    if int(day) not in days:
+        _fail(store, {"baseline" if what == "baseline day" else S.DAY: int(day), S.GROUP: group})
+        raise QueryError(f"group {group!r} has no {what} {day} (its days: {', '.join(map(str, days))})")
+    return int(day)
+
+
+def composition(store: Store) -> dict[tuple[int, str], dict[str, dict]]:
+    """(day, group) -> cell type -> {n_cells, fraction} from ``cell_composition``."""
+    comp = query(store, "cell_composition")
+    out: dict[tuple[int, str], dict[str, dict]] = {}
+    for rec in comp.to_dict("records"):
+        out.setdefault((int(rec[S.DAY]), str(rec[S.GROUP])), {})[str(rec[S.CELL_TYPE_PROP])] = {
+            S.N_CELLS: _int(rec[S.N_CELLS]), S.FRACTION: _num(rec[S.FRACTION])}
+    return out
+
+
+def _frame_nodes(states: pd.DataFrame, comp: dict, day: int, group: str) -> dict[str, dict]:
+    here = states[(states[S.DAY] == day) & (states[S.GROUP] == group)]
+    counts = comp.get((day, group), {})
+    return {str(c): dict(counts.get(str(c), {S.N_CELLS: None, S.FRACTION: None}))
+            for c in sorted(here[S.CELL_TYPE_PROP].unique())}
+
+
+def _nodes(cell_types, *, centre: str | None = None) -> list[dict]:
+    pos = circle_positions(cell_types, centre=centre)
+    return [{"id": c, "lineage": lineage_of(c), "x": x, "y": y} for c, (x, y) in pos.items()]
+
+
+def _palette() -> dict:
+    return {"lineage": dict(LINEAGE_COLORS), "up": UP, "down": DOWN, "order": list(LINEAGES)}
+
+
+def _agg_edges(edges: pd.DataFrame) -> list[dict]:
+    return [{"from": str(r[SENDER]), "to": str(r[RECEIVER]), "value": _num(r[TOTAL_SCORE]),
+             "n": _int(r[N_INTERACTIONS]), "mean": _num(r[MEAN_SCORE])}
+            for r in edges.to_dict("records")]
+
+
+def _partner_rows(store: Store, cell_type: str, day: int, group: str, direction: str, f: dict,
+                  **more: Any) -> list[list]:
+    part = query(store, "partners", cell_type=cell_type, day=day, group=group, direction=direction, **more, **f)
+    rows = []
+    for r in part.to_dict("records"):
+        src, dst = (cell_type, r[PARTNER]) if direction == "out" else (r[PARTNER], cell_type)
+        rows.append([str(src), str(dst), str(r[S.INTERACTION]), _str(r[S.PATHWAY]), _num(r[S.SCORE]),
+                     _num(r[S.PVALUE])])
+    return rows
+
+
+def _legend_nodes(lineages: set[str], *, extra: list[dict] | None = None) -> list[dict]:
+    items = [{"swatch": "dot", "color": LINEAGE_COLORS[lin], "label": f"{lin} lineage"}
+             for lin in LINEAGES if lin in lineages]
+    items.append({"swatch": "size", "label": "size: share of the day's counted cells"})
+    items.append({"swatch": "dashed-dot", "label": "dashed border: cells not counted"})
+    return items + (extra or [])
+
+
+def _base_spec(store: Store, kind: str, f: dict) -> dict:
+    return {"kind": kind, "store": store.uri, "thresholds": thresholds(f), "palette": _palette(),
+            "filters": None, "expandable": False}
+
+
+# --- the four views ---------------------------------------------------------------------
+
+
+def network_spec(store: Store, *, day: int | None = None, group: str | None = None, pathway: str | None = None,
+                 expand: bool = False, max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
+    """One day and group: every cell state, significant signaling aggregated per sender → receiver."""
+    f = check_filters(filters)
+    states = store.cell_states()
+    group = pick_group(store, states, group)
+    if pathway is not None:
+        _fail(store, {S.PATHWAY: pathway})
+    days = frames_of(states)[group]
+    if day is None:
+        totals = query(store, "network", group=group, pathway=pathway, **f).groupby(S.DAY)[TOTAL_SCORE].sum()
+        day = peak_day(totals, days, days[0])
+    day = check_day(store, days, day, group)
+
+    edges = query(store, "network", day=day, group=group, pathway=pathway, **f)
+    rows: list[list] = []
+    for sender in sorted(edges[SENDER].unique()):
+        rows += _partner_rows(store, sender, day, group, "out", f, pathway=pathway)
+    nodes = _frame_nodes(states, composition(store), day, group)
+    for r in query(store, "roles", day=day, group=group, pathway=pathway, **f).to_dict("records"):
+        if r[S.CELL_TYPE_PROP] in nodes:
+            nodes[r[S.CELL_TYPE_PROP]].update(out=_num(r[OUT_STRENGTH]), **{"in": _num(r[IN_STRENGTH])},
+                                              n_out=_int(r[N_OUT]), n_in=_int(r[N_IN]))
+
+    all_types = sorted(states[S.CELL_TYPE_PROP].unique())
+    what = f"signaling through {pathway}" if pathway else "cell–cell signaling"
+    spec = _base_spec(store, "network", f)
+    spec.update(
+        title=f"Network of {what} — day {{day}}, group {{group}}",
+        subtitle=f"{thresholds(f)}; edges aggregated per sender → receiver",
+        nodes=_nodes(all_types),
+        frames=[{S.DAY: day, S.GROUP: group, "nodes": nodes, "edges": _agg_edges(edges), "rows": rows}],
+        row_columns=ROW_COLUMNS,
+        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": bool(expand), "max_edges": max_edges or 0},
+        node_mode="frame", edge_mode="aggregate", expandable=True,
+        queries=["network", "partners", "roles", "cell_composition"],
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}),
+                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: sender's lineage"},
+                          {"swatch": "width", "label": "width: total score of the significant interactions"}]},
+    )
+    return spec
+
+
+def diff_spec(store: Store, *, day: int | None = None, group: str | None = None, baseline: int = 0,
+              pathway: str | None = None, max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
+    """Day X against a baseline within a group: CellChat's differential network."""
+    f = check_filters(filters)
+    states = store.cell_states()
+    group = pick_group(store, states, group)
+    if pathway is not None:
+        _fail(store, {S.PATHWAY: pathway})
+    days = frames_of(states)[group]
+    baseline = check_day(store, days, baseline, group, what="baseline day")
+    if day is None:
+        totals = query(store, "network", group=group, pathway=pathway, **f).groupby(S.DAY)[TOTAL_SCORE].sum()
+        day = peak_day(totals, days, baseline)
+    day = check_day(store, days, day, group)
+    if day == baseline:
+        raise QueryError(f"day and baseline are both {day}: pick another day to compare "
+                         f"(group {group!r} has days {', '.join(map(str, days))})")
+
+    e1 = query(store, "network", day=day, group=group, pathway=pathway, **f)
+    e0 = query(store, "network", day=baseline, group=group, pathway=pathway, **f)
+    keys = [SENDER, RECEIVER]
+    both = e1[keys + [TOTAL_SCORE, N_INTERACTIONS]].merge(
+        e0[keys + [TOTAL_SCORE, N_INTERACTIONS]], on=keys, how="outer", suffixes=("", "_0"), indicator=True)
+    edges = []
+    for r in both.to_dict("records"):
+        s1, s0 = _num(r[TOTAL_SCORE]) or 0.0, _num(r[f"{TOTAL_SCORE}_0"]) or 0.0
+        status = {"left_only": "gained", "right_only": "lost"}.get(str(r["_merge"]),
+                                                                  "up" if s1 > s0 else "down" if s1 < s0 else "same")
+        edges.append({"from": str(r[SENDER]), "to": str(r[RECEIVER]), "value": round(abs(s1 - s0), 6),
+                      "delta": round(s1 - s0, 6), "score": s1, "baseline": s0, "status": status,
+                      "n": _int(r[N_INTERACTIONS]) or 0, "n_baseline": _int(r[f"{N_INTERACTIONS}_0"]) or 0})
+    changes = query(store, "top_changes", day=day, group=group, baseline=baseline, limit=10_000_000,
+                    pathway=pathway, **f)
+    rows = [[str(r[SENDER]), str(r[RECEIVER]), str(r[S.INTERACTION]), _str(r[S.PATHWAY]), str(r[STATUS]),
+             _num(r[BASELINE_SCORE]), _num(r[S.SCORE]), _num(r[DELTA])] for r in changes.to_dict("records")]
+
+    comp = composition(store)
+    nodes = _frame_nodes(states, comp, baseline, group)
+    for c, info in _frame_nodes(states, comp, day, group).items():
+        nodes[c] = info  # the day's counts win; baseline-only cell types keep theirs
+    for d, tag in ((day, ""), (baseline, "_0")):
+        for r in query(store, "roles", day=d, group=group, pathway=pathway, **f).to_dict("records"):
+            if r[S.CELL_TYPE_PROP] in nodes:
+                nodes[r[S.CELL_TYPE_PROP]].update({f"out{tag}": _num(r[OUT_STRENGTH]), f"in{tag}": _num(r[IN_STRENGTH])})
+
+    all_types = sorted(states[S.CELL_TYPE_PROP].unique())
+    what = f"signaling through {pathway}" if pathway else "signaling"
+    spec = _base_spec(store, "diff", f)
+    spec.update(
+        title=f"Change of {what} — day {{day}} against day {{baseline}}, group {{group}}",
+        subtitle=f"{thresholds(f)}; per sender → receiver, total score on day {day} minus day {baseline}",
+        nodes=_nodes(all_types),
+        frames=[{S.DAY: day, S.GROUP: group, "baseline": baseline, "nodes": nodes, "edges": edges,
+                 "rows": rows}],
+        row_columns=DIFF_ROW_COLUMNS,
+        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0},
+        node_mode="frame", edge_mode="diff",
+        queries=["network", "top_changes", "roles", "cell_composition"],
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}),
+                "edges": [{"swatch": "line", "color": UP, "label": "stronger than on the baseline day"},
+                          {"swatch": "line", "color": DOWN, "label": "weaker than on the baseline day"},
+                          {"swatch": "dashed", "color": UP, "label": "gained: only on this day"},
+                          {"swatch": "dashed", "color": DOWN, "label": "lost: only on the baseline day"},
+                          {"swatch": "width", "label": "width: size of the change of total score"}]},
+    )
+    return spec
+
+
+def ego_spec(store: Store, cell_type: str = DEFAULT_CELL_TYPE, *, day: int | None = None, group: str | None = None,
+             filter: str = "", expand: bool = False, **filters: Any) -> dict:
+    """One cell type and its partners on every day × group, steppable in the page."""
+    f = check_filters(filters)
+    states = store.cell_states()
+    mine = states[states[S.CELL_TYPE_PROP] == cell_type]
+    if mine.empty:
+        _fail(store, {S.CELL_TYPE_PROP: cell_type})
+        raise QueryError(f"no cell type {cell_type!r} in {store.uri}")
+    groups = frames_of(mine)
+    if group is None:
+        group = pick_group(store, mine, None)
+    elif group not in groups:
+        _fail(store, {S.CELL_TYPE_PROP: cell_type, S.GROUP: group})
+        raise QueryError(f"{cell_type!r} has no cell state in group {group!r}")
+
+    comp = composition(store)
+    frames, partners = [], set()
+    for g, days in groups.items():
+        for d in days:
+            rows = _partner_rows(store, cell_type, d, g, "out", f)
+            rows += [r for r in _partner_rows(store, cell_type, d, g, "in", f) if r[0] != cell_type]
+            partners |= {r[0] for r in rows} | {r[1] for r in rows}
+            frames.append({S.DAY: d, S.GROUP: g, "nodes": _frame_nodes(states, comp, d, g), "rows": rows})
+    if day is None:
+        by_day = query(store, "signaling_by_day", cell_type=cell_type, group=group, **f)
+        day = peak_day(by_day.set_index(S.DAY)[TOTAL_SCORE], groups[group], groups[group][0])
+    day = check_day(store, groups[group], day, group)
+
+    all_rows = [r for fr in frames for r in fr["rows"]]
+    pathways = sorted({r[3] for r in all_rows if r[3]})
+    interactions = sorted({r[2] for r in all_rows})
+    if filter and filter not in pathways and filter not in interactions:
+        raise QueryError(f"filter {filter!r} is neither a pathway nor an interaction of {cell_type!r}'s signaling "
+                         f"(pathways: {', '.join(pathways) or 'none'})")
+    types = sorted(partners | {cell_type})
+    spec = _base_spec(store, "ego", f)
+    spec.update(
+        title=f"{cell_type} and its partners — day {{day}}, group {{group}}",
+        subtitle=f"{thresholds(f)}; edges: what {cell_type} sends and receives, summed per partner",
+        focus=cell_type,
+        nodes=_nodes(types, centre=cell_type),
+        frames=frames,
+        row_columns=ROW_COLUMNS,
+        initial={S.DAY: day, S.GROUP: group, "filter": filter or "", "expand": bool(expand)},
+        filters={"pathway": pathways, "interaction": interactions},
+        node_mode="connected", edge_mode="rows", expandable=True,
+        queries=["partners", "signaling_by_day", "cell_composition"],
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in types},
+                                       extra=[{"swatch": "ring", "label": f"thick border: {cell_type}"}]),
+                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: sender's lineage"},
+                          {"swatch": "width", "label": "width: summed score of the shown ligand–receptor pairs"}]},
+    )
+    return spec
+
+
+def default_interaction(store: Store) -> str:
+    """The first of :data:`KEY_INTERACTIONS` the store shows, else its most often seen interaction."""
+    cat = query(store, "interaction_catalogue")
+    seen = cat[cat["n_pairs"] > 0]
+    if seen.empty:
+        raise QueryError(f"the store {store.uri} holds no interactions: load a study first")
+    for name in KEY_INTERACTIONS:
+        if (seen[S.INTERACTION] == name).any():
+            return name
+    return str(seen.groupby(S.INTERACTION)["n_significant"].sum().sort_values(ascending=False).index[0])
+
+
+def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None = None, receptor: str | None = None,
+            pathway: str | None = None, day: int | None = None, group: str | None = None,
+            max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
+    """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group."""
+    f = check_filters(filters)
+    if interaction is None and ligand is None and receptor is None and pathway is None:
+        interaction = default_interaction(store)
+    if pathway is not None and (interaction or ligand or receptor):
+        raise QueryError("give a pathway or a ligand–receptor pair (interaction / ligand / receptor), not both")
+    _fail(store, {S.INTERACTION: interaction, S.LIGAND: ligand, S.RECEPTOR: receptor, S.PATHWAY: pathway})
+    states = store.cell_states()
+    group = pick_group(store, states, group)
+    sel = {S.INTERACTION: interaction, S.LIGAND: ligand, S.RECEPTOR: receptor, S.PATHWAY: pathway}
+
+    edges = query(store, "network", **sel, **f)
+    if pathway is not None:
+        cat = query(store, "interaction_catalogue", pathway=pathway)
+        names = sorted(cat[S.INTERACTION].unique())
+        trajectories = [query(store, "lr_trajectory", interaction=n, **f) for n in names]
+    else:
+        trajectories = [query(store, "lr_trajectory", interaction=interaction, ligand=ligand, receptor=receptor, **f)]
+    cat = query(store, "interaction_catalogue", **sel)
+    pw = dict(zip(cat[S.INTERACTION], cat[S.PATHWAY]))
+    rows_by: dict[tuple[int, str], list[list]] = {}
+    for traj in trajectories:
+        for r in traj.to_dict("records"):
+            rows_by.setdefault((int(r[S.DAY]), str(r[S.GROUP])), []).append(
+                [str(r[SENDER]), str(r[RECEIVER]), str(r[S.INTERACTION]), _str(pw.get(r[S.INTERACTION])),
+                 _num(r[MEAN_SCORE]), _int(r[N_RUNS])])
+
+    comp = composition(store)
+    groups = frames_of(states)
+    frames = []
+    for g, days in groups.items():
+        for d in days:
+            e = edges[(edges[S.DAY] == d) & (edges[S.GROUP] == g)]
+            frames.append({S.DAY: d, S.GROUP: g, "nodes": _frame_nodes(states, comp, d, g),
+                           "edges": _agg_edges(e), "rows": rows_by.get((d, g), [])})
+    if day is None:  # the day the pair (or pathway) signals most in that group
+        totals = edges[edges[S.GROUP] == group].groupby(S.DAY)[TOTAL_SCORE].sum()
+        day = int(totals.idxmax()) if len(totals) else groups[group][0]
+    day = check_day(store, groups[group], day, group)
+
+    what = (f"pathway {pathway}" if pathway else interaction if interaction
+            else " ".join(p for p in (f"ligand {ligand}" if ligand else "", f"receptor {receptor}" if receptor else "") if p))
+    all_types = sorted(states[S.CELL_TYPE_PROP].unique())
+    spec = _base_spec(store, "lr", f)
+    spec.update(
+        title=f"{what} across cell types — day {{day}}, group {{group}}",
+        subtitle=f"{thresholds(f)}; edges aggregated per sender → receiver",
+        selection={k: v for k, v in sel.items() if v is not None},
+        subject=what,
+        nodes=_nodes(all_types),
+        frames=frames,
+        row_columns=LR_ROW_COLUMNS,
+        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0},
+        node_mode="frame", edge_mode="aggregate", fade_isolated=True,
+        queries=["network", "lr_trajectory", "interaction_catalogue", "cell_composition"],
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types},
+                                       extra=[{"swatch": "faded", "label": f"faded: no significant {what} that day"}]),
+                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: sender's lineage"},
+                          {"swatch": "width", "label": "width: total score"}]},
+    )
+    return spec
+
+
+SPECS = {"network": network_spec, "diff": diff_spec, "ego": ego_spec, "lr": lr_spec}
