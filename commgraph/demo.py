@@ -87,7 +87,7 @@ def _write_views(store: Store, out: Path) -> list[Path]:
         from .report import write_report
     except ImportError:  # views land with their own issue; the demo works without them
         return []
-    files = list(write_views(store, out / "views"))
+    files = list(write_views(store, out / "views").values())
     files.append(write_report(store, out / "report.html"))
     return files
 
