@@ -6,6 +6,8 @@ import warnings
 
 import pytest
 
+from test_views import browser  # noqa: F401  (the headless Chromium fixture)
+
 pytestmark = pytest.mark.slow
 
 
@@ -38,3 +40,23 @@ def test_summary_and_changes(demo):
     s = demo.summary
     assert set(s["direction"]) == {"out", "in"} and set(s["group"]) == {"low", "high"}
     assert {"up", "down"} <= set(demo.changes["status"])
+
+
+@pytest.mark.browser
+def test_demo_pages_open_offline(demo, browser):
+    """Every page the demo wrote opens offline, draws, and logs no console error."""
+    from test_views import assert_clean, open_page, screenshot, wait_drawn
+
+    pages = sorted(p for p in demo.files if p.suffix == ".html" and p.name != "index.html")
+    assert {p.stem for p in pages} == {"network", "diff", "ego", "lr", "report"}
+    for page in pages:
+        open_page(browser, page)
+        if page.stem == "report":
+            ids = browser.execute_script("return Object.keys(window.commgraphViews || {})")
+            assert len(ids) >= 3
+            for view_id in ids:
+                assert wait_drawn(browser, view_id=view_id)["nodes"] > 0
+        else:
+            assert wait_drawn(browser)["nodes"] > 0
+        assert_clean(browser, page)
+        screenshot(browser, f"demo-{page.stem}")
