@@ -53,7 +53,7 @@ How the effects are planted
   expected one, and its cell-type counts multinomial.
 * Signalling: the planted ligands are multiplied in ``MX1+ Mono`` of patients
   by ``2 ** (+-3 * dose_weight * time_weight(day))`` with dose weights
-  ``low`` 0.5, ``high`` 1 and time weights 0, 0.25, 1, 0.3, 0.05 on days 0, 3,
+  ``low`` 0.5, ``high`` 1 and time weights 0, 0.25, 1, 0.4, 0.05 on days 0, 3,
   7, 14, 28 (linear in between, 0 from day 60).  Every interaction of these
   ligands sent by ``MX1+ Mono`` changes, not only the listed pairs.  Receptors
   and all other genes do not change with day or dose.
@@ -209,7 +209,7 @@ _MX1_FRACTION_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 1.3, -1.5, -0.5, 0.0, 0.0))
 # dose weights of the MX1+ Mono fraction change (log scale)
 _MX1_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.4, "high": 1.0}
 # time course of the ligand effects (fraction of the day-7 effect)
-_LR_TIME_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.25, 1.0, 0.3, 0.05, 0.0))
+_LR_TIME_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.25, 1.0, 0.4, 0.05, 0.0))
 # dose weights (fraction of the high-dose effect, on the log scale)
 _DOSE_WEIGHT = {"healthy": 0.0, "low": 0.5, "high": 1.0}
 # log2 fold of the planted ligands in MX1+ Mono at the high dose on day 7
@@ -314,7 +314,7 @@ _SET_MEANS: dict[str, dict[str, float]] = {
     "LGALS9": {"*": 0.3, "mono": 1.5, "MX1+ Mono": 6.0},
     "RETN": {"*": 0.02, "mono": 1.5, "MX1+ Mono": 6.0, "CD16 Mono": 0.3},
     "CD86": {"*": 0.02, "mono": 0.6, "MX1+ Mono": 0.5},
-    "IL16": {"*": 0.05, "t": 1.0, "mono": 0.2, "MX1+ Mono": 0.5},
+    "IL16": {"*": 0.05, "t": 1.0, "mono": 0.2, "MX1+ Mono": 0.8},
     "ANXA1": {"*": 0.5, "mono": 3.0, "t": 2.0, "nk": 2.0, "MX1+ Mono": 0.6},
     # planted receptors (receivers) -- constant over time
     "ITGAL": {"*": 0.5, "t": 2.5, "nk": 2.5, "b": 1.0, "mono": 1.0},

@@ -87,8 +87,9 @@ def _write_views(store: Store, out: Path) -> list[Path]:
         from .report import write_report
     except ImportError:  # views land with their own issue; the demo works without them
         return []
-    files = list(write_views(store, out / "views").values())
-    files.append(write_report(store, out / "report.html"))
+    # open on the trial's question: MX1+ monocytes, day 7 (the planted peak), high dose
+    files = list(write_views(store, out / "views", cell_type=SENDER, day=7, group="high").values())
+    files.append(write_report(store, out / "report.html", cell_type=SENDER, day=7, group="high"))
     return files
 
 
