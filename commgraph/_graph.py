@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _schema as S
+from .views._layout import lineage_of  # one rule table for the stored lineage and the views' colours
 
 FROM, TO = "from", "to"
 
@@ -106,7 +107,7 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     counted = cell_states[cell_states[S.N_CELLS].notna()][[S.KEY_PROP, S.N_CELLS, S.FRACTION]]
 
     cell_types = pd.DataFrame({S.NAME: sorted(states[S.CELL_TYPE_PROP].unique())})
-    cell_types[S.LINEAGE] = None
+    cell_types[S.LINEAGE] = cell_types[S.NAME].map(lineage_of)
     of_type = pd.DataFrame({FROM: cell_states[S.KEY_PROP], TO: cell_states[S.CELL_TYPE_PROP]})
 
     # interactions, pathways, genes
