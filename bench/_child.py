@@ -1,0 +1,143 @@
+"""Work the benchmarks run in a child process (so that its peak RSS is its own and a runaway
+load can be killed): ``python -m bench._child TASK`` with JSON arguments on stdin; the JSON
+result is the last line of stdout."""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def _status(key: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _fresh(db: str) -> None:
+    p = Path(db)
+    shutil.rmtree(p.parent, ignore_errors=True)
+    p.parent.mkdir(parents=True, exist_ok=True)
+
+
+def embedded_load(a: dict) -> dict:
+    import pandas as pd
+
+    import commgraph as cg
+    from commgraph import _schema as S
+
+    from .generate import read_canonical
+
+    table = read_canonical(a["table"])
+    counts = pd.read_parquet(a["counts"]) if a.get("counts") else None
+    gc.collect()
+    out: dict = {"n_edges": len(table), "rss_after_read_mb": _status("VmRSS")}
+    mode = a["mode"]
+    _fresh(a["db"])
+    if mode == "store":
+        if a.get("breakdown"):
+            from commgraph._graph import build
+
+            t = time.perf_counter()
+            v = S.validate(table)
+            out["validate_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            build(v, load_id="breakdown", cell_counts=counts)
+            out["build_s"] = time.perf_counter() - t
+            del v
+            gc.collect()
+            out["rss_before_load_mb"] = _status("VmRSS")
+        store = cg.connect(a["db"])
+        t = time.perf_counter()
+        store.load(table, cell_counts=counts)
+        out["seconds"] = time.perf_counter() - t
+        out["loaded"] = int(store.stats()["signals"])
+        store.close()
+    elif mode == "runs":  # one Store.load per run, as load_manifest does
+        store = cg.connect(a["db"])
+        per_run = []
+        t0 = time.perf_counter()
+        for run_id, part in table.groupby(S.RUN_ID, observed=True, sort=False):
+            day, group = int(part[S.DAY].iloc[0]), str(part[S.GROUP].iloc[0])
+            c = None if counts is None else counts[(counts[S.DAY] == day) & (counts[S.GROUP] == group)]
+            t = time.perf_counter()
+            store.load(part.reset_index(drop=True), cell_counts=c)
+            per_run.append(time.perf_counter() - t)
+        out["seconds"] = time.perf_counter() - t0
+        out["per_run_s"] = per_run
+        out["loaded"] = int(store.stats()["signals"])
+        store.close()
+    elif mode == "bare":  # the floor: COPY SIGNALS FROM an Arrow table, nothing else
+        import ladybug
+        import pyarrow as pa
+
+        from commgraph._graph import build
+        from commgraph.stores.embedded import _ddl
+
+        frames = build(S.validate(table), load_id="bare", cell_counts=counts)
+        states = frames.cell_states.reset_index(drop=True)  # noqa: F841
+        sig = pa.Table.from_pandas(frames.signals.reset_index(drop=True), preserve_index=False)
+        del frames, table
+        gc.collect()
+        db = ladybug.Database(a["db"])
+        conn = ladybug.Connection(db)
+        for stmt in _ddl():
+            conn.execute(stmt)
+        conn.execute("COPY CellState FROM states")
+        out["rss_before_load_mb"] = _status("VmRSS")
+        chunk = int(a.get("chunk") or 0)
+        t = time.perf_counter()
+        if chunk and chunk < sig.num_rows:
+            conn.execute("BEGIN TRANSACTION")
+            for i in range(0, sig.num_rows, chunk):
+                part = sig.slice(i, chunk)  # noqa: F841
+                conn.execute("COPY SIGNALS FROM part")
+            conn.execute("COMMIT")
+        else:
+            conn.execute("COPY SIGNALS FROM sig")
+        out["seconds"] = time.perf_counter() - t
+        got = conn.execute("MATCH ()-[r:SIGNALS]->() RETURN count(r) AS n").get_as_df()
+        out["loaded"] = int(got["n"].iloc[0])
+        conn.close()
+        db.close()
+    else:
+        raise ValueError(mode)
+    out["hwm_mb"] = _status("VmHWM")
+    if a.get("cleanup"):
+        shutil.rmtree(Path(a["db"]).parent, ignore_errors=True)
+    return out
+
+
+def export(a: dict) -> dict:
+    import commgraph as cg
+
+    out_dir = Path(a["out"])
+    shutil.rmtree(out_dir, ignore_errors=True)
+    store = cg.connect(a["db"], read_only=True)
+    t = time.perf_counter()
+    command = cg.export_neo4j_import(store, out_dir)
+    seconds = time.perf_counter() - t
+    store.close()
+    files = {p.name: p.stat().st_size for p in sorted(out_dir.iterdir())}
+    return {"seconds": seconds, "command": command, "files": files, "hwm_mb": _status("VmHWM")}
+
+
+TASKS = {"embedded_load": embedded_load, "export": export}
+
+
+def main() -> None:
+    task = sys.argv[1]
+    args = json.loads(sys.stdin.read() or "{}")
+    result = TASKS[task](args)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

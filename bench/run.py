@@ -1,0 +1,790 @@
+"""``python -m bench``: loading, querying and the demo at study scale, with side-by-side floors.
+
+Every figure is a median over repeated runs; every comparison is a ratio of two medians
+measured in the same run, interleaved (A B, B A, ...), so that a noisy neighbour hits both
+sides alike. Results go to ``bench/results.md`` (``--out``). See ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import generate as G
+from ._common import (REPO, ChildResult, Neo4jInstance, fmt_n, fmt_s, git_state, interleaved, machine, median,
+                      run_child, timed, versions)
+
+# --- modes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mode:
+    parse_study: G.Study  # the run whose CellPhoneDB / LIANA+ files are parsed
+    load_sizes: tuple[int, ...]  # one-shot Store.load vs bare COPY
+    query_sizes: tuple[int, ...]
+    memory_size: int
+    neo4j_sizes: tuple[int, ...]
+    per_row: int  # rows for the per-row MERGE loader
+    import_size: int
+    repeat: int
+    neo4j_budget: float  # seconds for our Neo4j loader at the largest size
+    engines: str  # default --engines
+    query_by_run: bool = True  # build the query stores run by run (else reuse the one-shot load's store)
+
+
+FULL_DENSITY = G.Study.for_edges(10_000_000)  # 30 cell types, 500k expressed cells per run (19%)
+MODES = {
+    "smoke": Mode(parse_study=G.Study(n_cell_types=12, edges_per_run=80_000), load_sizes=(100_000,),
+                  query_sizes=(100_000,), memory_size=100_000, neo4j_sizes=(100_000,), per_row=300,
+                  import_size=100_000, repeat=3, neo4j_budget=120, engines="embedded", query_by_run=False),
+    "small": Mode(parse_study=FULL_DENSITY, load_sizes=(1_000_000,), query_sizes=(1_000_000, 5_000_000),
+                  memory_size=5_000_000, neo4j_sizes=(1_000_000,), per_row=1_000, import_size=1_000_000, repeat=5,
+                  neo4j_budget=900, engines="embedded,neo4j"),
+    "full": Mode(parse_study=FULL_DENSITY, load_sizes=(1_000_000, 10_000_000), query_sizes=(1_000_000, 10_000_000),
+                 memory_size=10_000_000, neo4j_sizes=(1_000_000, 10_000_000), per_row=5_000, import_size=10_000_000,
+                 repeat=5, neo4j_budget=2_400, engines="embedded,neo4j"),
+}
+SECTIONS = ("parse", "embedded", "memory", "queries", "neo4j", "demo")
+
+ANCHOR = G.ANCHOR
+# one representative parameter set per named query; anchored on MX1+ monocytes where the query
+# takes a cell type (its CellStates are then the query's starting point)
+QUERY_PARAMS: dict[str, dict] = {
+    "signaling_by_day": {"cell_type": ANCHOR},
+    "partners": {"cell_type": ANCHOR, "day": 7, "group": "high"},
+    "signaling_change": {"cell_type": ANCHOR, "day": 7, "group": "high"},
+    "dose_response": {"cell_type": ANCHOR, "day": 7},
+    "top_changes": {"day": 7, "group": "high", "sender": ANCHOR},
+    "network": {"day": 7, "group": "high", "sender": ANCHOR},
+    "roles": {"day": 7, "group": "high", "cell_type": ANCHOR},
+    "pathway_flow": {"group": "high", "sender": ANCHOR},
+    "lr_trajectory": {"ligand": "ICAM1", "receptor": "ITGAL_ITGB2", "sender": ANCHOR},
+    "cell_composition": {"cell_type": ANCHOR},
+    "interaction_catalogue": {"interaction": "ICAM1^ITGAL_ITGB2"},
+}
+ANCHORED = {q for q, p in QUERY_PARAMS.items() if {"cell_type", "sender"} & set(p)}
+
+TARGETS = {
+    "parse": 1.5,  # commgraph.formats.read / pandas.read_csv, at most
+    "embedded_rate": 300_000,  # edges/s, at least
+    "embedded_vs_copy": 0.8,  # Store.load rate / bare COPY rate, at least
+    "neo4j_rate": 100_000,  # rels/s, at least
+    "neo4j_vs_per_row": 20.0,  # at least
+    "anchored_ms": 50.0,  # at most, at the largest query size
+    "anchored_vs_pandas": 10.0,  # pandas time / engine time, at least
+    "memory_gb": 2.5,  # peak RSS loading the memory size, at most
+}
+
+
+def guard(rep: "Report", what: str, fn, *args, **kw):
+    """Run one benchmark; a failure is reported (and logged) instead of ending the run."""
+    try:
+        return fn(*args, **kw)
+    except Exception as ex:  # noqa: BLE001 - a benchmark must not take the others down
+        import traceback
+
+        traceback.print_exc()
+        rep.skipped.append(f"{what} failed: {type(ex).__name__}: {str(ex).splitlines()[0][:300] if str(ex) else ''}")
+        log(f"{what} FAILED: {type(ex).__name__}: {ex}")
+        return None
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def size_label(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    mode: str
+    command: str
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+    machine: dict = field(default_factory=machine)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    targets: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+
+    def add(self, section: str, *lines: str) -> None:
+        self.sections.setdefault(section, []).extend(lines)
+
+    def table(self, section: str, header: list[str], rows: list[list[str]]) -> None:
+        self.add(section, "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
+                 *("| " + " | ".join(str(c) for c in r) + " |" for r in rows), "")
+
+    def target(self, name: str, measured: float, goal: float, *, at_least: bool, shown: str, goal_shown: str,
+               margin: str | None = None) -> str:
+        override = margin
+        if measured != measured:
+            status, margin = "not measured", ""
+        else:
+            met = measured >= goal if at_least else measured <= goal
+            factor = (measured / goal) if at_least else (goal / measured if measured else float("inf"))
+            if met:
+                status, margin = "**met**", f"{factor:.2f}× the target"
+            else:
+                status, margin = "**missed**", f"{factor:.2f}× the target ({1 / factor:.1f}× short)" if factor else "–"
+        self.targets.append({"name": name, "target": goal_shown, "measured": shown, "status": status,
+                             "margin": margin if override is None else override})
+        return status.strip("*")
+
+
+# --- parse --------------------------------------------------------------------------------------
+
+
+def bench_parse(rep: Report, mode: Mode, repeat: int) -> None:
+    import commgraph as cg
+
+    study = mode.parse_study
+    day, group = 7, "high"
+    folder = G.cellphonedb_run(study, day, group)
+    files = sorted(folder.glob("statistical_analysis_*.txt"))
+    size = sum(p.stat().st_size for p in files)
+    n_int = len(G.study_interactions(study))
+    n_pairs = len(G.pair_columns(study))
+    log(f"parse: CellPhoneDB run {n_int} interactions × {n_pairs} pairs ({size / 1e6:.0f} MB)")
+    rows = len(cg.read("cellphonedb", folder, day=day, group=group))  # warm caches (database zip, imports)
+    times = interleaved({
+        "commgraph.formats.read": lambda: cg.read("cellphonedb", folder, day=day, group=group),
+        "pandas.read_csv": lambda: [pd.read_csv(p, sep="\t") for p in files],
+        "pandas.read_csv(engine=pyarrow)": lambda: [pd.read_csv(p, sep="\t", engine="pyarrow") for p in files],
+    }, repeat)
+    ours, floor = median(times["commgraph.formats.read"]), median(times["pandas.read_csv"])
+    ratio = ours / floor
+    rep.add("parse", f"CellPhoneDB v5 method-2 output of one run (day {day}, {group}): {n_int:,} interactions × "
+                     f"{n_pairs} sender|receiver columns, files means + pvalues + significant_means "
+                     f"({size / 1e6:.0f} MB) → {rows:,} canonical rows. Median of {repeat}, interleaved.", "")
+    rep.table("parse", ["reader", "median", "rows/s", "vs pandas.read_csv"], [
+        [k, fmt_s(median(v)), fmt_n(rows / median(v)), f"{median(v) / floor:.2f}×"] for k, v in times.items()])
+    status = rep.target("parse: formats.read(cellphonedb) / pandas.read_csv", ratio, TARGETS["parse"], at_least=False,
+                        shown=f"{ratio:.2f}×", goal_shown="≤ 1.5×")
+    log(f"parse: cellphonedb {fmt_s(ours)} vs read_csv {fmt_s(floor)} = {ratio:.2f}× ({status})")
+
+    # LIANA+ (no target; for the record)
+    csv = G.liana_run(study, day, group)
+    lrows = len(cg.read("liana", csv, day=day, group=group))
+    ltimes = interleaved({
+        "commgraph.formats.read": lambda: cg.read("liana", csv, day=day, group=group),
+        "pandas.read_csv": lambda: pd.read_csv(csv),
+    }, max(1, min(repeat, 3)))
+    lfloor = median(ltimes["pandas.read_csv"])
+    rep.add("parse", f"LIANA+ rank_aggregate table of the same run ({csv.stat().st_size / 1e6:.0f} MB CSV, "
+                     f"{lrows:,} rows; no target, for the record):", "")
+    rep.table("parse", ["reader", "median", "rows/s", "vs pandas.read_csv"], [
+        [k, fmt_s(median(v)), fmt_n(lrows / median(v)), f"{median(v) / lfloor:.2f}×"] for k, v in ltimes.items()])
+
+
+# --- embedded load -----------------------------------------------------------------------------
+
+
+def _load_child(table: Path, counts: Path | None, db: Path, mode: str, *, cap_mb: float, timeout: float,
+                breakdown: bool = False, chunk: int = 0, cleanup: bool = True) -> ChildResult:
+    args = {"table": str(table), "counts": str(counts) if counts else None, "db": str(db), "mode": mode,
+            "breakdown": breakdown, "chunk": chunk, "cleanup": cleanup}
+    return run_child("embedded_load", args, mem_cap_mb=cap_mb, timeout=timeout)
+
+
+def _fail(res: ChildResult) -> str:
+    if res.killed:
+        return f"killed: {res.killed}"
+    last = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    return "failed: " + (last[-1][:300] if last else "no output")
+
+
+def bench_embedded(rep: Report, mode: Mode, repeat: int, work: Path, cap_mb: float, loads: dict) -> None:
+    rows = []
+    for n in mode.load_sizes:
+        table, counts = G.canonical_table(n, read=False), G.counts_path(n)
+        reps = repeat if n <= 2_000_000 else 1
+        chunk = 0 if n <= 2_000_000 else 1_000_000
+        store_runs: list[ChildResult] = []
+        bare_runs: list[ChildResult] = []
+        for i in range(reps):
+            order = ("store", "bare") if i % 2 == 0 else ("bare", "store")
+            for m in order:
+                log(f"embedded {size_label(n)}: {m} load {i + 1}/{reps}")
+                keep = m == "store" and i == reps - 1
+                db = work / (f"emb-keep-{size_label(n)}" if keep else f"emb-{m}") / "db.lbug"
+                res = _load_child(table, counts, db, m, cap_mb=cap_mb, timeout=3600, cleanup=not keep,
+                                  breakdown=(m == "store" and i == 0), chunk=chunk if m == "bare" else 0)
+                (store_runs if m == "store" else bare_runs).append(res)
+                if not res.ok:
+                    log(f"  {m}: {_fail(res)}")
+        ok_s = [r for r in store_runs if r.ok]
+        ok_b = [r for r in bare_runs if r.ok]
+        edges = (ok_s or ok_b or [ChildResult(False, {"n_edges": float('nan')})])[0].result.get("n_edges", float("nan"))
+        s_med = median([r.result["seconds"] for r in ok_s])
+        b_med = median([r.result["seconds"] for r in ok_b])
+        s_rate, b_rate = edges / s_med, edges / b_med
+        loads[n] = {"store": store_runs, "bare": bare_runs}
+        bd = ok_s[0].result if ok_s and "validate_s" in ok_s[0].result else {}
+        rows.append([size_label(n), fmt_n(edges), f"{len(ok_s)}/{reps}",
+                     fmt_s(s_med) if ok_s else _fail(store_runs[0]), fmt_n(s_rate),
+                     fmt_s(b_med) if ok_b else _fail(bare_runs[0]), fmt_n(b_rate),
+                     f"{s_rate / b_rate:.2f}×" if ok_s and ok_b else "–",
+                     f"{fmt_s(bd['validate_s'])} / {fmt_s(bd['build_s'])}" if bd else "–",
+                     f"{median([r.max_rss_mb for r in store_runs]) / 1024:.2f} GB"])
+        rep.target(f"embedded load {size_label(n)}: Store.load edges/s", s_rate, TARGETS["embedded_rate"],
+                   at_least=True, shown=f"{fmt_n(s_rate)}/s", goal_shown="≥ 300,000/s")
+        rep.target(f"embedded load {size_label(n)}: Store.load / bare COPY", s_rate / b_rate,
+                   TARGETS["embedded_vs_copy"], at_least=True, shown=f"{s_rate / b_rate:.2f}×", goal_shown="≥ 0.8×")
+        log(f"embedded {size_label(n)}: Store.load {fmt_n(s_rate)}/s, bare COPY {fmt_n(b_rate)}/s")
+    rep.add("embedded", "`Store.load(table, cell_counts=...)` of the whole study table (20 runs, one call, one "
+                        "transaction) into a fresh LadybugDB store, against the floor: a fresh database with the "
+                        "same schema (`_ddl()`), the CellState nodes already copied, then only "
+                        "`COPY SIGNALS FROM <pyarrow.Table>` of the same edges (from/to keys + SIGNALS properties, "
+                        "as `_graph.build` lays them out; above 2M edges in 1M-row COPYs inside one transaction). "
+                        "Each load runs in its own child process (timing covers the load call only, not reading "
+                        "the parquet); store and bare alternate. validate / build: `_schema.validate` and "
+                        "`_graph.build` timed alone in the first repeat.", "")
+    rep.table("embedded", ["edges", "rows", "runs ok", "Store.load (median)", "edges/s", "bare COPY (median)",
+                           "edges/s", "Store.load / COPY", "validate / build", "peak RSS (Store.load child)"], rows)
+
+
+# --- memory --------------------------------------------------------------------------------
+
+
+def bench_memory(rep: Report, mode: Mode, work: Path, cap_mb: float, loads: dict) -> None:
+    points = []
+    for n, runs in sorted(loads.items()):
+        for r in runs["store"][1:] or runs["store"]:  # repeats without the breakdown first
+            points.append((n, r))
+            break
+    n = mode.memory_size
+    if n not in loads:
+        log(f"memory: Store.load of {size_label(n)} in a child process (cap {cap_mb / 1024:.0f} GB)")
+        res = _load_child(G.canonical_table(n, read=False), G.counts_path(n), work / "mem" / "db.lbug", "store",
+                          cap_mb=cap_mb, timeout=3600)
+        points.append((n, res))
+    rows = []
+    peak_at_size = float("nan")
+    for size, r in points:
+        peak = r.max_rss_mb / 1024
+        table_gb = r.result.get("rss_after_read_mb", float("nan")) / 1024
+        if size == n:
+            peak_at_size = peak if r.ok else float("nan")
+        rows.append([size_label(size), f"{table_gb:.2f} GB", f"{peak:.2f} GB" + ("" if r.ok else " (killed)"),
+                     f"{peak - table_gb:.2f} GB", "yes" if r.ok else _fail(r)])
+    rep.add("memory", "Peak RSS of a child process that reads the canonical table (parquet, strings as "
+                      "categoricals) and calls `Store.load` on it once (embedded store): `ru_maxrss` from "
+                      "`os.wait4` on the child. The parent kills the child if its RSS passes the memory cap "
+                      f"(`--mem-cap-gb`, here {cap_mb / 1024:.0f} GB) so the shared machine stays safe.", "")
+    rep.table("memory", ["edges", "RSS after reading the table", "peak RSS", "peak − table", "completed"], rows)
+    killed = [r for s, r in points if s == n and not r.ok]
+    if killed:
+        lower = killed[0].max_rss_mb / 1024
+        rep.target(f"memory: peak RSS loading {size_label(n)}", lower, TARGETS["memory_gb"], at_least=False,
+                   shown=f"> {lower:.1f} GB (killed at the cap)", goal_shown="< 2.5 GB")
+    else:
+        rep.target(f"memory: peak RSS loading {size_label(n)}", peak_at_size, TARGETS["memory_gb"], at_least=False,
+                   shown=f"{peak_at_size:.2f} GB", goal_shown="< 2.5 GB")
+
+
+# --- Neo4j ---------------------------------------------------------------------------------------
+
+
+# MERGE on the edge's identity, SET the rest (MERGE can't match on a null property such as sample)
+PER_ROW = ("MERGE (a:CellState {key: $from}) MERGE (b:CellState {key: $to}) "
+           "MERGE (a)-[r:SIGNALS {run_id: $run_id, interaction: $interaction}]->(b) "
+           "SET r.ligand = $ligand, r.receptor = $receptor, r.pathway = $pathway, r.score = $score, "
+           "r.pvalue = $pvalue, r.significant = $significant, r.method = $method, r.load_id = $load_id, "
+           "r.sample = $sample, r.extra = $extra")
+
+
+class Neo4jBench:
+    def __init__(self, rep: Report, mode: Mode, repeat: int, args, work: Path):
+        self.rep, self.mode, self.repeat, self.args, self.work = rep, mode, repeat, args, work
+        self.instance: Neo4jInstance | None = None
+        self.uri = args.neo4j
+        if self.uri in (None, "auto"):
+            self.instance = Neo4jInstance(args.neo4j_home, args.neo4j_port, heap=args.neo4j_heap,
+                                          pagecache=args.neo4j_pagecache)
+            self.uri = self.instance.uri
+        self.load_rows: list[list[str]] = []
+        self.loaded_size = 0
+        self.loaded_complete = False
+        self.per_row_rate = float("nan")
+        self.server_version = ""
+
+    # -- plumbing
+    def start(self) -> bool:
+        if self.instance:
+            log(f"neo4j: starting own instance in {self.instance.home} on {self.uri}")
+            self.instance.wipe()
+        self.connect().close()
+        return True
+
+    def stop(self) -> None:
+        if self.instance:
+            log("neo4j: stopping own instance")
+            self.instance.stop()
+
+    def connect(self):
+        import commgraph as cg
+
+        store = cg.connect(self.uri)
+        store.progress = False
+        self.server_version = f"Neo4j {store.version} {store.edition}"
+        return store
+
+    def wipe(self) -> float:
+        if self.instance:
+            return self.instance.wipe()
+        store = self.connect()
+        t, _ = timed(store.clear)
+        store.close()
+        return t
+
+    # -- per-row MERGE, the tutorial way
+    def per_row(self, table: pd.DataFrame) -> None:
+        from commgraph import _schema as S
+        from commgraph._graph import build
+        from commgraph.stores.neo4j import _rows
+
+        n = self.mode.per_row
+        part = table[table[S.RUN_ID] == "cellphonedb|d7|high"].head(n)
+        rows = _rows(build(S.validate(part.reset_index(drop=True)), load_id="per-row").signals)
+        log(f"neo4j: per-row MERGE loader, {len(rows):,} rows, one transaction each")
+        self.wipe()
+        store = self.connect()  # creates the constraints and indexes our loader would find
+        driver = store._driver
+        t = time.perf_counter()
+        with driver.session(database=store.database) as session:
+            for row in rows:
+                session.execute_write(lambda tx, r=row: tx.run(PER_ROW, r).consume())
+        sec = time.perf_counter() - t
+        store.close()
+        self.per_row_rate = len(rows) / sec
+        self.per_row_rows = len(rows)
+        self.per_row_seconds = sec
+        log(f"neo4j: per-row {self.per_row_rate:,.0f} rows/s")
+
+    # -- our loader
+    def load(self, n: int, table: pd.DataFrame, counts: pd.DataFrame, budget: float) -> None:
+        from commgraph import _schema as S
+
+        reps = min(self.repeat, 3) if n <= 2_000_000 else 1
+        results = []
+        for i in range(reps):
+            wipe_s = self.wipe()
+            store = self.connect()
+            loaded, t0, partial = 0, time.perf_counter(), ""
+            runs = list(table.groupby(S.RUN_ID, observed=True, sort=False))
+            for k, (run_id, part) in enumerate(runs):
+                day, group = int(part[S.DAY].iloc[0]), str(part[S.GROUP].iloc[0])
+                c = counts[(counts[S.DAY] == day) & (counts[S.GROUP] == group)]
+                store.load(part.reset_index(drop=True), cell_counts=c)
+                loaded += len(part)
+                elapsed = time.perf_counter() - t0
+                if elapsed > budget and k < len(runs) - 1:
+                    partial = (f"stopped by the time budget ({budget:.0f} s) after {k + 1} of {len(runs)} runs "
+                               f"({loaded:,} of {len(table):,} edges)")
+                    break
+            sec = time.perf_counter() - t0
+            store.close()
+            results.append((loaded, sec, partial, wipe_s))
+            log(f"neo4j {size_label(n)}: load {i + 1}/{reps}: {loaded:,} rels in {sec:.1f} s = {loaded / sec:,.0f}/s"
+                + (f" ({partial})" if partial else ""))
+            if partial:
+                break
+        rates = [ld / s for ld, s, _, _ in results]
+        rate = median(rates)
+        partial = next((p for _, _, p, _ in results if p), "")
+        self.loaded_size, self.loaded_complete = n, not partial
+        self.load_rows.append([size_label(n), fmt_n(results[-1][0]), f"{len(results)}", fmt_s(median([s for _, s, _, _ in results])),
+                               fmt_n(rate), partial or "complete"])
+        self.rep.target(f"Neo4j load {size_label(n)}: our loader rels/s", rate, TARGETS["neo4j_rate"], at_least=True,
+                        shown=f"{fmt_n(rate)}/s", goal_shown="≥ 100,000/s")
+        if self.per_row_rate == self.per_row_rate:
+            self.rep.target(f"Neo4j load {size_label(n)}: our loader / per-row MERGE", rate / self.per_row_rate,
+                            TARGETS["neo4j_vs_per_row"], at_least=True, shown=f"{rate / self.per_row_rate:.0f}×",
+                            goal_shown="≥ 20×")
+        if partial:
+            self.rep.skipped.append(f"Neo4j load of {size_label(n)}: {partial}; the rate is over what was loaded.")
+        self.rates = getattr(self, "rates", {})
+        self.rates[n] = rate
+
+    # -- neo4j-admin database import
+    def admin_import(self, n: int, db: Path) -> None:
+        log(f"neo4j-admin import {size_label(n)}: export_neo4j_import from the embedded store")
+        out = self.work / f"export-{size_label(n)}"
+        res = run_child("export", {"db": str(db), "out": str(out)}, mem_cap_mb=self.args.mem_cap_gb * 1024,
+                        timeout=3600)
+        if not res.ok:
+            self.rep.skipped.append(f"neo4j-admin import of {size_label(n)}: the export {_fail(res)}")
+            self.import_row = None
+            return
+        cmd = res.result["command"]
+        args = cmd.split("neo4j-admin database import full ", 1)[1].split()
+        importer = Neo4jInstance(self.args.neo4j_import_home, self.args.neo4j_port + 1)
+        importer.stop()
+        shutil.rmtree(importer.home, ignore_errors=True)
+        log(f"neo4j-admin import {size_label(n)}: server.sh import into {importer.home}")
+        t = time.perf_counter()
+        done = importer.admin_import(args, cwd=str(out))
+        sec = time.perf_counter() - t
+        text = done.stdout + done.stderr
+        rels = nodes = float("nan")
+        import re
+
+        m = re.search(r"Imported:\s*(\d+) nodes\s*(\d+) relationships", text.replace("\n", " "))
+        if m:
+            nodes, rels = int(m.group(1)), int(m.group(2))
+        ok = done.returncode == 0
+        size = sum(res.result["files"].values())
+        self.import_row = {"n": n, "export_s": res.result["seconds"], "export_hwm": res.result["hwm_mb"],
+                           "import_s": sec, "ok": ok, "rels": rels, "nodes": nodes, "csv_mb": size / 1e6,
+                           "tail": "" if ok else text[-1500:]}
+        importer.destroy()
+        shutil.rmtree(out, ignore_errors=True)
+        log(f"neo4j-admin import {size_label(n)}: export {res.result['seconds']:.1f} s, import {sec:.1f} s, ok={ok}")
+
+    def write(self) -> None:
+        rep = self.rep
+        rep.add("neo4j", f"Own test server ({self.server_version or 'Neo4j'}, `{self.uri}`; heap {self.args.neo4j_heap}, "
+                         f"page cache {self.args.neo4j_pagecache}), emptied before every load "
+                         + ("(stop, delete the data directory, start). " if self.instance else "(`Store.clear()`). ")
+                         + "Our loader: `Store.load` once per run (20 runs, as `load_manifest` does), i.e. "
+                           "batched `UNWIND` `CREATE` of column lists (BATCH=20000) after the node MERGEs; rate = "
+                           "SIGNALS edges / wall time of all the loads.", "")
+        rep.table("neo4j", ["edges", "loaded", "loads", "time (median)", "rels/s (median)", "state"], self.load_rows)
+        if self.per_row_rate == self.per_row_rate:
+            rep.add("neo4j", f"Per-row MERGE loader (per row: `MERGE (a:CellState {{key}}) MERGE (b:CellState {{key}}) "
+                             f"MERGE (a)-[r:SIGNALS {{run_id, interaction}}]->(b) SET r.… = …` (the other 10 "
+                             f"properties), each row in its own `execute_write` transaction, the way tutorials and "
+                             f"py2neo users write it; the same constraints and indexes present): "
+                             f"{self.per_row_rows:,} rows of run d7/high in {fmt_s(self.per_row_seconds)} = "
+                             f"**{fmt_n(self.per_row_rate)} rows/s**.", "")
+        row = getattr(self, "import_row", None)
+        if row:
+            rate = row["rels"] / row["import_s"] if row["rels"] == row["rels"] else float("nan")
+            rep.add("neo4j", f"`neo4j-admin database import full` of the CSVs `commgraph.export_neo4j_import` writes "
+                             f"from the embedded store holding {size_label(row['n'])} edges ({row['csv_mb']:.0f} MB of "
+                             f"CSV), into a separate stopped instance (`server.sh import`, own NEO4J_TEST_HOME):", "")
+            ours = getattr(self, "rates", {}).get(row["n"], float("nan"))
+            rep.table("neo4j", ["step", "time", "rate", "vs our loader"], [
+                ["export_neo4j_import (embedded store → CSV)", fmt_s(row["export_s"]),
+                 f"{fmt_n(row['rels'] / row['export_s'])} rels/s" if rate == rate else "–",
+                 f"peak RSS {row['export_hwm'] / 1024:.2f} GB"],
+                ["neo4j-admin database import full (JVM start included)", fmt_s(row["import_s"]),
+                 f"{fmt_n(rate)} rels/s" if rate == rate else "–",
+                 f"import is {rate / ours:.1f}× our loader" if rate == rate and ours == ours else "–"],
+                ["export + import", fmt_s(row["export_s"] + row["import_s"]),
+                 f"{fmt_n(row['rels'] / (row['export_s'] + row['import_s']))} rels/s" if rate == rate else "–",
+                 f"{row['rels'] / (row['export_s'] + row['import_s']) / ours:.1f}× our loader" if rate == rate and ours == ours else "–"],
+            ])
+            rep.add("neo4j", f"Import report: {fmt_n(row['nodes'])} nodes, {fmt_n(row['rels'])} relationships "
+                             f"(all relationship types; SIGNALS dominate)."
+                    + ("" if row["ok"] else f" **The import failed:** `{row['tail'][-400:]}`"), "")
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def bench_queries(rep: Report, n: int, repeat: int, engines: dict, table: pd.DataFrame, counts: pd.DataFrame,
+                  largest: dict[str, bool]) -> None:
+    """``largest[engine]``: this is the largest size the engine is queried at (targets are judged there)."""
+    from . import pandas_queries as PQ
+
+    rows = []
+    anchored: dict[str, list[tuple[str, float, float]]] = {}
+    for name, params in QUERY_PARAMS.items():
+        fn = PQ.QUERIES[name]
+
+        def pandas_call(fn=fn, params=params):
+            return fn(table, counts=counts, **params) if name == "cell_composition" else fn(table, **params)
+
+        calls = {"pandas": pandas_call}
+        for ename, store in engines.items():
+            calls[ename] = (lambda s=store, nm=name, p=params: s.query(nm, **p))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            answers = {k: f() for k, f in calls.items()}  # warm-up, and the answers to compare
+            times = interleaved(calls, repeat)
+        pmed = median(times["pandas"])
+        cells = [name, "yes" if name in ANCHORED else "no", fmt_n(len(answers["pandas"])), fmt_s(pmed)]
+        for ename in engines:
+            emed = median(times[ename])
+            same = PQ.agree(answers[ename], answers["pandas"])
+            cells += [fmt_s(emed), f"{pmed / emed:.1f}×", same]
+            if name in ANCHORED:
+                anchored.setdefault(ename, []).append((name, emed, pmed / emed))
+        rows.append(cells)
+        log(f"queries {size_label(n)}: {name}: pandas {fmt_s(pmed)}; "
+            + "; ".join(f"{e} {fmt_s(median(times[e]))}" for e in engines))
+    for ename, got in anchored.items():
+        if not largest.get(ename):
+            continue
+        fast = [g for g in got if g[1] * 1e3 < TARGETS["anchored_ms"]]
+        slow = max(got, key=lambda g: g[1])
+        rep.target(f"anchored queries, {ename}, {size_label(n)}: each < 50 ms", len(fast) / len(got), 1.0,
+                   at_least=True, shown=f"{len(fast)} of {len(got)} (slowest {slow[0]} {fmt_s(slow[1])})",
+                   goal_shown="all < 50 ms",
+                   margin=f"slowest is {slow[1] * 1e3 / TARGETS['anchored_ms']:.1f}× the limit" if len(fast) < len(got)
+                   else f"slowest at {slow[1] * 1e3 / TARGETS['anchored_ms']:.2f}× the limit")
+        quick = [g for g in got if g[2] >= TARGETS["anchored_vs_pandas"]]
+        worst = min(got, key=lambda g: g[2])
+        rep.target(f"anchored queries, {ename}, {size_label(n)}: each ≥ 10× faster than pandas",
+                   len(quick) / len(got), 1.0, at_least=True,
+                   shown=f"{len(quick)} of {len(got)} (median {median([g[2] for g in got]):.1f}×, worst {worst[0]} "
+                         f"{worst[2]:.1f}×)", goal_shown="all ≥ 10×",
+                   margin=f"worst needs {TARGETS['anchored_vs_pandas'] / worst[2]:.0f}× more speed-up"
+                   if len(quick) < len(got) else f"worst at {worst[2] / TARGETS['anchored_vs_pandas']:.1f}× the target")
+    header = ["query", "anchored", "rows", "pandas"]
+    for ename in engines:
+        header += [ename, "pandas / " + ename, "same answer"]
+    rep.add("queries", f"**{size_label(n)} edges** ({len(table):,} rows), median of {repeat} after one warm-up, "
+                       "engines and pandas interleaved:", "")
+    rep.table("queries", header, rows)
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+def bench_demo(rep: Report, *, run: bool, timeout: float = 1800) -> None:
+    cli = [sys.executable, "-c", "import sys; sys.argv[0] = 'commgraph'; from commgraph.cli import main; main()"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("COMMGRAPH_BENCH_PATH", ""),
+                                                                      str(REPO)) if p)}
+    probe = subprocess.run(cli + ["demo", "--help"], capture_output=True, text=True, env=env, timeout=120)
+    if probe.returncode != 0:
+        rep.add("demo", "`commgraph demo --help` exits with status "
+                        f"{probe.returncode}: **not yet available** (no `demo` command in this checkout).", "")
+        rep.skipped.append("demo: not yet available (`commgraph demo --help` fails)")
+        log("demo: not yet available")
+        return
+    if not run:
+        rep.add("demo", "`commgraph demo --help` exits 0: the command exists. Not timed in this size (it takes "
+                        "minutes; `--size small` and `full` time it).", "")
+        rep.skipped.append("demo: available, not timed in the smoke size")
+        log("demo: available, not timed in smoke")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+        t = time.perf_counter()
+        done = subprocess.run(cli + ["demo"], capture_output=True, text=True, env=env, cwd=tmp, timeout=timeout)
+        sec = time.perf_counter() - t
+    ok = done.returncode == 0
+    rep.add("demo", f"`commgraph demo` (in an empty temporary directory): **{fmt_s(sec)}** wall time, exit status "
+                    f"{done.returncode}." + ("" if ok else f" Last output: `{(done.stderr or done.stdout)[-300:]}`"), "")
+    log(f"demo: {sec:.1f} s, exit {done.returncode}")
+
+
+# --- writing results.md ---------------------------------------------------------------------------
+
+
+def write_report(rep: Report, path: Path, mode_name: str, mode: Mode, args, engines: list[str]) -> None:
+    end = dt.datetime.now().astimezone()
+    wall = (end - rep.started).total_seconds()
+    mach = dict(rep.machine)
+    mach["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    vers = versions()
+    vers["commgraph"] = f"{os.environ.get('COMMGRAPH_BENCH_PATH') or REPO} @ {git_state(Path(os.environ.get('COMMGRAPH_BENCH_PATH') or REPO))}"
+    if rep.info.get("neo4j server"):
+        vers["neo4j server"] = rep.info["neo4j server"]
+    lines = [
+        "# commgraph benchmarks",
+        "",
+        f"Written by `{rep.command}` on {rep.started:%Y-%m-%d %H:%M %Z}; **size `{mode_name}`**, engines "
+        f"{', '.join(engines)}, {args.repeat or mode.repeat} repeats; wall time {wall / 60:.1f} min.",
+        "",
+        "Every figure is a median over repeated runs; every comparison is the ratio of two medians measured "
+        "side by side in this run (alternating A B / B A). The machine is shared and noisy (other engineers run "
+        "tests on it): see the load averages below, and read single figures with that in mind; the ratios are "
+        "the robust part.",
+        "",
+        "## Machine and versions",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in mach.items()),
+        *(f"| {k} | {v} |" for k, v in vers.items()),
+        "",
+        "## Data",
+        "",
+        f"Synthetic study from `bench/generate.py` (seed {G.Study().seed}): {len(G.CELL_TYPES)} PBMC cell types × days "
+        f"{', '.join(map(str, G.DAYS))} × groups {', '.join(G.GROUPS)} = 20 CellPhoneDB runs over the full "
+        f"CellPhoneDB v5.0.0 interaction list ({len(G.interactions()):,} interactions, "
+        f"{len(G.CELL_TYPES) ** 2} sender|receiver pairs per run). The canonical table of N edges holds the expressed "
+        "(mean > 0) cells of the 20 runs at a density of N / 20 per run, exactly as `commgraph.formats.read` turns "
+        "those CellPhoneDB files into rows (`generate.verify_run` checks this against the real parser); strings are "
+        "categoricals, as parsers hand them over. Cell counts per cell type × day × group are loaded with them.",
+        "",
+        "## Targets",
+        "",
+        "| benchmark | target | measured | status | margin |",
+        "|---|---|---|---|---|",
+        *(f"| {t['name']} | {t['target']} | {t['measured']} | {t['status']} | {t['margin']} |" for t in rep.targets),
+        "",
+    ]
+    titles = {"parse": "Parse: CellPhoneDB output → canonical table", "embedded": "Embedded load (LadybugDB)",
+              "memory": "Memory: peak RSS while loading", "neo4j": "Neo4j load",
+              "queries": "Named queries against pandas", "demo": "Demo"}
+    for key in ("parse", "embedded", "memory", "neo4j", "queries", "demo"):
+        if key in rep.sections:
+            lines += [f"## {titles[key]}", "", *rep.sections[key]]
+    lines += ["## Skipped or partial", ""]
+    lines += [f"- {s}" for s in rep.skipped] or ["- nothing"]
+    lines += ["", "## How to run", "",
+              "```sh",
+              ". .venv/bin/activate",
+              "python -m bench --size smoke                 # CI: < 60 s, embedded engine only",
+              "python -m bench --size small                 # ~25 min; starts its own Neo4j on port 7690",
+              "python -m bench --size full --neo4j-budget 2400",
+              "python -m bench.generate --help              # the data generator alone",
+              "```", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    log(f"wrote {path}")
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=list(MODES), default="small")
+    ap.add_argument("--engines", default=None, help="comma-separated: embedded,neo4j (default: smoke embedded, "
+                                                    "else both)")
+    ap.add_argument("--neo4j", default=None, metavar="URI",
+                    help="a Neo4j server to use (it is CLEARED); default 'auto': start a private instance "
+                         "(--neo4j-home, --neo4j-port) and stop it afterwards")
+    ap.add_argument("--neo4j-home", default="/tmp/bench-neo4j")
+    ap.add_argument("--neo4j-import-home", default="/tmp/bench-neo4j-import")
+    ap.add_argument("--neo4j-port", type=int, default=7690, help="Bolt port of the private instance (import: +1)")
+    ap.add_argument("--neo4j-heap", default="3g")
+    ap.add_argument("--neo4j-pagecache", default="3g")
+    ap.add_argument("--neo4j-budget", type=float, default=None,
+                    help="seconds our Neo4j loader may spend on the largest size; the rest is skipped and reported")
+    ap.add_argument("--repeat", type=int, default=None, help="repeats per measurement (default: smoke 3, else 5)")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.md"))
+    ap.add_argument("--mem-cap-gb", type=float, default=10.0,
+                    help="kill a loading child process whose RSS passes this (default 10)")
+    ap.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset of " + ",".join(SECTIONS))
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (stores, exports)")
+    args = ap.parse_args(argv)
+
+    mode = MODES[args.size]
+    repeat = args.repeat or mode.repeat
+    engines = [e.strip() for e in (args.engines or mode.engines).split(",") if e.strip()]
+    sections = {s.strip() for s in args.sections.split(",")}
+    budget = args.neo4j_budget if args.neo4j_budget is not None else mode.neo4j_budget
+    cap_mb = args.mem_cap_gb * 1024
+    rep = Report(mode=args.size, command="python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]))
+    work = G.CACHE / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    t_start = time.perf_counter()
+
+    log(f"size {args.size}: generating (or reusing) the data")
+    for n in sorted(set(mode.load_sizes) | set(mode.query_sizes) | {mode.memory_size} | set(mode.neo4j_sizes)):
+        G.canonical_table(n, read=False)
+    if args.size == "smoke":
+        st = G.Study(n_cell_types=8, edges_per_run=15_000, max_interactions=400)
+        G.verify_run(st, 7, "high")
+        rep.add("parse", "Generator check: the canonical rows of a small run equal `commgraph.formats.read` of its "
+                         "CellPhoneDB files (mean > 0): **yes**.", "")
+
+    if "parse" in sections:
+        guard(rep, "parse", bench_parse, rep, mode, repeat)
+    loads: dict = {}
+    if "embedded" in sections and "embedded" in engines:
+        guard(rep, "embedded load", bench_embedded, rep, mode, repeat, work, cap_mb, loads)
+    if "memory" in sections and "embedded" in engines:
+        guard(rep, "memory", bench_memory, rep, mode, work, cap_mb, loads)
+
+    neo = None
+    if "neo4j" in engines and ({"neo4j", "queries"} & sections):
+        neo = Neo4jBench(rep, mode, repeat, args, work)
+        if not guard(rep, "Neo4j server start", neo.start):
+            neo.stop()
+            neo = None
+    try:
+        query_dbs: dict[int, Path] = {}
+        by_run_rows = []
+        sizes = sorted(set(mode.query_sizes) | ({mode.import_size} if neo and "neo4j" in sections else set()))
+        for n in sizes:
+            kept = work / f"emb-keep-{size_label(n)}" / "db.lbug"
+            if not mode.query_by_run and kept.exists():
+                query_dbs[n] = kept
+            elif "embedded" in engines or (neo and n == mode.import_size):
+                db = work / f"query-{size_label(n)}" / "db.lbug"
+                log(f"embedded {size_label(n)}: building the query store run by run (20 × Store.load)")
+                res = _load_child(G.canonical_table(n, read=False), G.counts_path(n), db, "runs", cap_mb=cap_mb,
+                                  timeout=7200, cleanup=False)
+                if res.ok:
+                    query_dbs[n] = db
+                    per = res.result["per_run_s"]
+                    by_run_rows.append([size_label(n), fmt_n(res.result["n_edges"]), fmt_s(res.result["seconds"]),
+                                        fmt_n(res.result["n_edges"] / res.result["seconds"]), fmt_s(per[0]),
+                                        fmt_s(per[-1]), f"{res.max_rss_mb / 1024:.2f} GB"])
+                else:
+                    rep.skipped.append(f"embedded query store of {size_label(n)}: {_fail(res)}")
+            table = counts = None
+            if neo and "neo4j" in sections and n in mode.neo4j_sizes:
+                table, counts = G.read_canonical(G.canonical_path(n)), pd.read_parquet(G.counts_path(n))
+                if n == mode.neo4j_sizes[0]:
+                    guard(rep, "Neo4j per-row MERGE loader", neo.per_row, table)
+                guard(rep, f"Neo4j load of {size_label(n)}", neo.load, n, table, counts, budget)
+            if neo and "neo4j" in sections and n == mode.import_size and n in query_dbs:
+                guard(rep, f"neo4j-admin import of {size_label(n)}", neo.admin_import, n, query_dbs[n])
+            if "queries" in sections and n in mode.query_sizes:
+                if table is None:
+                    table, counts = G.read_canonical(G.canonical_path(n)), pd.read_parquet(G.counts_path(n))
+                import commgraph as cg
+
+                engines_here = {}
+                if "embedded" in engines and n in query_dbs:
+                    engines_here["embedded"] = cg.connect(query_dbs[n], read_only=True)
+                if neo and neo.loaded_size == n:
+                    store = guard(rep, "Neo4j connect", neo.connect)
+                    if store is not None:
+                        engines_here["neo4j"] = store
+                    if not neo.loaded_complete:
+                        rep.skipped.append(f"Neo4j queries at {size_label(n)} ran on the partially loaded store.")
+                elif neo:
+                    rep.skipped.append(f"Neo4j queries at {size_label(n)}: Neo4j is loaded at "
+                                       f"{', '.join(size_label(s) for s in mode.neo4j_sizes)} only in this size.")
+                top = {"embedded": n == max(mode.query_sizes),
+                       "neo4j": n == max([q for q in mode.query_sizes if q in mode.neo4j_sizes] or [0])}
+                guard(rep, f"queries at {size_label(n)}", bench_queries, rep, n, repeat, engines_here, table, counts,
+                      largest=top)
+                for s in engines_here.values():
+                    s.close()
+            del table, counts
+        if by_run_rows:
+            rep.add("embedded", "Loading the same tables run by run (20 × `Store.load`, one per run, as "
+                                "`load_manifest` does; this builds the query stores):", "")
+            rep.table("embedded", ["edges", "rows", "total", "edges/s", "first run", "last run", "peak RSS"],
+                      by_run_rows)
+    finally:
+        if neo:
+            guard(rep, "Neo4j report", neo.write)
+            if neo.server_version:
+                rep.info["neo4j server"] = neo.server_version
+            neo.stop()
+    if "demo" in sections:
+        guard(rep, "demo", bench_demo, rep, run=args.size != "smoke")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    write_report(rep, Path(args.out), args.size, mode, args, engines)
+    log(f"done in {time.perf_counter() - t_start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

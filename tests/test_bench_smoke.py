@@ -1,0 +1,22 @@
+"""The benchmarks still run (a tiny size; the figures live in bench/results.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_smoke(tmp_path):
+    out = tmp_path / "results.md"
+    r = subprocess.run([sys.executable, "-m", "bench", "--size", "smoke", "--out", str(out)], cwd=REPO,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = out.read_text()
+    for section in ("## Machine and versions", "parse", "embedded load", "queries"):
+        assert section in text, section
