@@ -552,20 +552,27 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
     if scores is not None:
         check_pairs(means, scores)
 
-    score = np.concatenate([means.values[c] for c in means.pairs]) if means.pairs else np.empty(0)
     pvalue = gather(means, pvalues, None if same_order(means, pvalues) else row_order(means, pvalues))
     significant_cells = gather(means, sig, None if same_order(means, sig) else row_order(means, sig))
-    significant = ~np.isnan(significant_cells)
+    return finish(means, fmt=fmt, pvalue=pvalue, significant=~np.isnan(significant_cells), scores=scores,
+                  database=database, where=where, files=files, suffix=used_suffix)
+
+
+def finish(means: Wide, *, fmt: Any, pvalue, significant, scores: Wide | None, database, where: str, files,
+           suffix) -> Parsed:
+    """The long table and its provenance, the same for methods 2 and 3 (scores: interaction_scores)."""
+    score = np.concatenate([means.values[c] for c in means.pairs]) if means.pairs else np.empty(0)
     extra = None
     if scores is not None:
         extra = gather(means, scores, None if same_order(means, scores) else row_order(means, scores))
-    table, fallback = long_table(means, score=score, pvalue=pvalue, significant=significant, extra_score=extra, database=database)
+    table, fallback = long_table(means, score=score, pvalue=pvalue, significant=significant, extra_score=extra,
+                                 database=database)
     db = _database_path(database)
     return Parsed(
         table=table,
         file=where,
         source_files=files,
         method=fmt.method,
-        options={"database": db.name if database is None else str(db), "suffix": used_suffix},
+        options={"database": db.name if database is None else str(db), "suffix": suffix},
         fallback_pathway=fallback,
     )

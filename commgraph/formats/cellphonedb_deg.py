@@ -27,15 +27,13 @@ from ..errors import InputError
 from ._common import Parsed, first_row
 from .cellphonedb import (
     ID,
-    _database_path,
     check_pairs,
     check_scores,
     check_unique_ids,
+    finish,
     gather,
     load,
-    long_table,
     row_order,
-    same_order,
 )
 
 
@@ -62,18 +60,7 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
     significant = gather(means, relevant, order, fill=0.0) == 1.0
 
     scores = wides.get("interaction_scores")
-    extra = None
     if scores is not None:
         check_pairs(means, scores)
-        extra = gather(means, scores, None if same_order(means, scores) else row_order(means, scores))
-    score = np.concatenate([means.values[c] for c in means.pairs])
-    table, fallback = long_table(means, score=score, pvalue=None, significant=significant, extra_score=extra, database=database)
-    db = _database_path(database)
-    return Parsed(
-        table=table,
-        file=where,
-        source_files=files,
-        method=fmt.method,
-        options={"database": db.name if database is None else str(db), "suffix": used_suffix},
-        fallback_pathway=fallback,
-    )
+    return finish(means, fmt=fmt, pvalue=None, significant=significant, scores=scores, database=database,
+                  where=where, files=files, suffix=used_suffix)
