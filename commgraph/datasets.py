@@ -38,10 +38,11 @@ Layout of the returned :class:`anndata.AnnData`
     the arguments used (``n_cells``, ``n_patients_per_group``, ``n_healthy``,
     ``days``, ``seed``); ``uns["log1p"] = {"base": None}`` as scanpy writes it.
 
-Everything random is drawn from one ``numpy.random.default_rng(seed)``, so the
-same arguments give identical counts (and the same genes, cells and obs).  The
-genes do not depend on the seed; the per-cell-type mean profiles of the
-non-planted genes do.
+Everything random is drawn from generators spawned from
+``numpy.random.SeedSequence(seed)`` (one each for the mean profiles, the
+composition and the counts), so the same arguments give identical counts
+(and the same genes, cells and obs).  The genes do not depend on the seed; the
+per-cell-type mean profiles of the non-planted genes do.
 
 How the effects are planted
 ---------------------------
@@ -52,8 +53,8 @@ How the effects are planted
   high dose.  Each library's composition is Dirichlet-distributed around the
   expected one, and its cell-type counts multinomial.
 * Signalling: the planted ligands are multiplied in ``MX1+ Mono`` of patients
-  by ``2 ** (+-3 * dose_weight * time_weight(day))`` with dose weights
-  ``low`` 0.5, ``high`` 1 and time weights 0, 0.25, 1, 0.4, 0.05 on days 0, 3,
+  by ``2 ** (+-3.5 * dose_weight * time_weight(day))`` with dose weights
+  ``low`` 0.45, ``high`` 1 and time weights 0, 0.25, 1, 0.4, 0.05 on days 0, 3,
   7, 14, 28 (linear in between, 0 from day 60).  Every interaction of these
   ligands sent by ``MX1+ Mono`` changes, not only the listed pairs.  Receptors
   and all other genes do not change with day or dose.
@@ -63,8 +64,10 @@ How the effects are planted
 Recovered with LIANA+ 1.10 (``resource_name="consensus"``, ``expr_prop=0.1``,
 ``use_raw=False``) per ``day x group`` split: CellPhoneDB ``lr_means`` (higher
 = stronger) shows every planted direction, dose order and time course; the
-aggregate ``magnitude_rank`` (lower = stronger) shows the directions, but being
-a rank statistic it saturates, so compare doses with ``lr_means``.
+rank_aggregate ``magnitude_rank`` (lower = stronger, in (0, 1]) shows the
+directions, but it saturates near 0, so compare sizes of changes (dose, day
+14 vs day 7) on ``lr_means`` or on ``-log10(magnitude_rank)``, not on raw
+``magnitude_rank`` differences.
 """
 
 from __future__ import annotations
@@ -198,24 +201,24 @@ PLANTED_COMPOSITION_EFFECTS: tuple[dict, ...] = (
 # healthy PBMC composition (fractions, sum 1)
 _HEALTHY_FRACTIONS = {
     "MX1+ Mono": 0.05, "CD14 Mono": 0.11, "LGALS2+ Mono": 0.04,
-    "CD16 Mono": 0.04, "Treg": 0.06, "CD4 Naive T": 0.14,
+    "CD16 Mono": 0.04, "Treg": 0.07, "CD4 Naive T": 0.13,
     "CD4 Effector T": 0.11, "CD8 Naive T": 0.07, "CD8 Effector T": 0.10,
     "Naive B": 0.07, "Memory B": 0.05, "NK": 0.16,
 }
 # patients vs healthy on day 0 (multiplicative, before renormalising)
 _PATIENT_LINEAGE_FOLD = {"mono": 1.8, "b": 1.6, "t": 0.7, "nk": 0.55}
 # log2 fold of the MX1+ Mono fraction vs day 0, at the high dose, by day
-_MX1_FRACTION_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 1.3, -1.5, -0.5, 0.0, 0.0))
+_MX1_FRACTION_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 1.3, -1.8, -0.6, 0.0, 0.0))
 # dose weights of the MX1+ Mono fraction change (log scale)
-_MX1_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.4, "high": 1.0}
+_MX1_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.45, "high": 1.0}
 # time course of the ligand effects (fraction of the day-7 effect)
 _LR_TIME_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.25, 1.0, 0.4, 0.05, 0.0))
 # dose weights (fraction of the high-dose effect, on the log scale)
-_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.5, "high": 1.0}
+_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.45, "high": 1.0}
 # log2 fold of the planted ligands in MX1+ Mono at the high dose on day 7
-_LR_LOG2FC = 3.0
+_LR_LOG2FC = 3.5
 # Dirichlet concentration of the per-library composition
-_COMPOSITION_CONCENTRATION = 1500.0
+_COMPOSITION_CONCENTRATION = 3000.0
 # NB dispersion (var = mu + phi mu^2), median over genes
 _DISPERSION = 0.3
 # sd (natural log) of donor-level and library-level expression deviations
@@ -277,13 +280,13 @@ _SET_MEANS: dict[str, dict[str, float]] = {
     # T cells
     "CD3D": {"*": 0.05, "t": 6.0},
     "CD3E": {"*": 0.05, "t": 5.0},
-    "CD4": {"*": 0.05, "mono": 0.15, "Treg": 1.5, "CD4 Naive T": 1.5,
-            "CD4 Effector T": 1.5},
+    "CD4": {"*": 0.05, "mono": 0.15, "Treg": 4.0, "CD4 Naive T": 4.0,
+            "CD4 Effector T": 4.0},
     "CD8A": {"*": 0.05, "CD8 Naive T": 4.0, "CD8 Effector T": 4.0},
     "CD8B": {"*": 0.05, "CD8 Naive T": 3.0, "CD8 Effector T": 3.0},
     "FOXP3": {"*": 0.02, "Treg": 3.0},
     "IL2RA": {"*": 0.05, "Treg": 3.0, "CD4 Effector T": 0.3},
-    "CTLA4": {"*": 0.03, "Treg": 2.5, "CD4 Effector T": 0.3},
+    "CTLA4": {"*": 0.03, "Treg": 6.0, "CD4 Effector T": 0.3},
     "CCR7": {"*": 0.1, "CD4 Naive T": 3.0, "CD8 Naive T": 3.0, "Treg": 1.0,
              "Naive B": 1.0},
     "SELL": {"*": 0.2, "CD4 Naive T": 3.0, "CD8 Naive T": 3.0, "Naive B": 2.0,
@@ -313,19 +316,19 @@ _SET_MEANS: dict[str, dict[str, float]] = {
     "APP": {"*": 0.3, "mono": 1.0, "MX1+ Mono": 5.0},
     "LGALS9": {"*": 0.3, "mono": 1.5, "MX1+ Mono": 6.0},
     "RETN": {"*": 0.02, "mono": 1.5, "MX1+ Mono": 6.0, "CD16 Mono": 0.3},
-    "CD86": {"*": 0.02, "mono": 0.6, "MX1+ Mono": 0.5},
-    "IL16": {"*": 0.05, "t": 1.0, "mono": 0.2, "MX1+ Mono": 0.8},
-    "ANXA1": {"*": 0.5, "mono": 3.0, "t": 2.0, "nk": 2.0, "MX1+ Mono": 0.6},
+    "CD86": {"*": 0.02, "mono": 0.6, "MX1+ Mono": 1.0},
+    "IL16": {"*": 0.05, "t": 1.0, "mono": 0.2, "MX1+ Mono": 1.0},
+    "ANXA1": {"*": 0.5, "mono": 3.0, "t": 2.0, "nk": 2.0, "MX1+ Mono": 1.0},
     # planted receptors (receivers) -- constant over time
-    "ITGAL": {"*": 0.5, "t": 2.5, "nk": 2.5, "b": 1.0, "mono": 1.0},
-    "ITGB2": {"*": 2.0, "t": 3.0, "nk": 4.0, "mono": 6.0},
+    "ITGAL": {"*": 0.5, "t": 4.0, "nk": 4.0, "b": 1.0, "mono": 1.0},
+    "ITGB2": {"*": 2.0, "t": 4.0, "nk": 5.0, "mono": 6.0},
     "CD74": {"*": 2.0, "b": 25.0, "mono": 30.0, "CD16 Mono": 15.0},
-    "HAVCR2": {"*": 0.05, "mono": 2.5, "NK": 2.5, "CD8 Effector T": 2.0},
+    "HAVCR2": {"*": 0.05, "mono": 4.0, "NK": 4.0, "CD8 Effector T": 4.0},
     "CD44": {"*": 3.0, "CD4 Effector T": 5.0, "CD8 Effector T": 5.0,
              "NK": 5.0, "mono": 4.0},
     "PTPRC": {"*": 6.0, "mono": 5.0},
     "CAP1": {"*": 3.0, "mono": 8.0},
-    "FPR1": {"*": 0.02, "mono": 1.5, "LGALS2+ Mono": 2.5, "CD16 Mono": 0.8},
+    "FPR1": {"*": 0.02, "mono": 1.5, "LGALS2+ Mono": 5.0, "CD16 Mono": 0.8},
 }
 
 
@@ -464,8 +467,11 @@ def simulate_msc_study(
     cells_per_lib = np.full(n_lib, n_cells // n_lib)
     cells_per_lib[: n_cells % n_lib] += 1
 
-    rng = np.random.default_rng(seed)
-    profiles = _mean_profiles(genes, gene_class, rng)
+    # independent streams, so that composition does not depend on the
+    # expression parameters (gamma/Poisson draws use a variable number of bits)
+    rng_profile, rng_comp, rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    profiles = _mean_profiles(genes, gene_class, rng_profile)
     log_profiles = np.log(profiles)
     # gene-wise NB dispersion
     phi = _DISPERSION * rng.lognormal(0.0, 0.3, n_genes)
@@ -484,8 +490,8 @@ def simulate_msc_study(
     obs_parts = []
     for (sample, group, day), n_lib_cells in zip(libraries, cells_per_lib):
         frac = _type_fractions(group, day)
-        frac = rng.dirichlet(_COMPOSITION_CONCENTRATION * frac)
-        n_by_type = rng.multinomial(n_lib_cells, frac)
+        frac = rng_comp.dirichlet(_COMPOSITION_CONCENTRATION * frac)
+        n_by_type = rng_comp.multinomial(n_lib_cells, frac)
         lib_dev = donor_dev[sample] + rng.normal(0.0, _LIBRARY_SD, n_genes)
         lfc = np.log(2.0) * _ligand_log2fc(group, day)
         type_codes = np.repeat(np.arange(len(CELL_TYPES)), n_by_type)
