@@ -30,12 +30,13 @@
 // browser: :param pseudocount => 0.001
 // Scores are totals (strength) over the day's significant interactions; a group shows up when the cell type was
 // sampled in it on both days (a cohort seen only at baseline, like healthy donors, has no change to show).
+// The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
+// lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live
-MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
-WHERE r.load_id IN live
-  AND (a.day = $day OR a.day = $baseline)
-  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
-  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
+  AND r.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
@@ -44,11 +45,35 @@ WHERE r.load_id IN live
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
        OR $significant_only = false OR $significant_only IS NULL)
-WITH a.`group` AS g,
-     count(CASE WHEN a.day = $baseline THEN 1 END) AS n0,
-     sum(CASE WHEN a.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
-     count(CASE WHEN a.day = $day THEN 1 END) AS n1,
-     sum(CASE WHEN a.day = $day THEN r.score ELSE 0.0 END) AS s1
+WITH s.`group` AS g,
+     count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
+     count(CASE WHEN s.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN r.score ELSE 0.0 END) AS s1
+WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
+RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
+       log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
+ORDER BY `group`
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
+  AND r.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH s.`group` AS g,
+     count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
+     count(CASE WHEN s.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN r.score ELSE 0.0 END) AS s1
 WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
   AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
 RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,

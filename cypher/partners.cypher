@@ -27,12 +27,13 @@
 // browser: :param significant_only => true
 // browser: :param min_score => 0.0
 // score is the mean over the runs (samples) that show the pair, pvalue the largest of theirs.
+// The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
+// lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live
-MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
-WHERE r.load_id IN live
-  AND a.day = $day AND a.`group` = $`group`
-  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
-  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND s.day = $day AND s.`group` = $`group`
+  AND r.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
@@ -41,9 +42,27 @@ WHERE r.load_id IN live
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
        OR $significant_only = false OR $significant_only IS NULL)
-WITH CASE WHEN $direction = "out" THEN b.cell_type ELSE a.cell_type END AS other,
-     r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
-     avg(r.score) AS s, max(r.pvalue) AS p, count(DISTINCT r.run_id) AS n
+WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
+     avg(r.score) AS sc, max(r.pvalue) AS p, count(DISTINCT r.run_id) AS n
 RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
-       s AS score, p AS pvalue, n AS n_runs
+       sc AS score, p AS pvalue, n AS n_runs
+ORDER BY score DESC, partner, interaction
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND s.day = $day AND s.`group` = $`group`
+  AND r.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
+     avg(r.score) AS sc, max(r.pvalue) AS p, count(DISTINCT r.run_id) AS n
+RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
+       sc AS score, p AS pvalue, n AS n_runs
 ORDER BY score DESC, partner, interaction

@@ -24,12 +24,13 @@
 // browser: :param pvalue => 0.05
 // browser: :param significant_only => true
 // browser: :param min_score => 0.0
+// The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
+// lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live
-MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
-WHERE r.load_id IN live
-  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
-  AND (a.`group` = $`group` OR $`group` IS NULL)
-  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND r.load_id IN live
+  AND (s.`group` = $`group` OR $`group` IS NULL)
+  AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
@@ -38,8 +39,23 @@ WHERE r.load_id IN live
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
        OR $significant_only = false OR $significant_only IS NULL)
-WITH a.day AS d, a.`group` AS g, r,
-     CASE WHEN $direction = "out" THEN b.cell_type ELSE a.cell_type END AS other
-RETURN d AS day, g AS `group`, count(r) AS n_interactions, count(DISTINCT other) AS n_partners,
+RETURN s.day AS day, s.`group` AS `group`, count(r) AS n_interactions, count(DISTINCT o.cell_type) AS n_partners,
+       count(DISTINCT r.run_id) AS n_runs, sum(r.score) AS total_score, avg(r.score) AS mean_score
+ORDER BY day, `group`
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND r.load_id IN live
+  AND (s.`group` = $`group` OR $`group` IS NULL)
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+RETURN s.day AS day, s.`group` AS `group`, count(r) AS n_interactions, count(DISTINCT o.cell_type) AS n_partners,
        count(DISTINCT r.run_id) AS n_runs, sum(r.score) AS total_score, avg(r.score) AS mean_score
 ORDER BY day, `group`

@@ -34,12 +34,13 @@
 // browser: :param fold_change => 1.5
 // A score is the mean over the day's runs (samples) that show the pair; null when none does.
 // gained: only on $day; lost: only on $baseline; up/down: on both, |log2fc| >= log2($fold_change).
+// The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
+// lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live
-MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
-WHERE r.load_id IN live
-  AND (a.day = $day OR a.day = $baseline) AND a.`group` = $`group`
-  AND ((a.cell_type = $cell_type AND $direction = "out") OR (b.cell_type = $cell_type AND $direction = "in"))
-  AND ((b.cell_type = $partner AND $direction = "out") OR (a.cell_type = $partner AND $direction = "in") OR $partner IS NULL)
+MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND s.`group` = $`group` AND (s.day = $day OR s.day = $baseline)
+  AND r.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
@@ -48,12 +49,43 @@ WHERE r.load_id IN live
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
        OR $significant_only = false OR $significant_only IS NULL)
-WITH CASE WHEN $direction = "out" THEN b.cell_type ELSE a.cell_type END AS other,
-     r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
-     count(CASE WHEN a.day = $baseline THEN 1 END) AS n0,
-     sum(CASE WHEN a.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
-     count(CASE WHEN a.day = $day THEN 1 END) AS n1,
-     sum(CASE WHEN a.day = $day THEN r.score ELSE 0.0 END) AS s1
+WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
+     count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
+     count(CASE WHEN s.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN r.score ELSE 0.0 END) AS s1
+WITH other, i, l, rc, pw,
+     CASE WHEN n0 > 0 THEN s0 / n0 END AS m0,
+     CASE WHEN n1 > 0 THEN s1 / n1 END AS m1
+WITH other, i, l, rc, pw, m0, m1,
+     log10((coalesce(m1, 0.0) + $pseudocount) / (coalesce(m0, 0.0) + $pseudocount)) / log10(2.0) AS lfc
+RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
+       CASE WHEN m0 IS NULL THEN "gained"
+            WHEN m1 IS NULL THEN "lost"
+            WHEN lfc >= log10($fold_change) / log10(2.0) THEN "up"
+            WHEN lfc <= -log10($fold_change) / log10(2.0) THEN "down"
+            ELSE "unchanged" END AS status,
+       m0 AS baseline_score, m1 AS score, coalesce(m1, 0.0) - coalesce(m0, 0.0) AS delta, lfc AS log2fc
+ORDER BY partner, interaction
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND s.`group` = $`group` AND (s.day = $day OR s.day = $baseline)
+  AND r.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND (r.pathway = $pathway OR $pathway IS NULL)
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
+       OR $significant_only = false OR $significant_only IS NULL)
+WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
+     count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
+     count(CASE WHEN s.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN r.score ELSE 0.0 END) AS s1
 WITH other, i, l, rc, pw,
      CASE WHEN n0 > 0 THEN s0 / n0 END AS m0,
      CASE WHEN n1 > 0 THEN s1 / n1 END AS m1
