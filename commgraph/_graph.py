@@ -129,21 +129,17 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     has_receptor = _subunits(interactions, S.RECEPTOR)
     genes = pd.DataFrame({S.SYMBOL: sorted(set(has_ligand[TO]) | set(has_receptor[TO]))})
 
-    # SIGNALS
+    # SIGNALS: categorical and numeric columns as they are (no per-row Python objects), so that a
+    # large load stays compact and converts to Arrow dictionary columns cheaply
     sig = pd.DataFrame(
         {
-            FROM: _keys(t[S.SOURCE], t[S.DAY], t[S.GROUP]),
-            TO: _keys(t[S.TARGET], t[S.DAY], t[S.GROUP]),
+            FROM: _state_keys(t[S.SOURCE], t[S.DAY], t[S.GROUP]),
+            TO: _state_keys(t[S.TARGET], t[S.DAY], t[S.GROUP]),
         }
     )
     for name, _ in S.SIGNALS_PROPERTIES:
-        if name == S.LOAD_ID:
-            sig[name] = load_id
-        elif name in (S.SCORE, S.PVALUE, S.SIGNIFICANT):
-            sig[name] = t[name].to_numpy()
-        else:
-            sig[name] = _nullable(t[name]).to_numpy()
-    sig[S.PVALUE] = _nullable(pd.Series(sig[S.PVALUE])).to_numpy()
+        sig[name] = pd.Categorical.from_codes(np.zeros(len(t), dtype=np.int8), [load_id]) if name == S.LOAD_ID \
+            else t[name].to_numpy() if name in (S.SCORE, S.PVALUE, S.SIGNIFICANT) else t[name].array
 
     runs = _runs(t, load_id)
     return GraphFrames(
@@ -171,6 +167,14 @@ def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:
         + "|"
         + group.astype(str).to_numpy(dtype=object)
     )
+
+
+def _state_keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> pd.Categorical:
+    """CellState keys of many rows: built once per distinct state, then shared by code."""
+    ends = pd.DataFrame({"c": cell_type, "d": day, "g": group})
+    codes = ends.groupby(["c", "d", "g"], observed=True, sort=False, dropna=False).ngroup().to_numpy()
+    first = ends.drop_duplicates()  # the groups in order of first appearance, as ngroup numbers them
+    return pd.Categorical.from_codes(codes, _keys(first["c"], first["d"], first["g"]))
 
 
 def _subunits(interactions: pd.DataFrame, side: str) -> pd.DataFrame:

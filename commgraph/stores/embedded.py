@@ -16,6 +16,9 @@ from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
 from ._base import CELL_STATES, Store
 
+# rows per COPY statement; all of them still go in the load's one transaction
+COPY_ROWS = 250_000
+
 
 def _ddl() -> list[str]:
     out = []
@@ -61,10 +64,14 @@ class EmbeddedStore(Store):
         return set(got["k"]) if len(got) else set()
 
     def _copy(self, table: str, frame: pd.DataFrame) -> None:
-        if len(frame):
-            # COPY reads a DataFrame by the name of a local variable
-            df = frame.reset_index(drop=True)  # noqa: F841
-            self._conn.execute(f"COPY {table} FROM df")
+        """COPY a frame through Arrow (categoricals become dictionary columns, no per-row
+        objects), in slices: one COPY of millions of edges needs several times the memory."""
+        import pyarrow as pa
+
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        for start in range(0, arrow.num_rows, COPY_ROWS):
+            part = arrow.slice(start, COPY_ROWS)  # noqa: F841 (COPY reads a local variable by name)
+            self._conn.execute(f"COPY {table} FROM part")
 
     def _write(self, frames: GraphFrames) -> None:
         c = self._conn
