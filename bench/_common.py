@@ -165,7 +165,7 @@ def run_child(task: str, args: dict, *, mem_cap_mb: float, timeout: float, env: 
     ``mem_cap_mb`` or it runs past ``timeout`` seconds; peak RSS from wait4()."""
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("PYTHONPATH", "")
-    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("COMMGRAPH_BENCH_PATH", ""), str(REPO),
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (full_env.get("COMMGRAPH_BENCH_PATH", ""), str(REPO),
                                                           full_env["PYTHONPATH"]) if p)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "bench._child", task], stdin=subprocess.PIPE,
