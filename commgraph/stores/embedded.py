@@ -70,8 +70,7 @@ class EmbeddedStore(Store):
 
         arrow = pa.Table.from_pandas(frame, preserve_index=False)
         for start in range(0, arrow.num_rows, COPY_ROWS):
-            part = arrow.slice(start, COPY_ROWS)  # noqa: F841 (COPY reads a local variable by name)
-            self._conn.execute(f"COPY {table} FROM part")
+            self._conn.execute(f"COPY {table} FROM $rows", {"rows": arrow.slice(start, COPY_ROWS)})
 
     def _write(self, frames: GraphFrames) -> None:
         c = self._conn
