@@ -544,9 +544,16 @@ def verify_run(study: Study, day: int, group: str) -> None:
 # --- command line ------------------------------------------------------------------------------
 
 
+def edge_count(text: str) -> int:
+    """'10M', '250k' or '1000000' as a number of edges."""
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
-    ap.add_argument("--edges", default="1000000,5000000,10000000",
+    ap.add_argument("--edges", default="1M,5M,10M",
                     help="canonical table sizes (SIGNALS edges), comma-separated (default 1M,5M,10M)")
     ap.add_argument("--cellphonedb-runs", type=int, default=1,
                     help="how many of the 20 runs to write as CellPhoneDB folders (0..20; default 1)")
@@ -561,7 +568,7 @@ def main(argv: list[str] | None = None) -> None:
         print("cellphonedb", cellphonedb_run(tool_study, d, g))
     for d, g in tool_study.runs[: args.liana_runs]:
         print("liana", liana_run(tool_study, d, g))
-    for n in [int(x) for x in args.edges.split(",") if x.strip()]:
+    for n in [edge_count(x) for x in args.edges.split(",") if x.strip()]:
         path = canonical_table(n, read=False)
         print(f"canonical {n:,}: {path} ({path.stat().st_size / 1e6:.0f} MB)")
     if args.verify:
