@@ -143,6 +143,11 @@ def sorted_subunits(names: pd.Series | pd.Index | Iterable[str], sep: str = S.SU
     return out
 
 
+def small_int(n: int) -> type:
+    """The smallest signed integer type for categorical codes -1..n-1 (what pandas would pick)."""
+    return np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32
+
+
 def categorical(values: pd.Series | np.ndarray | list) -> pd.Categorical:
     return values.array if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import _schema as S
 from .._resources import resource_dir
+from ._common import small_int
 
 PATHWAYS_FILE = "cellchatdb_pathways.csv"
 
@@ -60,12 +61,16 @@ def annotate(
     )
     if fallback is not None and per_pair.isna().any():
         fb = _clean(fallback)
-        first = pd.Series(fb.codes).where(fb.codes >= 0).groupby(pair_codes).first()  # NaN skipped
-        values = pd.Series(np.asarray(fb.categories, dtype=object)).reindex(first.to_numpy())
-        per_pair = per_pair.fillna(pd.Series(values.to_numpy(), index=first.index).reindex(per_pair.index))
+        # each pair's first row with a fallback: the smallest such row number per pair
+        n = len(fb.codes)
+        first = np.full(len(per_pair), n, dtype=np.intp)
+        np.minimum.at(first, pair_codes, np.where(fb.codes >= 0, np.arange(n), n))
+        code = np.append(fb.codes, -1)[first]  # -1: no row of the pair has one
+        per_pair = per_pair.fillna(pd.Series(np.append(np.asarray(fb.categories, dtype=object), None)[code]))
     per_pair = per_pair.fillna(S.UNANNOTATED).astype(str)
     codes, cats = pd.factorize(per_pair)
-    rows = pd.Categorical.from_codes(codes[pair_codes], categories=pd.Index(cats))
+    # small codes before broadcasting to the rows: less memory to move
+    rows = pd.Categorical.from_codes(codes.astype(small_int(len(cats)))[pair_codes], categories=pd.Index(cats), validate=False)
     if own is None:
         return rows
     o = _clean(own)
@@ -84,5 +89,6 @@ def _clean(values: pd.Series | pd.Categorical) -> pd.Categorical:
     )
     cleaned = [str(c).strip() for c in cat.categories]
     new_codes, uniq = pd.factorize(pd.Series([c if c else None for c in cleaned], dtype=object))
-    codes = np.where(cat.codes >= 0, new_codes[np.maximum(cat.codes, 0)] if len(new_codes) else -1, -1)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object))
+    # one lookup per row; the appended -1 is where code -1 (missing) lands
+    codes = np.append(new_codes, -1).astype(small_int(len(uniq)))[cat.codes]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object), validate=False)

@@ -53,7 +53,7 @@ import io
 import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -66,7 +66,7 @@ import pyarrow.csv as pacsv
 from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
-from ._common import Parsed, first_row
+from ._common import Parsed, first_row, small_int
 
 # native CellPhoneDB columns (not canonical names)
 ID = "id_cp_interaction"
@@ -147,12 +147,16 @@ def _partner_symbols(path: str, _mtime: int) -> Mapping[str, str]:
 
 @dataclass
 class Wide:
-    """One wide CellPhoneDB table: annotation columns plus one float array per 'A|B' column."""
+    """One wide CellPhoneDB table: annotation columns plus the 'A|B' cells as one matrix."""
 
     file: str
     annot: pd.DataFrame  # annotation columns as strings, rows in file order
     pairs: list[str]  # 'A|B' headers in file order
-    values: dict[str, np.ndarray]  # header -> float64 array (NaN = empty cell)
+    matrix: np.ndarray  # float64 (pair, interaction), NaN = empty cell; raveled it is the long order
+    values: dict[str, np.ndarray] = field(init=False)  # header -> its matrix row (a view)
+
+    def __post_init__(self) -> None:
+        self.values = dict(zip(self.pairs, self.matrix))
 
     def ids(self) -> pd.Index:
         return pd.Index(self.annot[ID])
@@ -211,8 +215,11 @@ def read_wide(path: Path, role: str) -> Wide:
     if table.num_rows == 0:
         raise InputError(f"the {role} file has a header but no interactions", file=file, row=1)
     annot = table.select(annot_cols).to_pandas()
-    values = {c: table.column(c).to_numpy() for c in pairs}
-    return Wide(file, annot, pairs, values)
+    # all cells in one array, column after column: already the long table's order
+    cells = pa.chunked_array([ch for c in pairs for ch in table.column(c).chunks], type=pa.float64()).to_numpy()
+    if not cells.flags.writeable:  # one chunk is lent by Arrow read-only; the table must own its arrays
+        cells = cells.copy()
+    return Wide(file, annot, pairs, cells.reshape(len(pairs), table.num_rows))
 
 
 def _read_text(path: Path, role: str) -> pd.DataFrame:
@@ -234,11 +241,11 @@ def from_frame(df: pd.DataFrame, file: str, role: str) -> Wide:
     df.columns = columns
     annot = df[[c for c in columns if c in ANNOTATION_COLUMNS]].astype(object)
     annot = annot.where(annot.notna(), "").astype(str)
-    values = {}
-    for c in pairs:
+    matrix = np.empty((len(pairs), len(df)), dtype="float64")
+    for j, c in enumerate(pairs):
         s = df[c]
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            values[c] = s.to_numpy(dtype="float64", na_value=np.nan)
+            matrix[j] = s.to_numpy(dtype="float64", na_value=np.nan)
             continue
         text = s.astype("string").str.strip()
         num = pd.to_numeric(text.where(text != ""), errors="coerce")
@@ -246,8 +253,8 @@ def from_frame(df: pd.DataFrame, file: str, role: str) -> Wide:
         if bad.any():
             row = first_row(bad)
             raise InputError(f"{s.iloc[row - 1]!r} is not a number", file=file, column=c, row=row)
-        values[c] = num.to_numpy(dtype="float64", na_value=np.nan)
-    return Wide(file, annot, pairs, values)
+        matrix[j] = num.to_numpy(dtype="float64", na_value=np.nan)
+    return Wide(file, annot, pairs, matrix)
 
 
 # --- locating the files ------------------------------------------------------------------
@@ -406,11 +413,6 @@ def orient(main: Wide, database: str | os.PathLike | None) -> tuple[np.ndarray, 
     return swap, ligand, receptor
 
 
-def _small_int(n: int) -> type:
-    """The smallest signed integer type holding codes 0..n-1 (what pandas would pick)."""
-    return np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32
-
-
 def long_table(
     main: Wide,
     *,
@@ -431,15 +433,14 @@ def long_table(
     swap, ligand, receptor = orient(main, database)
     split = [p.split(PAIR_SEP) for p in main.pairs]
     cell_codes, cell_types = pd.factorize(pd.Index([s[0].strip() for s in split] + [s[1].strip() for s in split]))
-    cell_codes = cell_codes.astype(_small_int(len(cell_types)))  # small codes: less memory to move
+    cell_codes = cell_codes.astype(small_int(len(cell_types)))  # small codes: less memory to move
     a_long, b_long = np.repeat(cell_codes[:n_pair], n_int), np.repeat(cell_codes[n_pair:], n_int)
-    interaction_long = np.tile(np.arange(n_int, dtype=_small_int(n_int)), n_pair)
     swap_long = np.tile(swap, n_pair)
     source_codes = np.where(swap_long, b_long, a_long)
     target_codes = np.where(swap_long, a_long, b_long)
     lig_codes, lig_cats = pd.factorize(ligand)
     rec_codes, rec_cats = pd.factorize(receptor)
-    lig_codes, rec_codes = lig_codes.astype(_small_int(len(lig_cats))), rec_codes.astype(_small_int(len(rec_cats)))
+    lig_codes, rec_codes = lig_codes.astype(small_int(len(lig_cats))), rec_codes.astype(small_int(len(rec_cats)))
     if pvalue is None:
         pvalue = np.full(n, np.nan)
 
@@ -449,87 +450,103 @@ def long_table(
     shared = pd.Series(pair_key).duplicated(keep=False).to_numpy()
     keep = None
     if shared.any():
-        rows = np.flatnonzero(shared[interaction_long])  # only the colliding interactions' rows
+        rows = np.flatnonzero(np.tile(shared, n_pair))  # only the colliding interactions' rows
         order = np.lexsort((np.nan_to_num(pvalue[rows], nan=np.inf), -score[rows], ~significant[rows]))
-        key = pd.DataFrame({"s": source_codes[rows], "t": target_codes[rows], "k": pair_key[interaction_long[rows]]})
+        key = pd.DataFrame({"s": source_codes[rows], "t": target_codes[rows], "k": pair_key[rows % n_int]})
         drop = rows[order[key.iloc[order].duplicated().to_numpy()]]
         keep = np.ones(n, dtype=bool)
         keep[drop] = False
-        interaction_long, source_codes, target_codes = interaction_long[keep], source_codes[keep], target_codes[keep]
+        source_codes, target_codes = source_codes[keep], target_codes[keep]
         score, pvalue, significant = score[keep], pvalue[keep], significant[keep]
         if extra_score is not None:
             extra_score = extra_score[keep]
 
-    cells = pd.Index(cell_types)
+    def per_row(values: np.ndarray) -> np.ndarray:  # per-interaction values on the rows: tiling beats a gather
+        long = np.tile(values, n_pair)
+        return long if keep is None else long[keep]
+
+    interaction_long = per_row(np.arange(n_int, dtype=small_int(n_int)))
+
+    def cat(codes: np.ndarray, categories: Any) -> pd.Categorical:  # codes are in range by construction
+        return pd.Categorical.from_codes(codes, categories=pd.Index(categories), validate=False)
+
     ids = main.annot[ID].to_numpy(dtype=object)
     pairs = main.annot[PAIR].to_numpy(dtype=object) if PAIR in main.annot.columns else ids
     table = pd.DataFrame(
         {
-            S.SOURCE: pd.Categorical.from_codes(source_codes, categories=cells),
-            S.TARGET: pd.Categorical.from_codes(target_codes, categories=cells),
-            S.LIGAND: pd.Categorical.from_codes(lig_codes[interaction_long], categories=pd.Index(lig_cats)),
-            S.RECEPTOR: pd.Categorical.from_codes(rec_codes[interaction_long], categories=pd.Index(rec_cats)),
+            S.SOURCE: cat(source_codes, cell_types),
+            S.TARGET: cat(target_codes, cell_types),
+            S.LIGAND: cat(per_row(lig_codes), lig_cats),
+            S.RECEPTOR: cat(per_row(rec_codes), rec_cats),
             S.SCORE: score,
             S.PVALUE: pvalue,
             S.SIGNIFICANT: significant,
         },
         copy=False,
     )
-    if extra_score is None:  # per-interaction JSON, shared through categorical codes
-        per_interaction = pd.DataFrame({ID: ids, PAIR: pairs}).to_json(orient="records", lines=True).splitlines()
-        table[S.EXTRA] = pd.Categorical.from_codes(interaction_long, categories=pd.Index(per_interaction))
+    # per-interaction JSON {id, pair}, shared through categorical codes
+    per_interaction = pd.DataFrame({ID: ids, PAIR: pairs}).to_json(orient="records", lines=True).splitlines()
+    if extra_score is None:
+        table[S.EXTRA] = cat(interaction_long, per_interaction)
     else:
-        parts = pd.DataFrame(
-            {
-                ID: pd.Categorical.from_codes(interaction_long, categories=pd.Index(ids)),
-                PAIR: pairs[interaction_long],
-                SCORE_EXTRA: extra_score,
-            }
-        )
-        table[S.EXTRA] = parts.to_json(orient="records", lines=True, double_precision=10).splitlines()
+        table[S.EXTRA] = _with_score(per_interaction, interaction_long, extra_score)
     fallback = None
     if CLASSIFICATION in main.annot.columns:
         cls = main.annot[CLASSIFICATION]
         codes, uniq = pd.factorize(cls.where(cls.str.strip() != ""))
-        fallback = pd.Series(pd.Categorical.from_codes(codes[interaction_long], categories=pd.Index(uniq)))
+        fallback = pd.Series(cat(per_row(codes.astype(small_int(len(uniq)))), uniq))
     return table, fallback
 
 
+def _with_score(per_interaction: list[str], interaction: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Row JSON ``{id, pair, "interaction_score": x}`` built once per distinct (interaction, score).
+
+    Same text as ``DataFrame.to_json(orient="records", double_precision=10)`` per row: the
+    numbers go through that very encoder, on the distinct values only.
+    """
+    score_codes, uniq = pd.factorize(score.view(np.int64))  # bit patterns: -0.0 and NaN stay as written
+    numbers = pd.Series(uniq.view(np.float64)).to_json(orient="values", double_precision=10)[1:-1].split(",")
+    combo, combos = pd.factorize(interaction.astype(np.int64) * max(len(uniq), 1) + score_codes)
+    i, k = np.divmod(combos, max(len(uniq), 1))
+    heads = [j[:-1] + f',"{SCORE_EXTRA}":' for j in per_interaction]
+    text = np.array([heads[a] + numbers[b] + "}" for a, b in zip(i.tolist(), k.tolist())], dtype=object)
+    return text[combo]
+
+
 def check_pvalue_range(w: Wide) -> None:
-    for c in w.pairs:
-        v = w.values[c]
+    with np.errstate(invalid="ignore"):
+        ok = (w.matrix >= 0) & (w.matrix <= 1)  # False for NaN too
+    if not ok.all():  # one pass over all cells; the first bad column is then looked at alone
+        j = first_row(~ok.all(axis=1)) - 1
+        c, v = w.pairs[j], w.matrix[j]
         if np.isnan(v).any():
             raise InputError("p-value is missing", file=w.file, column=c, row=first_row(np.isnan(v)))
-        with np.errstate(invalid="ignore"):
-            outside = (v < 0) | (v > 1)
-        if outside.any():
-            row = first_row(outside)
-            raise InputError(f"p-value {float(v[row - 1])!r} is outside [0, 1]", file=w.file, column=c, row=row)
+        row = first_row(~ok[j])
+        raise InputError(f"p-value {float(v[row - 1])!r} is outside [0, 1]", file=w.file, column=c, row=row)
 
 
 def gather(main: Wide, other: Wide, order: np.ndarray | None, *, fill: float = np.nan) -> np.ndarray:
     """``other``'s cells as one long array in ``main``'s (pair-major, main-row) order."""
-    n_int = len(main.annot)
-    out = np.empty(n_int * len(main.pairs), dtype="float64")
-    for j, c in enumerate(main.pairs):
-        col = other.values.get(c)
-        dst = out[j * n_int: (j + 1) * n_int]
-        if col is None:
-            dst[:] = fill
-        elif order is None:
-            dst[:] = col
-        else:
-            taken = col[np.maximum(order, 0)]
-            dst[:] = np.where(order >= 0, taken, fill)
-    return out
+    where = {c: j for j, c in enumerate(other.pairs)}
+    cols = np.array([where.get(c, -1) for c in main.pairs], dtype=np.intp)
+    if order is None and np.array_equal(cols, np.arange(len(other.pairs))):
+        return other.matrix.reshape(-1)  # same rows and columns in the same order: no copy
+    out = np.full((len(main.pairs), len(main.annot)), fill, dtype="float64")
+    have = cols >= 0
+    if order is None:
+        out[have] = other.matrix[cols[have]]
+    else:
+        rows = order >= 0
+        out[np.ix_(have, rows)] = other.matrix[np.ix_(cols[have], order[rows])]
+    return out.reshape(-1)
 
 
 def check_scores(main: Wide) -> None:
-    for c in main.pairs:
-        bad = ~np.isfinite(main.values[c])
-        if bad.any():
-            row = first_row(bad)
-            raise InputError("mean is missing" if np.isnan(main.values[c][row - 1]) else "mean is not finite", file=main.file, column=c, row=row)
+    bad = ~np.isfinite(main.matrix)
+    if bad.any():  # the first bad cell, column by column (argmax: the first True)
+        j, i = divmod(int(bad.argmax()), bad.shape[1])
+        what = "mean is missing" if np.isnan(main.matrix[j, i]) else "mean is not finite"
+        raise InputError(what, file=main.file, column=main.pairs[j], row=i + 1)
 
 
 def same_order(main: Wide, other: Wide) -> bool:
@@ -561,7 +578,7 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
 def finish(means: Wide, *, fmt: Any, pvalue, significant, scores: Wide | None, database, where: str, files,
            suffix) -> Parsed:
     """The long table and its provenance, the same for methods 2 and 3 (scores: interaction_scores)."""
-    score = np.concatenate([means.values[c] for c in means.pairs]) if means.pairs else np.empty(0)
+    score = means.matrix.reshape(-1)  # pair-major: the long order
     extra = None
     if scores is not None:
         extra = gather(means, scores, None if same_order(means, scores) else row_order(means, scores))
