@@ -238,12 +238,12 @@ def read(
         }
     )
     out[S.DAY] = day_int
-    out[S.GROUP] = str(group)
+    out[S.GROUP] = _constant(str(group), n, "category")  # categorical already: validate needn't convert
     file_has_sample = S.SAMPLE in t.columns and t[S.SAMPLE].notna().any()
     if file_has_sample:
         out[S.SAMPLE] = t[S.SAMPLE].array
     else:
-        out[S.SAMPLE] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[str(sample)]) if sample is not None else pd.Series(pd.NA, index=out.index, dtype="string")
+        out[S.SAMPLE] = _constant(None if sample is None else str(sample), n, "category")
     out[S.METHOD] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[parsed.method])
     rid = run_id or f"{fmt.name}|d{day_int}|{group}" + (f"|{sample}" if sample is not None else "")
     out[S.RUN_ID] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[rid])
