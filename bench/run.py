@@ -460,13 +460,16 @@ class Neo4jBench:
         log(f"neo4j-admin import {size_label(n)}: export {res.result['seconds']:.1f} s, import {sec:.1f} s, ok={ok}")
 
     def write(self) -> None:
+        from commgraph.stores import neo4j as N
+
         rep = self.rep
         rep.add("neo4j", f"Own test server ({self.server_version or 'Neo4j'}, `{self.uri}`; heap {self.args.neo4j_heap}, "
                          f"page cache {self.args.neo4j_pagecache}), emptied before every load "
                          + ("(stop, delete the data directory, start). " if self.instance else "(`Store.clear()`). ")
                          + "Our loader: `Store.load` once per run (20 runs, as `load_manifest` does), i.e. "
-                           "batched `UNWIND` `CREATE` of column lists (BATCH=20000) after the node MERGEs; rate = "
-                           "SIGNALS edges / wall time of all the loads.", "")
+                           f"batched `UNWIND` `CREATE` sorted by sender|receiver pair ({N.SIGNALS_BATCH:,} edges per batch, "
+                           f"{N.WRITERS} transactions at a time) after the node MERGEs; rate = SIGNALS edges / wall time "
+                           "of all the loads.", "")
         rep.table("neo4j", ["edges", "loaded", "loads", "time (median)", "rels/s (median)", "state"], self.load_rows)
         if self.per_row_rate == self.per_row_rate:
             rep.add("neo4j", f"Per-row MERGE loader (per row: `MERGE (a:CellState {{key}}) MERGE (b:CellState {{key}}) "
