@@ -138,8 +138,12 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
         }
     )
     for name, _ in S.SIGNALS_PROPERTIES:
-        sig[name] = pd.Categorical.from_codes(np.zeros(len(t), dtype=np.int8), [load_id]) if name == S.LOAD_ID \
-            else t[name].to_numpy() if name in (S.SCORE, S.PVALUE, S.SIGNIFICANT) else t[name].array
+        if name == S.LOAD_ID:
+            sig[name] = pd.Categorical.from_codes(np.zeros(len(t), dtype=np.int8), [load_id])
+        elif name in (S.SCORE, S.PVALUE, S.SIGNIFICANT):
+            sig[name] = t[name].to_numpy()
+        else:
+            sig[name] = t[name].array
 
     runs = _runs(t, load_id)
     return GraphFrames(

@@ -6,6 +6,7 @@ Every loader ends with :func:`validate`; every store builds its tables from the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -273,12 +274,12 @@ def _duplicated(out: pd.DataFrame) -> pd.Series:
     """Rows repeating an earlier row's KEY; the key columns are categorical, so their codes make one
     integer key (hashing one int64 column is several times faster than hashing five)."""
     sizes = [len(out[c].cat.categories) + 1 for c in KEY]  # +1: code -1 (missing) becomes 0
-    if np.prod(np.array(sizes, dtype=float)) >= 2**62:
+    span = math.prod(sizes)  # a Python int: no overflow in the test itself
+    if span >= 2**62:
         return out.duplicated(list(KEY), keep="first")
     key = np.zeros(len(out), dtype=np.int64)
     for c, size in zip(KEY, sizes):
         key = key * size + (out[c].cat.codes.to_numpy().astype(np.int64) + 1)
-    span = int(np.prod(np.array(sizes, dtype=np.int64)))
     if span <= 16 * len(out) and np.bincount(key, minlength=span).max() <= 1:  # the usual case, no hashing
         return pd.Series(False, index=out.index)
     return pd.Series(pd.Series(key).duplicated(keep="first").to_numpy(), index=out.index)

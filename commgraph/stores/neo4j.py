@@ -86,10 +86,6 @@ def _plain(values) -> list:
     return a.tolist()
 
 
-def _column_lists(frame: pd.DataFrame) -> dict[str, list]:
-    return {c: _plain(frame[c]) for c in frame.columns}
-
-
 def _signal_batches(sig: pd.DataFrame, size: int):
     """(Cypher, parameters) for each batch of ``size`` SIGNALS rows, sorted by endpoint pair."""
     fcode, fkeys = pd.factorize(sig[FROM])
@@ -128,7 +124,7 @@ def _signal_batches(sig: pd.DataFrame, size: int):
 
 
 def _rows(frame: pd.DataFrame) -> list[dict]:
-    cols = _column_lists(frame)
+    cols = {c: _plain(frame[c]) for c in frame.columns}
     return [dict(zip(cols, vals)) for vals in zip(*cols.values())] if len(frame) else []
 
 
