@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +13,7 @@ import pandas as pd
 from . import _schema as S
 from ._graph import FROM, TO, build, next_edges
 from ._progress import track
+from .errors import CommgraphError
 from .stores import Store
 from .stores._base import INTERACTIONS
 
@@ -18,31 +21,52 @@ PROVENANCE = [S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS, S.SOURCE
 
 
 def study_table(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Everything a store holds as (canonical table with provenance, cell counts)."""
+    """Everything a store holds as (canonical table with provenance, cell counts).
+
+    The whole study in one DataFrame: for a large store, :func:`copy_store` and
+    :func:`export_neo4j_import` read it run by run instead.
+    """
     runs = store.runs()
-    sig = store.signals()
-    table = sig.merge(runs[[S.RUN_ID, *PROVENANCE]], on=S.RUN_ID, how="left")
+    table = store.signals().merge(runs[[S.RUN_ID, *PROVENANCE]], on=S.RUN_ID, how="left")
+    table.attrs["annotation"] = _annotation(store)
+    return table, _cell_counts(store)
+
+
+def _annotation(store: Store) -> dict[str, str]:
     ann = store.cypher(INTERACTIONS).dropna(subset=[S.ANNOTATION])
-    table.attrs["annotation"] = dict(zip(ann[S.NAME], ann[S.ANNOTATION]))
+    return dict(zip(ann[S.NAME], ann[S.ANNOTATION]))
+
+
+def _cell_counts(store: Store) -> pd.DataFrame:
     states = store.cell_states()
     counts = states.dropna(subset=[S.N_CELLS])[[S.CELL_TYPE_PROP, S.DAY, S.GROUP, S.N_CELLS]]
-    return table, counts.astype({S.N_CELLS: "int64"})
+    return counts.astype({S.N_CELLS: "int64"})
+
+
+def _run_tables(store: Store, *, description: str, progress: bool) -> Iterator[pd.DataFrame]:
+    """Each run of ``store`` as a canonical table with provenance, one at a time, so that
+    copying or exporting a study holds one run in memory, not the whole study."""
+    runs = store.runs()
+    annotation = _annotation(store)
+    for run in track(runs.to_dict("records"), description=description, show=progress):
+        part = store.signals(run[S.RUN_ID])
+        for col in PROVENANCE:
+            part[col] = run[col]
+        part.attrs = {"annotation": annotation, "format": run[S.FORMAT]}
+        yield part
 
 
 def copy_store(source: Store, target: Store, *, progress: bool = True) -> pd.DataFrame:
     """Copy every run of ``source`` into ``target`` (runs already there are replaced)."""
-    table, counts = study_table(source)
-    if table.empty:
-        return table
+    counts = _cell_counts(source)
     loaded = []
-    run_ids = sorted(table[S.RUN_ID].unique())
-    for run_id in track(run_ids, description=f"copying to {target.uri}", show=progress):
-        part = table[table[S.RUN_ID] == run_id]
-        part.attrs = table.attrs
-        day, group = int(part[S.DAY].iloc[0]), str(part[S.GROUP].iloc[0])
-        c = counts[(counts[S.DAY] == day) & (counts[S.GROUP] == group)]
+    for part in _run_tables(source, description=f"copying to {target.uri}", progress=progress):
+        if part.empty:
+            continue
+        days, groups = set(part[S.DAY]), set(part[S.GROUP])
+        c = counts[counts[S.DAY].isin(days) & counts[S.GROUP].isin(groups)]
         loaded.append(target.load(part, cell_counts=c))
-    return pd.concat(loaded, ignore_index=True)
+    return pd.concat(loaded, ignore_index=True) if loaded else source.runs().iloc[0:0]
 
 
 # --- neo4j-admin database import ------------------------------------------------------------
@@ -50,46 +74,62 @@ def copy_store(source: Store, target: Store, *, progress: bool = True) -> pd.Dat
 _NEO4J_TYPES = {"STRING": "string", "INT64": "long", "DOUBLE": "double", "BOOLEAN": "boolean"}
 
 
-def _node_header(label: str) -> list[str]:
-    t = S.NODE_TABLE[label]
-    return [f"{n}:ID({label})" if n == t.key else f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in t.properties] + [":LABEL"]
-
-
-def export_neo4j_import(store: Store, directory: str | os.PathLike, *, database: str = "neo4j") -> str:
+def export_neo4j_import(
+    store: Store, directory: str | os.PathLike, *, database: str = "neo4j", progress: bool = True
+) -> str:
     """Write node and relationship CSVs (with headers) for ``neo4j-admin database import full``.
 
-    Returns the command that loads them into an empty database named ``database``.
+    Reads the store run by run and appends each run's edges to ``signals.csv``, so the
+    export of a large study needs the memory of one run. Returns the command that loads the
+    files into an empty database named ``database``.
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    table, counts = study_table(store)
-    frames = build(S.validate(table), load_id=uuid.uuid4().hex, cell_counts=counts)
     runs = store.runs()
-    runs[S.LOAD_ID] = frames.load_id  # the imported edges all belong to this one load
-    nodes = {**frames.nodes(), S.RUN: runs}
+    if runs.empty:
+        raise CommgraphError(f"{store.uri} holds no runs to export")
+    load_id = uuid.uuid4().hex  # the imported edges all belong to this one load
+    counts = _cell_counts(store)
+    nodes: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    rels: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    signals = out / f"{S.SIGNALS.lower()}.csv"
+    signals.unlink(missing_ok=True)
+    for part in _run_tables(store, description=f"exporting {store.uri}", progress=progress):
+        if part.empty:
+            continue
+        frames = build(S.validate(part), load_id=load_id, cell_counts=counts)
+        for label, frame in frames.nodes().items():
+            nodes[label].append(frame)
+        for rel, frame in frames.rels().items():
+            rels[rel].append(frame)
+        _write_rels(S.SIGNALS, frames.signals, signals, append=signals.exists())
+
     args = []
-    for label, frame in nodes.items():
-        cols = [n for n, _ in S.NODE_TABLE[label].properties]
-        f = frame[cols].copy()
+    runs[S.LOAD_ID] = load_id
+    for label, parts in [*nodes.items(), (S.RUN, [runs])]:
+        t = S.NODE_TABLE[label]
+        f = pd.concat(parts, ignore_index=True).drop_duplicates(subset=t.key)[[n for n, _ in t.properties]]
         f[":LABEL"] = label
         path = out / f"{label.lower()}.csv"
-        f.to_csv(path, index=False, header=_node_header(label))
+        header = [f"{n}:ID({label})" if n == t.key else f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in t.properties]
+        f.to_csv(path, index=False, header=header + [":LABEL"])
         args.append(f"--nodes={label}={path.name}")
-    states = frames.cell_states
-    rels = {**frames.rels(), S.SIGNALS: frames.signals, S.NEXT: next_edges(states)}
-    for rel, frame in rels.items():
-        r = S.REL_TABLE[rel]
-        f = frame.copy()
-        header = [f":START_ID({r.source})", f":END_ID({r.target})"] + [
-            f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties
-        ]
-        cols = [FROM, TO] + [n for n, _ in r.properties]
-        f = f[cols]
-        for name, ty in r.properties:
-            if ty == "BOOLEAN":  # neo4j-admin reads true/false, not pandas' True/False
-                f[name] = f[name].map({True: "true", False: "false"})
-        f[":TYPE"] = rel
+    states = pd.concat(nodes[S.CELL_STATE], ignore_index=True).drop_duplicates(subset=S.KEY_PROP)
+    for rel, frame in [*((r, pd.concat(p, ignore_index=True).drop_duplicates()) for r, p in rels.items()),
+                       (S.NEXT, next_edges(states))]:
         path = out / f"{rel.lower()}.csv"
-        f.to_csv(path, index=False, header=header + [":TYPE"])
+        _write_rels(rel, frame, path, append=False)
         args.append(f"--relationships={rel}={path.name}")
+    args.append(f"--relationships={S.SIGNALS}={signals.name}")
     return f"cd {out} && neo4j-admin database import full " + " ".join(args) + f" --overwrite-destination=true {database}"
+
+
+def _write_rels(rel: str, frame: pd.DataFrame, path: Path, *, append: bool) -> None:
+    r = S.REL_TABLE[rel]
+    f = frame[[FROM, TO] + [n for n, _ in r.properties]].copy()
+    for name, ty in r.properties:
+        if ty == "BOOLEAN":  # neo4j-admin reads true/false, not pandas' True/False
+            f[name] = f[name].map({True: "true", False: "false"})
+    f[":TYPE"] = rel
+    header = [f":START_ID({r.source})", f":END_ID({r.target})"] + [f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties]
+    f.to_csv(path, index=False, header=False if append else header + [":TYPE"], mode="a" if append else "w")

@@ -31,6 +31,25 @@ def test_signals_round_trip(store, table):
     assert got[S.SIGNIFICANT].astype(bool).tolist() == want[S.SIGNIFICANT].tolist()
 
 
+def test_signals_of_one_run(store, table):
+    """One run's edges, also for a run across days (read without the day anchor) and after a reload."""
+    across = synthetic_table(days=(1, 2), tag="x")
+    across = across.assign(**{S.RUN_ID: "across-days", S.SAMPLE: "s" + across[S.DAY].astype(str)})
+    store.load(pd.concat([table, across], ignore_index=True))
+    store.load(table[table[S.DAY] == 7].assign(**{S.SCORE: 5.0}))  # replaces run d7 (a new load_id)
+    everything = store.signals()
+    key = [S.SOURCE, S.TARGET, S.INTERACTION, S.DAY]
+    for run_id in ("synthetic|d0|high", "synthetic|d7|high", "across-days"):
+        got = store.signals(run_id).sort_values(key).reset_index(drop=True)
+        want = everything[everything[S.RUN_ID] == run_id].sort_values(key).reset_index(drop=True)
+        assert len(got) == (len(across) if run_id == "across-days" else len(table) // 2)
+        pd.testing.assert_frame_equal(got, want)
+    assert set(store.signals("across-days")[S.DAY]) == {1, 2}
+    assert (store.signals("synthetic|d7|high")[S.SCORE] == 5.0).all()
+    with pytest.raises(cg.QueryError, match="no run 'nope'"):
+        store.signals("nope")
+
+
 def test_loading_the_same_run_twice_keeps_one_copy(store, table):
     store.load(table)
     changed = table.assign(**{S.SCORE: table[S.SCORE] + 10})
@@ -110,3 +129,27 @@ def test_validate_rejects_bad_tables(table):
 def test_connect_rejects_unknown_scheme(tmp_path):
     with pytest.raises(cg.StoreError, match="unsupported store URI"):
         cg.connect("http://localhost:7474")
+
+
+def test_export_neo4j_import_writes_every_run_once(store, tmp_path):
+    """The export reads run by run: every edge lands in signals.csv once, every node once."""
+    table = synthetic_table(days=(0, 7, 14), groups=("high", "low"))
+    counts = pd.DataFrame({S.CELL_TYPE_PROP: ["Treg", "Treg"], S.DAY: [0, 7], S.GROUP: "low", S.N_CELLS: [3, 4]})
+    store.load(table, cell_counts=counts)
+    with pytest.raises(cg.CommgraphError, match="no runs"):
+        with cg.connect(tmp_path / "empty.lbug") as empty:
+            cg.export_neo4j_import(empty, tmp_path / "none", progress=False)
+    command = cg.export_neo4j_import(store, tmp_path / "imp", progress=False)
+    for name in ("signals", "cellstate", "next", "run", "interaction", "has_ligand"):
+        assert f"={name}.csv" in command
+    sig = pd.read_csv(tmp_path / "imp" / "signals.csv")
+    assert len(sig) == len(table)
+    assert not sig.duplicated([":START_ID(CellState)", ":END_ID(CellState)", "interaction:string", "run_id:string"]).any()
+    assert set(sig["significant:boolean"]) <= {True, False}  # written as true/false
+    states = pd.read_csv(tmp_path / "imp" / "cellstate.csv")
+    assert len(states) == states["key:ID(CellState)"].nunique() == 3 * 3 * 2
+    assert states.set_index("key:ID(CellState)").loc["Treg|7|low", "n_cells:long"] == 4
+    assert len(pd.read_csv(tmp_path / "imp" / "next.csv")) == 3 * 2 * 2  # 3 cell types × 2 groups × 2 steps
+    runs = pd.read_csv(tmp_path / "imp" / "run.csv")
+    assert sorted(runs["run_id:ID(Run)"]) == sorted(table[S.RUN_ID].unique())
+    assert runs["load_id:string"].nunique() == 1

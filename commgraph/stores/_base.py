@@ -52,11 +52,8 @@ RETURN s.{S.KEY_PROP} AS {S.KEY_PROP}, s.{S.CELL_TYPE_PROP} AS {S.CELL_TYPE_PROP
 ORDER BY {S.CELL_TYPE_PROP}, `{S.GROUP}`, {S.DAY}
 """
 
-# Every live SIGNALS edge as canonical rows: what `pull`/`push` copy and parity tests compare.
-SIGNALS_TABLE = f"""
-MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
-MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
-WHERE r.{S.LOAD_ID} IN live
+# SIGNALS edges as canonical rows: what `pull`/`push`/export copy and parity tests compare
+_SIGNALS_ROWS = f"""
 RETURN a.{S.CELL_TYPE_PROP} AS {S.SOURCE}, b.{S.CELL_TYPE_PROP} AS {S.TARGET},
        r.{S.LIGAND} AS {S.LIGAND}, r.{S.RECEPTOR} AS {S.RECEPTOR}, r.{S.INTERACTION} AS {S.INTERACTION},
        r.{S.PATHWAY} AS {S.PATHWAY}, r.{S.SCORE} AS {S.SCORE}, r.{S.PVALUE} AS {S.PVALUE},
@@ -64,6 +61,29 @@ RETURN a.{S.CELL_TYPE_PROP} AS {S.SOURCE}, b.{S.CELL_TYPE_PROP} AS {S.TARGET},
        r.{S.SAMPLE} AS {S.SAMPLE}, r.{S.METHOD} AS {S.METHOD}, r.{S.RUN_ID} AS {S.RUN_ID},
        r.{S.EXTRA} AS {S.EXTRA}
 """
+
+SIGNALS_TABLE = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+WHERE r.{S.LOAD_ID} IN live
+{_SIGNALS_ROWS}"""
+
+RUN_AT = f"""
+MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} = $run_id
+RETURN run.{S.LOAD_ID} AS {S.LOAD_ID}, run.{S.DAY} AS {S.DAY}, run.`{S.GROUP}` AS `{S.GROUP}`
+"""
+
+# One run's live edges. A run of one day and group (the usual case) starts from that day's
+# and group's CellStates, so reading a large study run by run doesn't scan every edge per run.
+RUN_SIGNALS = f"""
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+WHERE r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} = $load_id
+{_SIGNALS_ROWS}"""
+
+RUN_SIGNALS_AT = f"""
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} = $load_id
+{_SIGNALS_ROWS}"""
 
 INTERACTIONS = f"""
 MATCH (i:{S.INTERACTION_NODE})
@@ -140,9 +160,18 @@ class Store(ABC):
     def cell_states(self) -> pd.DataFrame:
         return self.cypher(CELL_STATES)
 
-    def signals(self) -> pd.DataFrame:
-        """Every visible SIGNALS edge as a canonical table (without provenance columns)."""
-        return self.cypher(SIGNALS_TABLE)
+    def signals(self, run_id: str | None = None) -> pd.DataFrame:
+        """Every visible SIGNALS edge (or one run's) as a canonical table (without provenance columns)."""
+        if run_id is None:
+            return self.cypher(SIGNALS_TABLE)
+        run = self.cypher(RUN_AT, {"run_id": run_id})
+        if run.empty:
+            self._require_run(run_id)
+        run = run.iloc[0]
+        params = {"run_id": run_id, S.LOAD_ID: run[S.LOAD_ID]}
+        if pd.isna(run[S.DAY]) or pd.isna(run[S.GROUP]):  # a run across days or groups
+            return self.cypher(RUN_SIGNALS, params)
+        return self.cypher(RUN_SIGNALS_AT, {**params, S.DAY: int(run[S.DAY]), S.GROUP: str(run[S.GROUP])})
 
     def stats(self) -> dict[str, pd.DataFrame | int]:
         """What the store holds: counts of runs, cell types, days, groups, SIGNALS per day × group."""
