@@ -121,7 +121,7 @@ def export(a: dict) -> dict:
     shutil.rmtree(out_dir, ignore_errors=True)
     store = cg.connect(a["db"], read_only=True)
     t = time.perf_counter()
-    command = cg.export_neo4j_import(store, out_dir)
+    command = cg.export_neo4j_import(store, out_dir, progress=False)
     seconds = time.perf_counter() - t
     store.close()
     files = {p.name: p.stat().st_size for p in sorted(out_dir.iterdir())}

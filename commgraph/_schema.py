@@ -273,13 +273,18 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
 def _duplicated(out: pd.DataFrame) -> pd.Series:
     """Rows repeating an earlier row's KEY; the key columns are categorical, so their codes make one
     integer key (hashing one int64 column is several times faster than hashing five)."""
-    sizes = [len(out[c].cat.categories) + 1 for c in KEY]  # +1: code -1 (missing) becomes 0
+    codes = {c: out[c].cat.codes.to_numpy() for c in KEY}
+    # a column with one value throughout (a run's sample and run_id) can't tell rows apart: leave it out
+    cols = [c for c in KEY if len(out[c].cat.categories) > 1 or codes[c].min() != codes[c].max()]
+    sizes = [len(out[c].cat.categories) + 1 for c in cols]  # +1: code -1 (missing) becomes 0
     span = math.prod(sizes)  # a Python int: no overflow in the test itself
     if span >= 2**62:
         return out.duplicated(list(KEY), keep="first")
     key = np.zeros(len(out), dtype=np.int64)
-    for c, size in zip(KEY, sizes):
-        key = key * size + (out[c].cat.codes.to_numpy().astype(np.int64) + 1)
+    for c, size in zip(cols, sizes):
+        key *= size
+        key += codes[c]
+        key += 1
     if span <= 16 * len(out) and np.bincount(key, minlength=span).max() <= 1:  # the usual case, no hashing
         return pd.Series(False, index=out.index)
     return pd.Series(pd.Series(key).duplicated(keep="first").to_numpy(), index=out.index)
@@ -287,7 +292,13 @@ def _duplicated(out: pd.DataFrame) -> pd.Series:
 
 def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
     if col.dtype == "object":
-        return values.astype(object).where(values.notna(), None)
+        if isinstance(values.dtype, pd.CategoricalDtype) and (values.cat.categories.dtype == object or len(values.cat.categories) == 0):
+            # kept as it came (CellPhoneDB's per-interaction JSON): the same strings, each held once
+            return values
+        missing = values.isna()
+        if missing.all():  # the usual `extra`: no per-row `where` over millions of nulls
+            return pd.Series(np.full(len(values), None, dtype=object), index=values.index, dtype=object, copy=False)
+        return values.astype(object).where(~missing, None)
     if col.dtype == "category":
         cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
         cats = cat.cat.categories
@@ -295,9 +306,14 @@ def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
             cat = cat.cat.rename_categories([str(c) for c in cats])
         # drop unused categories (pandas' remove_unused_categories sorts every code: slow on millions)
         codes = cat.cat.codes.to_numpy()
-        used = np.bincount(codes[codes >= 0], minlength=len(cat.cat.categories)) > 0
+        if len(cats) <= 1:  # a run-wide constant (group, method, run_id, …) or all missing
+            return cat if len(cats) == 0 or codes.max() == 0 else cat.cat.set_categories([])
+        # codes + 1 fits the codes' own dtype (pandas picks it with room for -1); bin 0 counts the missing
+        used = np.bincount(codes + 1, minlength=len(cats) + 1)[1:] > 0
         return cat if used.all() else cat.cat.set_categories(cat.cat.categories[used])
     if col.dtype == "float64":
+        if values.dtype == np.float64:
+            return values
         num = pd.to_numeric(values, errors="coerce")
         missing = values.isna() | values.astype(str).str.strip().str.upper().isin(["", "NA", "NAN", "NONE"]) \
             if values.dtype == object else values.isna()
@@ -307,6 +323,8 @@ def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
             raise InputError(f"{values.iloc[row - 1]!r} is not a number", file=where, column=col.name, row=row)
         return num.astype("float64")
     if col.dtype == "int64":
+        if values.dtype == np.int64:
+            return values
         num = pd.to_numeric(values, errors="coerce")
         bad = num.isna() | (num.notna() & (num != np.round(num)))
         if bad.any():
