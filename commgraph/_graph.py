@@ -86,18 +86,9 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     counts = cell_count_table(cell_counts)
 
     # cell states: every sender/receiver of every row, plus states only known from counts
-    ends = pd.concat(
-        [
-            t[[S.SOURCE, S.DAY, S.GROUP]].set_axis([S.CELL_TYPE_PROP, S.DAY, S.GROUP], axis=1),
-            t[[S.TARGET, S.DAY, S.GROUP]].set_axis([S.CELL_TYPE_PROP, S.DAY, S.GROUP], axis=1),
-        ]
-        + ([counts[[S.CELL_TYPE_PROP, S.DAY, S.GROUP]]] if len(counts) else []),
-        ignore_index=True,
-    )
-    ends[S.CELL_TYPE_PROP] = ends[S.CELL_TYPE_PROP].astype(str)
-    ends[S.GROUP] = ends[S.GROUP].astype(str)
-    ends[S.DAY] = ends[S.DAY].astype("int64")
-    states = ends.drop_duplicates().reset_index(drop=True)
+    ends = _StateCodes(t)
+    states = pd.concat([ends.states, counts[[S.CELL_TYPE_PROP, S.DAY, S.GROUP]]], ignore_index=True)
+    states = states.astype({S.CELL_TYPE_PROP: str, S.GROUP: str, S.DAY: "int64"}).drop_duplicates(ignore_index=True)
     states = states.merge(counts, on=[S.CELL_TYPE_PROP, S.DAY, S.GROUP], how="left")
     states[S.KEY_PROP] = _keys(states[S.CELL_TYPE_PROP], states[S.DAY], states[S.GROUP])
     states[S.N_CELLS] = states[S.N_CELLS].astype("Int64")
@@ -111,7 +102,7 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     of_type = pd.DataFrame({FROM: cell_states[S.KEY_PROP], TO: cell_states[S.CELL_TYPE_PROP]})
 
     # interactions, pathways, genes
-    inter = t[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]].drop_duplicates(S.INTERACTION)
+    inter = t[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]].iloc[_first_rows(t[S.INTERACTION])]
     annotation = t.attrs.get("annotation", {})
     interactions = pd.DataFrame(
         {
@@ -133,8 +124,8 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     # large load stays compact and converts to Arrow dictionary columns cheaply
     sig = pd.DataFrame(
         {
-            FROM: _state_keys(t[S.SOURCE], t[S.DAY], t[S.GROUP]),
-            TO: _state_keys(t[S.TARGET], t[S.DAY], t[S.GROUP]),
+            FROM: ends.keys(ends.source),
+            TO: ends.keys(ends.target),
         }
     )
     for name, _ in S.SIGNALS_PROPERTIES:
@@ -173,12 +164,46 @@ def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:
     )
 
 
-def _state_keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> pd.Categorical:
-    """CellState keys of many rows: built once per distinct state, then shared by code."""
-    ends = pd.DataFrame({"c": cell_type, "d": day, "g": group})
-    codes = ends.groupby(["c", "d", "g"], observed=True, sort=False, dropna=False).ngroup().to_numpy()
-    first = ends.drop_duplicates()  # the groups in order of first appearance, as ngroup numbers them
-    return pd.Categorical.from_codes(codes, _keys(first["c"], first["d"], first["g"]))
+class _StateCodes:
+    """Each row's sender and receiver CellState as one integer (cell type × day × group), from the
+    columns' codes: distinct states and their keys come from a count over a few thousand ids,
+    not from hashing millions of rows."""
+
+    def __init__(self, t: pd.DataFrame):
+        src, dst, group = (pd.Categorical(t[c]) for c in (S.SOURCE, S.TARGET, S.GROUP))
+        self.types = src.categories.union(dst.categories)
+        day_code, self.days = pd.factorize(t[S.DAY].to_numpy(), sort=True)
+        self.groups = group.categories
+        self.n_days, self.n_groups = len(self.days), len(self.groups)
+        rest = day_code.astype(np.int64) * self.n_groups + group.codes
+        per_type = self.n_days * self.n_groups
+        self.source = self.types.get_indexer(src.categories)[src.codes].astype(np.int64) * per_type + rest
+        self.target = self.types.get_indexer(dst.categories)[dst.codes].astype(np.int64) * per_type + rest
+        span = len(self.types) * per_type
+        self.present = np.flatnonzero(np.bincount(self.source, minlength=span) + np.bincount(self.target, minlength=span))
+        self._number = np.full(span, -1, dtype=np.int64)  # id -> its place among the present states
+        self._number[self.present] = np.arange(len(self.present))
+
+    def _parts(self, ids: np.ndarray):
+        per_type = self.n_days * self.n_groups
+        return (self.types[ids // per_type], self.days[(ids // self.n_groups) % self.n_days],
+                self.groups[ids % self.n_groups])
+
+    @property
+    def states(self) -> pd.DataFrame:
+        ct, day, group = self._parts(self.present)
+        return pd.DataFrame({S.CELL_TYPE_PROP: np.asarray(ct, dtype=object), S.DAY: np.asarray(day, dtype=np.int64),
+                             S.GROUP: np.asarray(group, dtype=object)})
+
+    def keys(self, ids: np.ndarray) -> pd.Categorical:
+        ct, day, group = self._parts(self.present)
+        keys = _keys(pd.Series(ct), pd.Series(day), pd.Series(group))
+        return pd.Categorical.from_codes(self._number[ids], keys)
+
+
+def _first_rows(column: pd.Series) -> np.ndarray:
+    """The row where each value first occurs (hashing the small integer codes, not the strings)."""
+    return np.flatnonzero(~pd.Series(column.cat.codes.to_numpy()).duplicated().to_numpy())
 
 
 def _subunits(interactions: pd.DataFrame, side: str) -> pd.DataFrame:
@@ -195,7 +220,13 @@ def _first(series: pd.Series):
 def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     rows = []
-    for run_id, g in t.groupby(S.RUN_ID, sort=True, observed=True):
+    run_ids = t[S.RUN_ID].cat.categories  # validated: every category occurs
+    # each run's rows; a load of one run (the usual case) reads its columns without copying them
+    at = {run_ids[0]: slice(None)} if len(run_ids) == 1 else t.groupby(S.RUN_ID, observed=True).indices
+    cols = [S.DAY, S.GROUP, S.SAMPLE, S.METHOD, S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS,
+            S.SOURCE_FILES, S.SIGNIFICANT]
+    for run_id in sorted(at):
+        g = {c: t[c].iloc[at[run_id]] for c in cols}
         days, groups = g[S.DAY].unique(), g[S.GROUP].unique()
         samples = g[S.SAMPLE].dropna().unique()
         rows.append(
@@ -212,7 +243,7 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
                 S.DAY: int(days[0]) if len(days) == 1 else None,
                 S.GROUP: str(groups[0]) if len(groups) == 1 else None,
                 S.SAMPLE: ";".join(map(str, samples)) if len(samples) else None,
-                S.N_ROWS: int(len(g)),
+                S.N_ROWS: int(len(g[S.DAY])),
                 S.N_SIGNIFICANT: int(g[S.SIGNIFICANT].sum()),
                 S.LOADED_AT: now,
             }

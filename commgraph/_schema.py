@@ -230,10 +230,12 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
         raise InputError("no interactions (the table is empty)", file=where)
 
     out = pd.DataFrame(index=pd.RangeIndex(len(table)))
+    renumber = not table.index.equals(out.index)  # columns are copied into `out` anyway
     # pandas < 3 can't tell "not a number" from "missing" after to_numeric; _coerce does
     for col in COLUMNS:
         if col.name in table.columns:
-            out[col.name] = _coerce(table[col.name].reset_index(drop=True), col, where)
+            values = table[col.name].reset_index(drop=True) if renumber else table[col.name]
+            out[col.name] = _coerce(values, col, where)
         elif col.dtype == "float64":
             out[col.name] = np.nan
         else:
@@ -285,8 +287,11 @@ def _duplicated(out: pd.DataFrame) -> pd.Series:
         key *= size
         key += codes[c]
         key += 1
-    if span <= 16 * len(out) and np.bincount(key, minlength=span).max() <= 1:  # the usual case, no hashing
-        return pd.Series(False, index=out.index)
+    if span <= 32 * len(out):  # the usual case: mark each key in a bitmap, no hashing
+        seen = np.zeros(span, dtype=bool)
+        seen[key] = True
+        if np.count_nonzero(seen) == len(out):
+            return pd.Series(False, index=out.index)
     return pd.Series(pd.Series(key).duplicated(keep="first").to_numpy(), index=out.index)
 
 
@@ -300,7 +305,14 @@ def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
             return pd.Series(np.full(len(values), None, dtype=object), index=values.index, dtype=object, copy=False)
         return values.astype(object).where(~missing, None)
     if col.dtype == "category":
-        cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            cat = values
+        elif values.isna().all():  # e.g. no samples: astype would first infer a type from millions of nulls
+            codes = np.full(len(values), -1, dtype=np.int8)
+            return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index([], dtype=object))),
+                             index=values.index)
+        else:
+            cat = values.astype("category")
         cats = cat.cat.categories
         if not (cats.dtype == object and all(isinstance(c, str) for c in cats)):
             cat = cat.cat.rename_categories([str(c) for c in cats])
