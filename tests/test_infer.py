@@ -28,6 +28,9 @@ def small_study():
 @pytest.fixture(scope="module")
 def cpdb_test():
     """CellPhoneDB's own test data (10 cells, log-normalised, Ensembl IDs) with day and group."""
+    if not (SHARED / "cellphonedb-test").is_dir():
+        pytest.fail(f"no CellPhoneDB test data at {SHARED / 'cellphonedb-test'}: clone beside shared/ "
+                    "or set COMMGRAPH_SHARED_DATA to the shared data folder")
     ad = anndata.read_h5ad(SHARED / "cellphonedb-test" / "test.h5ad")
     meta = pd.read_csv(SHARED / "cellphonedb-test" / "test_meta.txt", sep="\t").set_index("Cell")
     ad.obs["cell_type"] = meta.loc[ad.obs_names, "cell_type"].to_numpy()
