@@ -180,7 +180,8 @@ class _StateCodes:
         self.source = self.types.get_indexer(src.categories)[src.codes].astype(np.int64) * per_type + rest
         self.target = self.types.get_indexer(dst.categories)[dst.codes].astype(np.int64) * per_type + rest
         span = len(self.types) * per_type
-        self.present = np.flatnonzero(np.bincount(self.source, minlength=span) + np.bincount(self.target, minlength=span))
+        seen = np.bincount(self.source, minlength=span) + np.bincount(self.target, minlength=span)
+        self.present = np.flatnonzero(seen)
         self._number = np.full(span, -1, dtype=np.int64)  # id -> its place among the present states
         self._number[self.present] = np.arange(len(self.present))
 

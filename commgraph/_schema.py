@@ -73,7 +73,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(DATABASE_VERSION, "category", False, "ligand–receptor resource and version, when known"),
     Column(PARAMETERS, "category", False, "the run's parameters as JSON"),
     Column(SOURCE_FILES, "category", False, "input files, ';'-separated"),
-    Column(EXTRA, "object", False, "the tool's other scores as a JSON object"),
+    Column(EXTRA, "object", False, "the tool's other scores as a JSON object (a categorical when the reader made one)"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
@@ -297,7 +297,8 @@ def _duplicated(out: pd.DataFrame) -> pd.Series:
 
 def _coerce(values: pd.Series, col: Column, where: str) -> pd.Series:
     if col.dtype == "object":
-        if isinstance(values.dtype, pd.CategoricalDtype) and (values.cat.categories.dtype == object or len(values.cat.categories) == 0):
+        cats = values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype) else None
+        if cats is not None and (cats.dtype == object or len(cats) == 0):
             # kept as it came (CellPhoneDB's per-interaction JSON): the same strings, each held once
             return values
         missing = values.isna()
