@@ -171,35 +171,28 @@ class _StateCodes:
 
     def __init__(self, t: pd.DataFrame):
         src, dst, group = (pd.Categorical(t[c]) for c in (S.SOURCE, S.TARGET, S.GROUP))
-        self.types = src.categories.union(dst.categories)
-        day_code, self.days = pd.factorize(t[S.DAY].to_numpy(), sort=True)
-        self.groups = group.categories
-        self.n_days, self.n_groups = len(self.days), len(self.groups)
-        rest = day_code.astype(np.int64) * self.n_groups + group.codes
-        per_type = self.n_days * self.n_groups
-        self.source = self.types.get_indexer(src.categories)[src.codes].astype(np.int64) * per_type + rest
-        self.target = self.types.get_indexer(dst.categories)[dst.codes].astype(np.int64) * per_type + rest
-        span = len(self.types) * per_type
+        types = src.categories.union(dst.categories)
+        day_code, days = pd.factorize(t[S.DAY].to_numpy(), sort=True)
+        groups = group.categories
+        n_groups = len(groups)
+        rest = day_code.astype(np.int64) * n_groups + group.codes
+        per_type = len(days) * n_groups
+        self.source = types.get_indexer(src.categories)[src.codes].astype(np.int64) * per_type + rest
+        self.target = types.get_indexer(dst.categories)[dst.codes].astype(np.int64) * per_type + rest
+        span = len(types) * per_type
         seen = np.bincount(self.source, minlength=span) + np.bincount(self.target, minlength=span)
-        self.present = np.flatnonzero(seen)
+        present = np.flatnonzero(seen)
         self._number = np.full(span, -1, dtype=np.int64)  # id -> its place among the present states
-        self._number[self.present] = np.arange(len(self.present))
-
-    def _parts(self, ids: np.ndarray):
-        per_type = self.n_days * self.n_groups
-        return (self.types[ids // per_type], self.days[(ids // self.n_groups) % self.n_days],
-                self.groups[ids % self.n_groups])
-
-    @property
-    def states(self) -> pd.DataFrame:
-        ct, day, group = self._parts(self.present)
-        return pd.DataFrame({S.CELL_TYPE_PROP: np.asarray(ct, dtype=object), S.DAY: np.asarray(day, dtype=np.int64),
-                             S.GROUP: np.asarray(group, dtype=object)})
+        self._number[present] = np.arange(len(present))
+        ct = np.asarray(types[present // per_type], dtype=object)
+        day = np.asarray(days[(present // n_groups) % len(days)], dtype=np.int64)
+        grp = np.asarray(groups[present % n_groups], dtype=object)
+        self.states = pd.DataFrame({S.CELL_TYPE_PROP: ct, S.DAY: day, S.GROUP: grp})
+        self._state_keys = _keys(self.states[S.CELL_TYPE_PROP], self.states[S.DAY], self.states[S.GROUP])
 
     def keys(self, ids: np.ndarray) -> pd.Categorical:
-        ct, day, group = self._parts(self.present)
-        keys = _keys(pd.Series(ct), pd.Series(day), pd.Series(group))
-        return pd.Categorical.from_codes(self._number[ids], keys)
+        """CellState keys of the rows whose state ids are ``ids`` (source or target)."""
+        return pd.Categorical.from_codes(self._number[ids], self._state_keys)
 
 
 def _first_rows(column: pd.Series) -> np.ndarray:
