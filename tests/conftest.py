@@ -15,8 +15,6 @@ from commgraph import _schema as S
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-# the team's read-only reference data (CellPhoneDB test inputs), beside the checkout unless named
-SHARED = Path(os.environ.get("COMMGRAPH_SHARED_DATA", REPO.parent / "shared" / "data"))
 NEO4J_ENV = "COMMGRAPH_TEST_NEO4J"
 
 

@@ -12,7 +12,7 @@ import pytest
 import commgraph as cg
 from commgraph import _schema as S
 from commgraph.infer import infer
-from conftest import SHARED
+from conftest import DATA, REPO
 
 pytestmark = pytest.mark.slow
 anndata = pytest.importorskip("anndata")
@@ -28,11 +28,8 @@ def small_study():
 @pytest.fixture(scope="module")
 def cpdb_test():
     """CellPhoneDB's own test data (10 cells, log-normalised, Ensembl IDs) with day and group."""
-    if not (SHARED / "cellphonedb-test").is_dir():
-        pytest.fail(f"no CellPhoneDB test data at {SHARED / 'cellphonedb-test'}: clone beside shared/ "
-                    "or set COMMGRAPH_SHARED_DATA to the shared data folder")
-    ad = anndata.read_h5ad(SHARED / "cellphonedb-test" / "test.h5ad")
-    meta = pd.read_csv(SHARED / "cellphonedb-test" / "test_meta.txt", sep="\t").set_index("Cell")
+    ad = anndata.read_h5ad(DATA / "cellphonedb-test" / "test.h5ad")
+    meta = pd.read_csv(DATA / "cellphonedb-test" / "test_meta.txt", sep="\t").set_index("Cell")
     ad.obs["cell_type"] = meta.loc[ad.obs_names, "cell_type"].to_numpy()
     ad.obs["day"], ad.obs["group"] = "D0", "test"  # a "D0" label is read as day 0
     return ad
@@ -78,7 +75,7 @@ def test_liana_on_cellphonedb_test_data_with_symbols(cpdb_test, tmp_path):
     with pytest.raises(cg.InputError, match="Ensembl IDs.*var_names"):
         infer(cpdb_test, cell_type_key="cell_type", day_key="day", method="liana", normalized=True,
               out=tmp_path / "x", progress=False)
-    genes = pd.read_csv(zipfile.ZipFile(SHARED / "cellphonedb-v5.0.0" / "cellphonedb.zip").open("gene_table.csv"))
+    genes = pd.read_csv(zipfile.ZipFile(REPO / "loaders" / "cellphonedb-v5.0.0.zip").open("gene_table.csv"))
     symbol = dict(zip(genes["ensembl"], genes["gene_name"]))
     ad = cpdb_test[:, cpdb_test.var_names.isin(list(symbol))].copy()
     ad.var_names = [symbol[g] for g in ad.var_names]
