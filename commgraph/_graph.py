@@ -36,6 +36,12 @@ class GraphFrames:
     load_id: str = ""
     # CellStates whose counts this load knows (to update states that already exist)
     counted_states: pd.DataFrame = field(default_factory=pd.DataFrame)
+    patients: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=node_columns(S.PATIENT_NODE)))
+    samples: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=node_columns(S.SAMPLE_NODE)))
+    of_patient: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[FROM, TO]))
+    from_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[FROM, TO]))
+    # per-sample counts: (CellState)-[:COUNTED_IN]->(Sample); a load replaces its samples' counts
+    counted_in: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUNTED_IN_COLUMNS))
 
     def nodes(self) -> dict[str, pd.DataFrame]:
         return {
@@ -44,16 +50,25 @@ class GraphFrames:
             S.INTERACTION_NODE: self.interactions,
             S.PATHWAY_NODE: self.pathways,
             S.GENE: self.genes,
+            S.PATIENT_NODE: self.patients,
+            S.SAMPLE_NODE: self.samples,
         }
 
     def rels(self) -> dict[str, pd.DataFrame]:
-        """Relationships that hang off new nodes only (SIGNALS and NEXT are handled apart)."""
+        """Relationships that hang off new nodes only (SIGNALS, NEXT, FROM_SAMPLE and COUNTED_IN
+        are handled apart)."""
         return {
             S.OF_TYPE: self.of_type,
             S.IN_PATHWAY: self.in_pathway,
             S.HAS_LIGAND: self.has_ligand,
             S.HAS_RECEPTOR: self.has_receptor,
+            S.OF_PATIENT: self.of_patient,
         }
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """Samples whose per-sample counts this load brings (their old COUNTED_IN edges go)."""
+        return sorted(set(self.counted_in[TO])) if len(self.counted_in) else []
 
 
 def node_columns(label: str) -> list[str]:
@@ -61,6 +76,7 @@ def node_columns(label: str) -> list[str]:
 
 
 SIGNAL_COLUMNS = [FROM, TO] + [name for name, _ in S.SIGNALS_PROPERTIES]
+COUNTED_IN_COLUMNS = [FROM, TO, S.N_CELLS, S.FRACTION]
 
 
 def _nullable(series: pd.Series) -> pd.Series:
@@ -69,21 +85,40 @@ def _nullable(series: pd.Series) -> pd.Series:
     return out.where(series.notna(), None)
 
 
-def cell_count_table(cell_counts: pd.DataFrame | None) -> pd.DataFrame:
-    """Sum counts per cell type × day × group and add the fraction within day × group."""
-    cols = [S.CELL_TYPE_PROP, S.DAY, S.GROUP, S.N_CELLS, S.FRACTION]
+def cell_count_table(cell_counts: pd.DataFrame | None, *, by: tuple[str, ...] = (S.DAY, S.GROUP)) -> pd.DataFrame:
+    """Sum counts per cell type × ``by`` (day × group, or day × group × sample) and add the
+    fraction within each ``by`` split."""
+    by = list(by)
+    cols = [S.CELL_TYPE_PROP, *by, S.N_CELLS, S.FRACTION]
     if cell_counts is None or len(cell_counts) == 0:
         return pd.DataFrame(columns=cols)
-    counts = cell_counts.groupby([S.CELL_TYPE_PROP, S.DAY, S.GROUP], as_index=False, observed=True)[S.N_CELLS].sum()
-    totals = counts.groupby([S.DAY, S.GROUP], observed=True)[S.N_CELLS].transform("sum")
+    counts = cell_counts.groupby([S.CELL_TYPE_PROP, *by], as_index=False, observed=True)[S.N_CELLS].sum()
+    totals = counts.groupby(by, observed=True)[S.N_CELLS].transform("sum")
     counts[S.FRACTION] = counts[S.N_CELLS] / totals
     return counts[cols]
+
+
+def per_sample(cell_counts: pd.DataFrame | None) -> bool:
+    """Counts that name their sample: kept per sample, pooled onto CellStates by the store."""
+    return cell_counts is not None and S.SAMPLE in cell_counts.columns and cell_counts[S.SAMPLE].notna().any()
+
+
+def pooled_counts(counted: pd.DataFrame) -> pd.DataFrame:
+    """CellState totals from per-sample counts (columns key, cell_type, day, group, n_cells):
+    summed over the day × group's samples, fraction of the pooled total."""
+    if counted.empty:
+        return pd.DataFrame(columns=[S.KEY_PROP, S.N_CELLS, S.FRACTION])
+    n = counted.groupby([S.KEY_PROP, S.DAY, S.GROUP], as_index=False, observed=True)[S.N_CELLS].sum()
+    n[S.FRACTION] = n[S.N_CELLS] / n.groupby([S.DAY, S.GROUP], observed=True)[S.N_CELLS].transform("sum")
+    n[S.N_CELLS] = n[S.N_CELLS].astype("int64")
+    return n[[S.KEY_PROP, S.N_CELLS, S.FRACTION]]
 
 
 def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None = None) -> GraphFrames:
     """Frames for one load: every run in ``table`` (already validated)."""
     t = table
-    counts = cell_count_table(cell_counts)
+    sampled = per_sample(cell_counts)
+    counts = cell_count_table(cell_counts.drop(columns=[S.SAMPLE]) if sampled else cell_counts)
 
     # cell states: every sender/receiver of every row, plus states only known from counts
     ends = _StateCodes(t)
@@ -96,6 +131,16 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     for c in (S.N_CELLS, S.FRACTION):
         cell_states[c] = _nullable(cell_states[c])
     counted = cell_states[cell_states[S.N_CELLS].notna()][[S.KEY_PROP, S.N_CELLS, S.FRACTION]]
+    counted_in = pd.DataFrame(columns=COUNTED_IN_COLUMNS)
+    if sampled:  # per-sample counts: the store pools them over every sample of the day × group
+        counted = counted.iloc[0:0]
+        for c in (S.N_CELLS, S.FRACTION):
+            cell_states[c] = None
+        per = cell_count_table(cell_counts.dropna(subset=[S.SAMPLE]), by=(S.DAY, S.GROUP, S.SAMPLE))
+        counted_in = pd.DataFrame({FROM: _keys(per[S.CELL_TYPE_PROP], per[S.DAY], per[S.GROUP]),
+                                   TO: per[S.SAMPLE].astype(str).to_numpy(),
+                                   S.N_CELLS: per[S.N_CELLS].astype("int64").to_numpy(),
+                                   S.FRACTION: per[S.FRACTION].astype(float).to_numpy()})
 
     cell_types = pd.DataFrame({S.NAME: sorted(states[S.CELL_TYPE_PROP].unique())})
     cell_types[S.LINEAGE] = cell_types[S.NAME].map(lineage_of)
@@ -137,6 +182,13 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
             sig[name] = t[name].array
 
     runs = _runs(t, load_id)
+    samples = _samples(t, cell_counts if sampled else None)
+    patients = (samples[[S.PATIENT, S.GROUP]].drop_duplicates().rename(columns={S.PATIENT: S.ID})
+                [node_columns(S.PATIENT_NODE)].reset_index(drop=True))
+    of_patient = pd.DataFrame({FROM: samples[S.ID], TO: samples[S.PATIENT]})
+    from_sample = runs[[S.RUN_ID, S.SAMPLE]].dropna()
+    from_sample = from_sample[~from_sample[S.SAMPLE].str.contains(";")]  # a run of many samples links none
+    from_sample = pd.DataFrame({FROM: from_sample[S.RUN_ID].to_numpy(), TO: from_sample[S.SAMPLE].to_numpy()})
     return GraphFrames(
         runs=runs,
         cell_types=cell_types,
@@ -151,6 +203,11 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
         has_receptor=has_receptor,
         load_id=load_id,
         counted_states=counted,
+        patients=patients,
+        samples=samples,
+        of_patient=of_patient,
+        from_sample=from_sample,
+        counted_in=counted_in,
     )
 
 
@@ -206,6 +263,23 @@ def _subunits(interactions: pd.DataFrame, side: str) -> pd.DataFrame:
     return out[out[TO].notna() & (out[TO] != "")].drop_duplicates().reset_index(drop=True)
 
 
+def _samples(t: pd.DataFrame, cell_counts: pd.DataFrame | None) -> pd.DataFrame:
+    """Sample nodes (id, patient, day, group) of the table's rows and of per-sample counts; a
+    sample without a patient is its own patient (nothing to pair it with)."""
+    cols = [S.SAMPLE, S.PATIENT, S.DAY, S.GROUP]
+    parts = [t[cols].dropna(subset=[S.SAMPLE]).astype({S.SAMPLE: str}).drop_duplicates()]
+    if cell_counts is not None:
+        c = cell_counts.dropna(subset=[S.SAMPLE])
+        parts.append(c.reindex(columns=cols).drop_duplicates())
+    s = pd.concat(parts, ignore_index=True)
+    if s.empty:
+        return pd.DataFrame(columns=node_columns(S.SAMPLE_NODE))
+    s = s.astype({S.SAMPLE: str, S.GROUP: str, S.DAY: "int64"})
+    s[S.PATIENT] = s[S.PATIENT].astype(object).where(s[S.PATIENT].notna(), s[S.SAMPLE]).astype(str)
+    s = s.drop_duplicates(subset=[S.SAMPLE], keep="first").rename(columns={S.SAMPLE: S.ID})
+    return s[node_columns(S.SAMPLE_NODE)].reset_index(drop=True)
+
+
 def _first(series: pd.Series):
     v = series.dropna()
     return None if v.empty else str(v.iloc[0])
@@ -217,12 +291,13 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
     run_ids = t[S.RUN_ID].cat.categories  # validated: every category occurs
     # each run's rows; a load of one run (the usual case) reads its columns without copying them
     at = {run_ids[0]: slice(None)} if len(run_ids) == 1 else t.groupby(S.RUN_ID, observed=True).indices
-    cols = [S.DAY, S.GROUP, S.SAMPLE, S.METHOD, S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS,
+    cols = [S.DAY, S.GROUP, S.SAMPLE, S.PATIENT, S.METHOD, S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS,
             S.SOURCE_FILES, S.SIGNIFICANT]
     for run_id in sorted(at):
         g = {c: t[c].iloc[at[run_id]] for c in cols}
         days, groups = g[S.DAY].unique(), g[S.GROUP].unique()
         samples = g[S.SAMPLE].dropna().unique()
+        patients = g[S.PATIENT].dropna().unique()
         rows.append(
             {
                 S.RUN_ID: str(run_id),
@@ -237,6 +312,7 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
                 S.DAY: int(days[0]) if len(days) == 1 else None,
                 S.GROUP: str(groups[0]) if len(groups) == 1 else None,
                 S.SAMPLE: ";".join(map(str, samples)) if len(samples) else None,
+                S.PATIENT: ";".join(map(str, patients)) if len(patients) else None,
                 S.N_ROWS: int(len(g[S.DAY])),
                 S.N_SIGNIFICANT: int(g[S.SIGNIFICANT].sum()),
                 S.LOADED_AT: now,

@@ -2,10 +2,12 @@
 
 A manifest (CSV, or YAML with a ``runs:`` list) has one line per run:
 
-    path, format, day, group, sample, run_id, options, cell_counts
+    path, format, day, group, sample, patient, run_id, options, cell_counts
 
 ``path`` and ``cell_counts`` are relative to the manifest; ``options`` is a JSON object (CSV)
 or a mapping (YAML) passed to the format's parser; only path, format and day are required.
+``patient`` names the patient a sample came from, so that a patient's days pair up in
+:func:`commgraph.differential`; a run with a sample's counts keeps them per sample.
 Every run is read and validated before anything is written, so a bad line leaves the
 store as it was.
 """
@@ -25,7 +27,7 @@ from ._progress import track
 from .errors import InputError
 from .stores import Store, connect
 
-MANIFEST_COLUMNS = ("path", "format", "day", "group", "sample", "run_id", "options", "cell_counts")
+MANIFEST_COLUMNS = ("path", "format", "day", "group", "sample", "patient", "run_id", "options", "cell_counts")
 MANIFEST_REQUIRED = ("path", "format", "day")
 KEEP_IN_MEMORY = 5_000_000  # rows; above this a manifest's runs are read twice, not held
 
@@ -39,6 +41,7 @@ class RunSpec:
     day: int
     group: str = S.NO_GROUP
     sample: str | None = None
+    patient: str | None = None
     run_id: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     cell_counts: str | None = None
@@ -48,8 +51,9 @@ class RunSpec:
         from .formats import read
 
         try:
-            return read(self.format, self.path, day=self.day, group=self.group, sample=self.sample,
-                        run_id=self.run_id, **self.options)
+            table = read(self.format, self.path, day=self.day, group=self.group, sample=self.sample,
+                         run_id=self.run_id, **self.options)
+            return with_patient(table, self.patient, file=self.path)
         except InputError as ex:
             if self.where and self.where not in str(ex):
                 raise InputError(f"{ex} (run listed at {self.where})") from None
@@ -58,11 +62,27 @@ class RunSpec:
     def counts(self) -> pd.DataFrame | None:
         if not self.cell_counts:
             return None
-        return read_cell_counts(self.cell_counts, day=self.day, group=self.group)
+        return read_cell_counts(self.cell_counts, day=self.day, group=self.group, sample=self.sample,
+                                patient=self.patient)
 
 
-def read_cell_counts(path: str | os.PathLike, *, day: int, group: str) -> pd.DataFrame:
-    """A cell_type,n_cells CSV (as ``commgraph infer`` writes) for one day and group."""
+def with_patient(table: pd.DataFrame, patient: str | None, *, file: str | None = None) -> pd.DataFrame:
+    """The run's rows with their patient set (a copy); a patient needs a sample to belong to."""
+    if patient is None:
+        return table
+    if table[S.SAMPLE].isna().any():
+        raise InputError(f"patient {patient!r} is given but the run has no sample (give the sample too)",
+                         file=file, column=S.PATIENT)
+    out = table.copy()
+    out[S.PATIENT] = pd.Categorical([str(patient)] * len(out))
+    out.attrs.update(table.attrs)
+    return out
+
+
+def read_cell_counts(path: str | os.PathLike, *, day: int, group: str, sample: str | None = None,
+                     patient: str | None = None) -> pd.DataFrame:
+    """A cell_type,n_cells CSV (as ``commgraph infer`` writes) for one day and group; with a
+    ``sample`` the counts are that sample's (kept per sample, pooled on the CellStates)."""
     path = str(path)
     if not os.path.exists(path):
         raise InputError("cell-count file not found", file=path)
@@ -74,8 +94,12 @@ def read_cell_counts(path: str | os.PathLike, *, day: int, group: str) -> pd.Dat
     bad = n.isna() | (n < 0)
     if bad.any():
         raise InputError("not a cell count", file=path, column=S.N_CELLS, row=int(bad.to_numpy().argmax()) + 1)
-    return pd.DataFrame({S.CELL_TYPE_PROP: df[S.CELL_TYPE_PROP].astype(str), S.DAY: int(day), S.GROUP: str(group),
-                         S.N_CELLS: n.astype("int64")})
+    out = pd.DataFrame({S.CELL_TYPE_PROP: df[S.CELL_TYPE_PROP].astype(str), S.DAY: int(day), S.GROUP: str(group),
+                        S.N_CELLS: n.astype("int64")})
+    if sample is not None:
+        out[S.SAMPLE] = str(sample)
+        out[S.PATIENT] = str(patient) if patient is not None else None
+    return out
 
 
 def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
@@ -148,6 +172,7 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         specs.append(
             RunSpec(path=str(run_path), format=fmt, day=int(day), group=str(val("group") or S.NO_GROUP),
                     sample=None if val("sample") is None else str(val("sample")),
+                    patient=None if val("patient") is None else str(val("patient")),
                     run_id=None if val("run_id") is None else str(val("run_id")), options=options,
                     cell_counts=None if counts is None else str(base / str(counts)), where=f"{path}, row {i}")
         )
@@ -155,17 +180,18 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
 
 
 def load(store: Store | str | os.PathLike | None, format: str, source, *, day: int, group: str = S.NO_GROUP,
-         sample: str | None = None, run_id: str | None = None, cell_counts: pd.DataFrame | str | None = None,
-         **options) -> pd.DataFrame:
+         sample: str | None = None, patient: str | None = None, run_id: str | None = None,
+         cell_counts: pd.DataFrame | str | None = None, **options) -> pd.DataFrame:
     """Read one run (see :func:`commgraph.read`) and load it; returns the loaded run(s).
 
     >>> cg.load("study.lbug", "cellphonedb", "out/day7_high", day=7, group="high")  # doctest: +SKIP
     """
     from .formats import read
 
-    table = read(format, source, day=day, group=group, sample=sample, run_id=run_id, **options)
+    table = with_patient(read(format, source, day=day, group=group, sample=sample, run_id=run_id, **options),
+                         patient, file=str(source))
     if isinstance(cell_counts, (str, os.PathLike)):
-        cell_counts = read_cell_counts(cell_counts, day=day, group=group)
+        cell_counts = read_cell_counts(cell_counts, day=day, group=group, sample=sample, patient=patient)
     with _opened(store) as st:
         return st.load(table, cell_counts=cell_counts)
 

@@ -28,6 +28,7 @@ SIGNIFICANT = "significant"
 DAY = "day"
 GROUP = "group"
 SAMPLE = "sample"
+PATIENT = "patient"
 METHOD = "method"
 RUN_ID = "run_id"
 # provenance, repeated on every row (categoricals keep that cheap)
@@ -65,7 +66,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(SIGNIFICANT, "bool", True, "significant by the tool's own rule (or the loader's threshold)"),
     Column(DAY, "int64", True, "day of sampling relative to dosing (0 = baseline)"),
     Column(GROUP, "category", True, f"dose arm or cohort; '{NO_GROUP}' when the study has none"),
-    Column(SAMPLE, "category", False, "sample or patient; missing for pooled runs"),
+    Column(SAMPLE, "category", False, "sample (one library: a patient on a day); missing for pooled runs"),
+    Column(PATIENT, "category", False, "patient the sample came from (pairs a patient's days); missing: the sample is its own patient"),
     Column(METHOD, "category", True, "inference method, e.g. cellphonedb, liana:rank_aggregate, cellchat"),
     Column(RUN_ID, "category", True, "the run this row came from"),
     Column(TOOL, "category", True, "tool that produced the file"),
@@ -95,6 +97,13 @@ NEXT = "NEXT"
 IN_PATHWAY = "IN_PATHWAY"
 HAS_LIGAND = "HAS_LIGAND"
 HAS_RECEPTOR = "HAS_RECEPTOR"
+PATIENT_NODE = "Patient"
+SAMPLE_NODE = "Sample"
+CONTRAST = "Contrast"
+OF_PATIENT = "OF_PATIENT"
+FROM_SAMPLE = "FROM_SAMPLE"
+COUNTED_IN = "COUNTED_IN"
+CHANGED = "CHANGED"
 
 # node and edge property names that are not canonical columns
 NAME = "name"
@@ -110,6 +119,29 @@ FORMAT = "format"
 N_ROWS = "n_rows"
 N_SIGNIFICANT = "n_significant"
 LOADED_AT = "loaded_at"
+ID = "id"
+# Contrast nodes and CHANGED edges (see commgraph.differential)
+KIND = "kind"
+REFERENCE = "reference"  # the other dose group of a dose × time contrast
+BASELINE = "baseline"
+RUNS_PROP = "runs"  # run ids a contrast used, ';'-joined
+N_PATIENTS = "n_patients"
+COMPUTED_AT = "computed_at"
+STALE = "stale"
+SETTINGS = "settings"  # JSON: levels, filters, pseudocounts — what retrieval reads back
+CONTRAST_PROP = "contrast"
+LEVEL = "level"
+DELTA = "delta"
+REFERENCE_DELTA = "reference_delta"
+LOG2FC = "log2fc"
+T_STAT = "t"
+P_PROP = "p"
+FDR = "fdr"
+MEAN_BASELINE = "mean_baseline"
+MEAN_DAY = "mean_day"
+N_PROP = "n"
+DETECTED_BASELINE = "detected_baseline"
+DETECTED_DAY = "detected_day"
 
 
 @dataclass(frozen=True)
@@ -157,6 +189,7 @@ NODE_TABLES: tuple[NodeTable, ...] = (
             (DAY, "INT64"),
             (GROUP, "STRING"),
             (SAMPLE, "STRING"),
+            (PATIENT, "STRING"),
             (N_ROWS, "INT64"),
             (N_SIGNIFICANT, "INT64"),
             (LOADED_AT, "STRING"),
@@ -169,6 +202,26 @@ NODE_TABLES: tuple[NodeTable, ...] = (
     ),
     NodeTable(PATHWAY_NODE, NAME, ((NAME, "STRING"),)),
     NodeTable(GENE, SYMBOL, ((SYMBOL, "STRING"),)),
+    NodeTable(PATIENT_NODE, ID, ((ID, "STRING"), (GROUP, "STRING"))),
+    NodeTable(SAMPLE_NODE, ID, ((ID, "STRING"), (PATIENT, "STRING"), (DAY, "INT64"), (GROUP, "STRING"))),
+    NodeTable(
+        CONTRAST,
+        ID,
+        (
+            (ID, "STRING"),
+            (KIND, "STRING"),
+            (GROUP, "STRING"),
+            (REFERENCE, "STRING"),
+            (DAY, "INT64"),
+            (BASELINE, "INT64"),
+            (METHOD, "STRING"),
+            (N_PATIENTS, "INT64"),
+            (RUNS_PROP, "STRING"),
+            (SETTINGS, "STRING"),
+            (COMPUTED_AT, "STRING"),
+            (STALE, "BOOLEAN"),
+        ),
+    ),
 )
 
 SIGNALS_PROPERTIES: tuple[tuple[str, str], ...] = (
@@ -186,6 +239,27 @@ SIGNALS_PROPERTIES: tuple[tuple[str, str], ...] = (
     (EXTRA, "STRING"),
 )
 
+# one tested feature of one contrast, between the CellStates of the contrast's day and group
+CHANGED_PROPERTIES: tuple[tuple[str, str], ...] = (
+    (CONTRAST_PROP, "STRING"),
+    (LEVEL, "STRING"),
+    (INTERACTION, "STRING"),
+    (LIGAND, "STRING"),
+    (RECEPTOR, "STRING"),
+    (PATHWAY, "STRING"),
+    (DELTA, "DOUBLE"),
+    (REFERENCE_DELTA, "DOUBLE"),
+    (LOG2FC, "DOUBLE"),
+    (T_STAT, "DOUBLE"),
+    (P_PROP, "DOUBLE"),
+    (FDR, "DOUBLE"),
+    (MEAN_BASELINE, "DOUBLE"),
+    (MEAN_DAY, "DOUBLE"),
+    (N_PROP, "INT64"),
+    (DETECTED_BASELINE, "DOUBLE"),
+    (DETECTED_DAY, "DOUBLE"),
+)
+
 REL_TABLES: tuple[RelTable, ...] = (
     RelTable(SIGNALS, CELL_STATE, CELL_STATE, SIGNALS_PROPERTIES),
     RelTable(OF_TYPE, CELL_STATE, CELL_TYPE),
@@ -193,6 +267,10 @@ REL_TABLES: tuple[RelTable, ...] = (
     RelTable(IN_PATHWAY, INTERACTION_NODE, PATHWAY_NODE),
     RelTable(HAS_LIGAND, INTERACTION_NODE, GENE),
     RelTable(HAS_RECEPTOR, INTERACTION_NODE, GENE),
+    RelTable(OF_PATIENT, SAMPLE_NODE, PATIENT_NODE),
+    RelTable(FROM_SAMPLE, RUN, SAMPLE_NODE),
+    RelTable(COUNTED_IN, CELL_STATE, SAMPLE_NODE, ((N_CELLS, "INT64"), (FRACTION, "DOUBLE"))),
+    RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES),
 )
 
 NODE_TABLE = {t.label: t for t in NODE_TABLES}

@@ -86,7 +86,8 @@ def load(
     path: Annotated[Optional[Path], typer.Argument(help="The run's output file or folder")] = None,
     day: Annotated[Optional[int], typer.Option(help="Day of the run (0 = baseline)")] = None,
     group: Annotated[str, typer.Option(help="Dose group or cohort")] = S.NO_GROUP,
-    sample: Annotated[Optional[str], typer.Option(help="Sample or patient")] = None,
+    sample: Annotated[Optional[str], typer.Option(help="Sample (library: one patient on one day)")] = None,
+    patient: Annotated[Optional[str], typer.Option(help="Patient the sample came from (pairs days in `differential`)")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="Run id (default FORMAT|dDAY|GROUP[|SAMPLE])")] = None,
     option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="Format option KEY=VALUE")] = None,
     cell_counts: Annotated[Optional[Path], typer.Option(help="cell_type,n_cells CSV for this run")] = None,
@@ -108,7 +109,7 @@ def load(
         if not (format and path) or day is None:
             raise InputError("give FORMAT PATH --day D (or --manifest FILE)")
         with _store(db, neo4j, user) as store:
-            runs = load_one(store, format, path, day=day, group=group, sample=sample, run_id=run_id,
+            runs = load_one(store, format, path, day=day, group=group, sample=sample, patient=patient, run_id=run_id,
                             cell_counts=cell_counts, **_options(option))
     err.print(f"loaded {len(runs)} run(s), {int(runs[S.N_ROWS].sum()):,} interactions "
               f"({int(runs[S.N_SIGNIFICANT].sum()):,} significant)")

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import GraphFrames, build
+from .._graph import FROM, GraphFrames, build
 from ..errors import QueryError
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
@@ -29,7 +29,7 @@ RUNS = f"""
 MATCH (run:{S.RUN})
 RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.FORMAT} AS {S.FORMAT}, run.{S.METHOD} AS {S.METHOD},
        run.{S.DAY} AS {S.DAY}, run.`{S.GROUP}` AS `{S.GROUP}`, run.{S.SAMPLE} AS {S.SAMPLE},
-       run.{S.N_ROWS} AS {S.N_ROWS}, run.{S.N_SIGNIFICANT} AS {S.N_SIGNIFICANT},
+       run.{S.PATIENT} AS {S.PATIENT}, run.{S.N_ROWS} AS {S.N_ROWS}, run.{S.N_SIGNIFICANT} AS {S.N_SIGNIFICANT},
        run.{S.TOOL} AS {S.TOOL}, run.{S.TOOL_VERSION} AS {S.TOOL_VERSION},
        run.{S.DATABASE_VERSION} AS {S.DATABASE_VERSION}, run.{S.PARAMETERS} AS {S.PARAMETERS},
        run.{S.SOURCE_FILES} AS {S.SOURCE_FILES}, run.{S.LOADED_AT} AS {S.LOADED_AT}
@@ -85,6 +85,47 @@ MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} = $load_id
 {_SIGNALS_ROWS}"""
 
+# per-sample counts of the given day × group splits, to pool onto their CellStates
+COUNTED_AT = f"""
+UNWIND $splits AS sp
+MATCH (s:{S.CELL_STATE})-[c:{S.COUNTED_IN}]->(:{S.SAMPLE_NODE})
+WHERE s.{S.DAY} = sp.{S.DAY} AND s.`{S.GROUP}` = sp.g
+RETURN s.{S.KEY_PROP} AS {S.KEY_PROP}, s.{S.DAY} AS {S.DAY}, s.`{S.GROUP}` AS `{S.GROUP}`, c.{S.N_CELLS} AS {S.N_CELLS}
+"""
+
+SET_COUNTS = (f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE}) WHERE s.{S.KEY_PROP} = row.k "
+              f"SET s.{S.N_CELLS} = row.n, s.{S.FRACTION} = row.f")
+
+DELETE_COUNTED_IN = (f"UNWIND $ids AS id MATCH (:{S.CELL_STATE})-[c:{S.COUNTED_IN}]->(x:{S.SAMPLE_NODE}) "
+                     f"WHERE x.{S.ID} = id DELETE c")
+
+# per-sample counts: which sample, patient, day and group each count belongs to
+SAMPLE_COUNTS = f"""
+MATCH (s:{S.CELL_STATE})-[c:{S.COUNTED_IN}]->(x:{S.SAMPLE_NODE})
+RETURN x.{S.ID} AS {S.SAMPLE}, x.{S.PATIENT} AS {S.PATIENT}, x.{S.DAY} AS {S.DAY}, x.`{S.GROUP}` AS `{S.GROUP}`,
+       s.{S.CELL_TYPE_PROP} AS {S.CELL_TYPE_PROP}, c.{S.N_CELLS} AS {S.N_CELLS}, c.{S.FRACTION} AS {S.FRACTION}
+ORDER BY {S.SAMPLE}, {S.CELL_TYPE_PROP}
+"""
+
+SAMPLES = f"""
+MATCH (x:{S.SAMPLE_NODE})
+OPTIONAL MATCH (run:{S.RUN})-[:{S.FROM_SAMPLE}]->(x)
+RETURN x.{S.ID} AS {S.SAMPLE}, x.{S.PATIENT} AS {S.PATIENT}, x.{S.DAY} AS {S.DAY}, x.`{S.GROUP}` AS `{S.GROUP}`,
+       count(run) AS n_runs
+ORDER BY `{S.GROUP}`, {S.PATIENT}, {S.DAY}
+"""
+
+CONTRASTS = f"""
+MATCH (k:{S.CONTRAST})
+RETURN k.{S.ID} AS {S.ID}, k.{S.KIND} AS {S.KIND}, k.`{S.GROUP}` AS `{S.GROUP}`, k.{S.REFERENCE} AS {S.REFERENCE},
+       k.{S.DAY} AS {S.DAY}, k.{S.BASELINE} AS {S.BASELINE}, k.{S.METHOD} AS {S.METHOD},
+       k.{S.N_PATIENTS} AS {S.N_PATIENTS}, k.{S.RUNS_PROP} AS {S.RUNS_PROP}, k.{S.SETTINGS} AS {S.SETTINGS},
+       k.{S.COMPUTED_AT} AS {S.COMPUTED_AT}, k.{S.STALE} AS {S.STALE}
+ORDER BY {S.ID}
+"""
+
+MARK_STALE = f"UNWIND $ids AS id MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} = id SET k.{S.STALE} = true"
+
 INTERACTIONS = f"""
 MATCH (i:{S.INTERACTION_NODE})
 RETURN i.{S.NAME} AS {S.NAME}, i.{S.LIGAND} AS {S.LIGAND}, i.{S.RECEPTOR} AS {S.RECEPTOR},
@@ -111,6 +152,11 @@ class Store(ABC):
         """Write one load's frames so that it replaces its runs and is visible all at once."""
 
     @abstractmethod
+    def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+        """Write Contrast nodes and their CHANGED edges (``from``/``to`` CellState keys first),
+        replacing contrasts of the same ids; all or nothing (see :mod:`commgraph.differential`)."""
+
+    @abstractmethod
     def remove_run(self, run_id: str) -> None:
         """Take one run (its Run node and its SIGNALS edges) out of the store."""
 
@@ -131,6 +177,7 @@ class Store(ABC):
         """
         frames = build(S.validate(table), load_id=uuid.uuid4().hex, cell_counts=cell_counts)
         self._write(frames)
+        self._mark_stale(frames.runs)
         return frames.runs
 
     def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
@@ -156,6 +203,50 @@ class Store(ABC):
 
     def runs(self) -> pd.DataFrame:
         return self.cypher(RUNS)
+
+    def contrasts(self) -> pd.DataFrame:
+        """Stored contrasts (see :func:`commgraph.differential`), with whether they are stale."""
+        return self.cypher(CONTRASTS)
+
+    def _mark_stale(self, runs: pd.DataFrame) -> None:
+        """A contrast is stale once a run it used is replaced or removed, or a new per-sample run
+        of its method joins one of its groups (its answer would differ if computed again)."""
+        c = self.contrasts()
+        if c.empty:
+            return
+        stale = []
+        for k in c.itertuples(index=False):
+            used = set(str(getattr(k, S.RUNS_PROP) or "").split(";"))
+            for r in runs.itertuples(index=False):
+                joins = (isinstance(getattr(r, S.SAMPLE, None), str) and getattr(r, S.METHOD, None) == getattr(k, S.METHOD)
+                         and getattr(r, S.GROUP, None) in (getattr(k, S.GROUP), getattr(k, S.REFERENCE)))
+                if getattr(r, S.RUN_ID) in used or joins:
+                    stale.append(getattr(k, S.ID))
+                    break
+        if stale:
+            self.cypher(MARK_STALE, {"ids": stale})
+
+    def samples(self) -> pd.DataFrame:
+        """Samples (libraries) with their patient, day, group and number of live runs."""
+        return self.cypher(SAMPLES)
+
+    def sample_counts(self) -> pd.DataFrame:
+        """Per-sample cell counts and fractions (one row per sample × cell type)."""
+        return self.cypher(SAMPLE_COUNTS)
+
+    def _pool_counts(self, frames: GraphFrames) -> None:
+        """Set the CellState totals of the day × group splits whose per-sample counts this load
+        replaced: the sum over every sample of the split, and its fraction of the split's total."""
+        if frames.counted_in.empty:
+            return
+        from .._graph import pooled_counts
+
+        keys = frames.counted_in[FROM].unique()
+        states = frames.cell_states.set_index(S.KEY_PROP).loc[keys]
+        splits = states[[S.DAY, S.GROUP]].drop_duplicates()
+        counted = self.cypher(COUNTED_AT, {"splits": [{S.DAY: int(d), "g": str(g)} for d, g in splits.itertuples(index=False)]})
+        pooled = pooled_counts(counted)
+        self.cypher(SET_COUNTS, {"rows": [{"k": k, "n": int(n), "f": float(f)} for k, n, f in pooled.itertuples(index=False)]})
 
     def cell_states(self) -> pd.DataFrame:
         return self.cypher(CELL_STATES)

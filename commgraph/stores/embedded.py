@@ -14,7 +14,7 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
-from ._base import CELL_STATES, Store
+from ._base import CELL_STATES, DELETE_COUNTED_IN, Store
 
 # rows per COPY statement; all of them still go in the load's one transaction
 COPY_ROWS = 250_000
@@ -46,9 +46,22 @@ class EmbeddedStore(Store):
         except RuntimeError as ex:
             raise StoreError(f"cannot open {self.path}: {ex}") from None
         self._conn = ladybug.Connection(self._db)
+        self._order = {t.label: node_columns(t.label) for t in S.NODE_TABLES}
         if not read_only:
             for stmt in _ddl():
                 self._conn.execute(stmt)
+            self._add_new_properties()
+
+    def _add_new_properties(self) -> None:
+        """A store made by an older commgraph lacks properties added since (Run.patient, …):
+        add them, empty, so that COPY's positional columns line up."""
+        for t in S.NODE_TABLES:
+            have = list(self._conn.execute(f"CALL table_info('{t.label}') RETURN name").get_as_df()["name"])
+            for name, type_ in t.properties:
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE {t.label} ADD `{name}` {type_}")
+                    have.append(name)
+            self._order[t.label] = have  # COPY maps by position: the table's order, not the schema's
 
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         # `group` is a reserved word in LadybugDB, so queries write that parameter $`group`;
@@ -84,7 +97,7 @@ class EmbeddedStore(Store):
                 have = self._existing(label, frame[key])
                 fresh = frame[~frame[key].isin(have)]
                 new_keys[label] = set(fresh[key])
-                self._copy(label, fresh[node_columns(label)])
+                self._copy(label, fresh[self._order[label]])
             # counts for states that already existed
             known = frames.counted_states[~frames.counted_states[S.KEY_PROP].isin(new_keys[S.CELL_STATE])]
             if len(known):
@@ -94,11 +107,16 @@ class EmbeddedStore(Store):
                     {"rows": [{"k": k, "n": int(n), "f": float(f)} for k, n, f in known.itertuples(index=False)]},
                 )
             owner = {S.OF_TYPE: S.CELL_STATE, S.IN_PATHWAY: S.INTERACTION_NODE,
-                     S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE}
+                     S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE, S.OF_PATIENT: S.SAMPLE_NODE}
             for rel, frame in frames.rels().items():
                 self._copy(rel, frame[frame[FROM].isin(new_keys[owner[rel]])])
             self._copy(S.SIGNALS, frames.signals)
-            self._copy(S.RUN, frames.runs)
+            self._copy(S.RUN, frames.runs[self._order[S.RUN]])
+            self._copy(S.FROM_SAMPLE, frames.from_sample)
+            if frames.sample_ids:  # a sample's counts are replaced whole, then pooled per day × group
+                c.execute(DELETE_COUNTED_IN, {"ids": frames.sample_ids})
+                self._copy(S.COUNTED_IN, frames.counted_in)
+                self._pool_counts(frames)
             self._rebuild_next()
             c.execute("COMMIT")
         except BaseException:
@@ -114,16 +132,34 @@ class EmbeddedStore(Store):
 
     def _delete_run(self, run_id: str) -> None:
         self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $id DELETE r", {"id": run_id})
-        self._conn.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} = $id DELETE run", {"id": run_id})
+        self._conn.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} = $id DETACH DELETE run", {"id": run_id})
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
         self._conn.execute("BEGIN TRANSACTION")
         try:
             self._delete_run(run_id)
+            self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
+            raise
+
+    def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+        c = self._conn
+        c.execute("BEGIN TRANSACTION")
+        try:
+            ids = {"ids": nodes[S.ID].tolist()}
+            c.execute(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids)
+            c.execute(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids)
+            self._copy(S.CONTRAST, nodes[self._order[S.CONTRAST]])
+            self._copy(S.CHANGED, edges)
+            c.execute("COMMIT")
+        except BaseException:
+            try:
+                c.execute("ROLLBACK")
+            except RuntimeError:
+                pass
             raise
 
     def clear(self) -> None:

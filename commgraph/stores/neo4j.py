@@ -23,7 +23,7 @@ from .. import _schema as S
 from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns
 from .._progress import track
 from ..errors import StoreError
-from ._base import CELL_STATES, Store
+from ._base import CELL_STATES, DELETE_COUNTED_IN, Store
 
 BATCH = 20_000
 # SIGNALS edges per transaction, and transactions in flight at once: measured on a 2-core box,
@@ -38,6 +38,7 @@ INDEXES = [
     f"CREATE INDEX cellstate_type IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.CELL_TYPE_PROP})",
     f"CREATE INDEX cellstate_day_group IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.DAY}, n.`{S.GROUP}`)",
     f"CREATE INDEX signals_run IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.RUN_ID})",  # DELETE_STALE
+    f"CREATE INDEX changed_contrast IF NOT EXISTS FOR ()-[r:{S.CHANGED}]-() ON (r.{S.CONTRAST_PROP})",
     # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
     # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
     "DROP INDEX signals_interaction IF EXISTS",
@@ -195,6 +196,8 @@ class Neo4jStore(Store):
                     {"rows": rows[i : i + BATCH]},
                 )
         for rel, frame in frames.rels().items():
+            if frame.empty:
+                continue
             r = S.REL_TABLE[rel]
             ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
             rows = _rows(frame)
@@ -210,6 +213,21 @@ class Neo4jStore(Store):
             f"UNWIND $rows AS row MERGE (run:{S.RUN} {{{S.RUN_ID}: row.{S.RUN_ID}}}) SET run = row",
             {"rows": _rows(frames.runs)},
         )
+        if len(frames.from_sample):
+            self._run(
+                f"UNWIND $rows AS row MATCH (run:{S.RUN} {{{S.RUN_ID}: row.`{FROM}`}}) "
+                f"MATCH (x:{S.SAMPLE_NODE} {{{S.ID}: row.`{TO}`}}) MERGE (run)-[:{S.FROM_SAMPLE}]->(x)",
+                {"rows": _rows(frames.from_sample)},
+            )
+        if frames.sample_ids:  # a sample's counts are replaced whole, then pooled per day × group
+            self._run(DELETE_COUNTED_IN, {"ids": frames.sample_ids})
+            self._run(
+                f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
+                f"MATCH (x:{S.SAMPLE_NODE} {{{S.ID}: row.`{TO}`}}) "
+                f"CREATE (s)-[:{S.COUNTED_IN} {{{S.N_CELLS}: row.{S.N_CELLS}, {S.FRACTION}: row.{S.FRACTION}}}]->(x)",
+                {"rows": _rows(frames.counted_in)},
+            )
+            self._pool_counts(frames)
         if len(frames.counted_states):
             self._run(
                 f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE} {{{S.KEY_PROP}: row.{S.KEY_PROP}}}) "
@@ -251,8 +269,30 @@ class Neo4jStore(Store):
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
-        self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DELETE run", {"id": run_id})  # invisible now
+        self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DETACH DELETE run", {"id": run_id})  # invisible now
+        self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
         self._sweep(run_id, None)
+
+    def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+        """One transaction: the old contrasts of these ids go and the new ones come, or nothing."""
+        props = [n for n, _ in S.CHANGED_PROPERTIES]
+        ids = nodes[S.ID].tolist()
+
+        def work(tx):
+            tx.run(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids=ids).consume()
+            tx.run(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids=ids).consume()
+            tx.run(f"UNWIND $rows AS row CREATE (k:{S.CONTRAST}) SET k = row", rows=_rows(nodes)).consume()
+            for lo in range(0, len(edges), BATCH):
+                part = edges.iloc[lo : lo + BATCH]
+                tx.run(
+                    f"UNWIND range(0, size($f) - 1) AS i "
+                    f"MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: $f[i]}}) MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: $t[i]}}) "
+                    f"CREATE (a)-[r:{S.CHANGED}]->(b) SET r = $p[i]",
+                    f=_plain(part[FROM]), t=_plain(part[TO]), p=_rows(part[props]),
+                ).consume()
+
+        with self._driver.session(database=self.database) as session:
+            session.execute_write(work)
 
     def clear(self) -> None:
         # relationships first: DETACH DELETE of dense nodes in one batch exhausts the tx memory

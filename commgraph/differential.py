@@ -1,0 +1,489 @@
+"""Replicate-aware differential communication: paired, moderated tests of change over days and doses.
+
+Per sample (one patient on one day) every feature takes the tool's score, summed at three levels:
+
+- ``interaction``: (sender, receiver, ligand^receptor);
+- ``pair``: (sender, receiver), every interaction summed (CellChat's ``net$weight``);
+- ``pathway``: (sender, receiver, pathway), summed.
+
+A feature absent from a sample's output while both cell types were present in that sample
+scores 0 (not detected); when either cell type is absent from the sample (fewer than
+``min_cells`` cells, or not in the run at all) the value is *missing*, never 0.
+
+One linear model per feature is fitted over every sample of the groups sampled on two days or
+more: a fixed effect per patient (so each patient is compared with their own baseline) and one
+coefficient per group × non-baseline day — limma's paired design (limma User's Guide, "paired
+samples"). Empirical-Bayes moderated t statistics come from ``pylimma`` (a port of limma,
+checked against R limma 3.54 in ``tests/test_differential.py``); ``legacy=True`` selects the
+prior estimator that limma < 3.61 uses for features with missing values, so that the numbers
+equal the R reference installed here. Contrasts (each fitted once, read many times):
+
+- ``time``: day *d* against the group's baseline day, within a dose group;
+- ``dose_time``: the day-*d* change in one group minus the same change in another
+  (dose × time interaction), for groups sampled with the same baseline.
+
+Features are filtered before fitting as edgeR's ``filterByExpr`` does: kept when detected
+(score > 0) in at least as many samples as the smallest group × day has. A feature is reported
+in a contrast when at least ``min_patients`` patients have both days (in each group for
+``dose_time``); the rest are counted as skipped. FDR is Benjamini–Hochberg within each contrast
+and level (``statsmodels``). ``delta`` is the model's mean paired difference (score units);
+``log2fc`` compares the paired patients' mean scores with a pseudocount of one tenth of the
+median non-zero value at that level, so a pair absent on one side gives a finite, modest fold
+change instead of one set by a tiny constant.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _schema as S
+from ._progress import track
+from .errors import InputError
+from .stores import Store
+
+LEVELS = ("interaction", "pair", "pathway")
+TIME, DOSE_TIME = "time", "dose_time"
+PSEUDOCOUNT_SHARE = 0.1  # of the level's median non-zero value
+
+# the feature key of each level, and the annotation kept with it
+_KEYS = {
+    "interaction": [S.SOURCE, S.TARGET, S.INTERACTION],
+    "pair": [S.SOURCE, S.TARGET],
+    "pathway": [S.SOURCE, S.TARGET, S.PATHWAY],
+}
+
+RESULT_COLUMNS = [
+    S.CONTRAST_PROP, S.KIND, S.GROUP, S.REFERENCE, S.DAY, S.BASELINE, S.LEVEL, S.SOURCE, S.TARGET,
+    S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.DELTA, S.REFERENCE_DELTA, S.LOG2FC, S.T_STAT, S.P_PROP,
+    S.FDR, S.MEAN_BASELINE, S.MEAN_DAY, S.N_PROP, S.DETECTED_BASELINE, S.DETECTED_DAY,
+]
+CONTRAST_COLUMNS = [
+    S.ID, S.KIND, S.GROUP, S.REFERENCE, S.DAY, S.BASELINE, S.METHOD, S.N_PATIENTS, "n_samples", "n_tested",
+    "n_skipped", "n_filtered", "n_up", "n_down",
+]
+
+
+@dataclass
+class Differential:
+    """What :func:`differential` computed: every tested feature, and one row per contrast.
+
+    ``results`` has one row per contrast × level × tested feature (all of them, not only the
+    significant, so FDR can be recomputed); ``contrasts`` counts per contrast how many
+    features were tested, skipped (too few paired patients, or not estimable), filtered
+    before fitting (rarely detected), and called up or down at ``fdr`` < 0.05 on the
+    ``interaction`` level; ``settings`` is the record retrieval and drawing read back.
+    """
+
+    results: pd.DataFrame
+    contrasts: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    def table(self, contrast: str | None = None, *, level: str = "interaction", fdr: float = 1.0) -> pd.DataFrame:
+        """One contrast's (or every contrast's) results at ``level`` with FDR ≤ ``fdr``, by p-value."""
+        r = self.results[(self.results[S.LEVEL] == level) & (self.results[S.FDR] <= fdr)]
+        if contrast is not None:
+            r = r[r[S.CONTRAST_PROP] == contrast]
+        return r.sort_values([S.CONTRAST_PROP, S.P_PROP]).reset_index(drop=True)
+
+
+# --- the study design, from the store ---------------------------------------------------------
+
+
+@dataclass
+class _Design:
+    runs: pd.DataFrame  # one per sample: run_id, sample, patient, day, group, method
+    method: str
+    baselines: dict[str, int]  # group -> baseline day
+    days: dict[str, list[int]]  # group -> days after baseline
+
+
+def contrast_id(kind: str, group: str, day: int, baseline: int, method: str, reference: str | None = None) -> str:
+    """The id of a contrast: what it compares, in words a Browser user can type."""
+    groups = group if reference is None else f"{group}-vs-{reference}"
+    return f"{kind}|{groups}|d{int(day)}-vs-d{int(baseline)}|{method}"
+
+
+def _design(store: Store, *, groups: Sequence[str] | None, days: Sequence[int] | None, baseline: int | None,
+            method: str | None) -> _Design:
+    runs = store.runs()
+    per_sample = runs[runs[S.SAMPLE].notna() & ~runs[S.SAMPLE].astype(str).str.contains(";")]
+    if per_sample.empty:
+        raise InputError(f"no per-sample runs in {store.uri}: differential needs one run per sample "
+                         "(patient × day); load runs with a sample (manifest column 'sample', or "
+                         "`commgraph infer --sample-key`)")
+    methods = sorted(per_sample[S.METHOD].dropna().unique())
+    if method is None:
+        if len(methods) > 1:
+            raise InputError(f"the store's per-sample runs mix inference methods ({', '.join(methods)}): a contrast "
+                             "compares runs of one method; choose one with method= (--method)")
+        method = methods[0]
+    elif method not in methods:
+        raise InputError(f"no per-sample runs of method {method!r} (methods: {', '.join(methods)})")
+    r = per_sample[per_sample[S.METHOD] == method].copy()
+    dup = r[r.duplicated(S.SAMPLE, keep=False)]
+    if len(dup):
+        raise InputError(f"sample {dup[S.SAMPLE].iloc[0]!r} has several runs of method {method!r} "
+                         f"({', '.join(dup[dup[S.SAMPLE] == dup[S.SAMPLE].iloc[0]][S.RUN_ID])}): remove all but one")
+    r[S.PATIENT] = r[S.PATIENT].where(r[S.PATIENT].notna(), r[S.SAMPLE]).astype(str)
+    r[S.DAY] = r[S.DAY].astype("int64")
+    two = r.groupby(S.PATIENT)[S.GROUP].nunique()
+    if (two > 1).any():
+        p = two[two > 1].index[0]
+        raise InputError(f"patient {p!r} has samples in groups {', '.join(sorted(r[r[S.PATIENT] == p][S.GROUP].unique()))}: "
+                         "a patient belongs to one dose group")
+    dupday = r[r.duplicated([S.PATIENT, S.DAY], keep=False)]
+    if len(dupday):
+        raise InputError(f"patient {dupday[S.PATIENT].iloc[0]!r} has two samples on day {int(dupday[S.DAY].iloc[0])} "
+                         f"({', '.join(dupday[S.SAMPLE].iloc[:2])}): one sample per patient and day")
+
+    known = sorted(r[S.GROUP].unique())
+    asked = list(groups) if groups is not None else known
+    unknown = [g for g in asked if g not in known]
+    if unknown:
+        raise InputError(f"no per-sample runs of group {unknown[0]!r} (groups: {', '.join(known)})")
+    baselines, later = {}, {}
+    for g in asked:
+        gdays = sorted(r[r[S.GROUP] == g][S.DAY].unique())
+        if len(gdays) < 2:
+            if groups is not None:
+                raise InputError(f"group {g!r} was sampled on one day only (day {gdays[0]}): nothing to compare")
+            continue  # healthy donors and the like: no change to test
+        b = gdays[0] if baseline is None else int(baseline)
+        if b not in gdays:
+            if groups is not None or baseline is not None and len(asked) == 1:
+                raise InputError(f"group {g!r} has no samples on baseline day {b} (days: {', '.join(map(str, gdays))})")
+            continue
+        want = [d for d in gdays if d != b and (days is None or d in days)]
+        if days is not None and groups is not None:
+            missing = [d for d in days if d not in gdays]
+            if missing:
+                raise InputError(f"group {g!r} has no samples on day {missing[0]} (days: {', '.join(map(str, gdays))})")
+        if want:
+            baselines[g], later[g] = b, want
+    if not baselines:
+        raise InputError("no group has samples on a baseline day and a later day"
+                         + (f" among days {', '.join(map(str, days))}" if days is not None else ""))
+    return _Design(r[r[S.GROUP].isin(baselines)].reset_index(drop=True), method, baselines, later)
+
+
+# --- per-sample feature matrices ---------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    name: str
+    features: pd.DataFrame  # the key columns (+ annotations), one row per feature
+    values: np.ndarray  # features × samples; NaN = a cell type absent from the sample
+    pseudocount: float
+
+
+def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells: int, significant_only: bool,
+              progress: bool) -> dict[str, _Level]:
+    samples = design.runs[S.SAMPLE].tolist()
+    col = {s: j for j, s in enumerate(samples)}
+    long: dict[str, list[pd.DataFrame]] = {lv: [] for lv in levels}
+    present: dict[str, set[str]] = {s: set() for s in samples}
+    annot = []
+    for run in track(list(design.runs.itertuples(index=False)), description="reading per-sample runs", show=progress):
+        e = store.signals(getattr(run, S.RUN_ID))
+        sample = getattr(run, S.SAMPLE)
+        present[sample] |= set(e[S.SOURCE]) | set(e[S.TARGET])
+        if significant_only:
+            e = e[e[S.SIGNIFICANT].astype(bool)]
+        e = e[[S.SOURCE, S.TARGET, S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.SCORE]]
+        annot.append(e[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]].drop_duplicates(S.INTERACTION))
+        for lv in levels:
+            part = e.groupby(_KEYS[lv], as_index=False, observed=True)[S.SCORE].sum()
+            part["j"] = col[sample]
+            long[lv].append(part)
+    counts = store.sample_counts()
+    if len(counts):  # a cell type with enough cells counts as present even where it sends nothing
+        ok = counts[(counts[S.N_CELLS] >= min_cells) & counts[S.SAMPLE].isin(col)]
+        for s, ct in zip(ok[S.SAMPLE], ok[S.CELL_TYPE_PROP]):
+            present[s].add(ct)
+    types = sorted(set().union(*present.values()))
+    tindex = {t: i for i, t in enumerate(types)}
+    pres = np.zeros((len(types), len(samples)), dtype=bool)
+    for s, cts in present.items():
+        pres[[tindex[c] for c in cts], col[s]] = True
+    interactions = pd.concat(annot, ignore_index=True).drop_duplicates(S.INTERACTION) if annot else None
+
+    out = {}
+    for lv in levels:
+        data = pd.concat(long[lv], ignore_index=True) if long[lv] else pd.DataFrame(columns=_KEYS[lv] + [S.SCORE, "j"])
+        keys = data[_KEYS[lv]].astype(str)
+        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(keys))
+        feats = pd.DataFrame(list(uniq), columns=_KEYS[lv]) if len(uniq) else pd.DataFrame(columns=_KEYS[lv])
+        values = np.zeros((len(feats), len(samples)))
+        values[codes, data["j"].to_numpy()] = data[S.SCORE].to_numpy()
+        both = pres[feats[S.SOURCE].map(tindex).to_numpy()] & pres[feats[S.TARGET].map(tindex).to_numpy()]
+        values[~both] = np.nan
+        if lv == "interaction" and interactions is not None:
+            feats = feats.merge(interactions, on=S.INTERACTION, how="left")
+        positive = values[values > 0]
+        pc = PSEUDOCOUNT_SHARE * float(np.median(positive)) if positive.size else 1.0
+        out[lv] = _Level(lv, feats, values, pc)
+    return out
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+def design_matrix(runs: pd.DataFrame, baselines: dict[str, int]) -> pd.DataFrame:
+    """Samples × coefficients: one column per patient (their own baseline level) and one per
+    group × later day (that day's mean change from baseline in that group)."""
+    X = pd.get_dummies(runs[S.PATIENT]).astype(float)
+    X.columns = [f"patient:{c}" for c in X.columns]
+    for g, b in baselines.items():
+        for d in sorted(runs[runs[S.GROUP] == g][S.DAY].unique()):
+            if d != b:
+                X[_coef(g, d)] = ((runs[S.GROUP] == g) & (runs[S.DAY] == d)).astype(float).to_numpy()
+    X.index = runs[S.SAMPLE].to_numpy()
+    return X
+
+
+def _coef(group: str, day: int) -> str:
+    return f"{group}:day{int(day)}"
+
+
+def _keep(values: np.ndarray, runs: pd.DataFrame) -> np.ndarray:
+    """filterByExpr's rule: detected in at least as many samples as the smallest group × day
+    has; and not constant (a feature with no variance has nothing to test)."""
+    k = max(2, int(runs.groupby([S.GROUP, S.DAY]).size().min()))
+    detected = np.sum(values > 0, axis=1)
+    filled = np.isfinite(values)
+    hi = np.where(filled, values, -np.inf).max(axis=1, initial=-np.inf)
+    lo = np.where(filled, values, np.inf).min(axis=1, initial=np.inf)
+    return (detected >= k) & (hi > lo)
+
+
+def fit_contrasts(values: np.ndarray, X: pd.DataFrame, contrasts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """limma: ``lmFit`` (NA-aware, feature by feature) → ``contrasts.fit`` → ``eBayes``.
+
+    ``contrasts`` is coefficients × contrasts. Returns coefficient, t, p (features × contrasts).
+    """
+    import pylimma
+
+    fit = pylimma.lm_fit(values, X.to_numpy())
+    fit = pylimma.contrasts_fit(fit, contrasts.to_numpy())
+    eb = pylimma.e_bayes(fit, legacy=True)  # limma < 3.61's prior estimator; see the module doc
+    return {"coef": np.asarray(eb["coefficients"]), "t": np.asarray(eb["t"]), "p": np.asarray(eb["p_value"])}
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    from statsmodels.stats.multitest import multipletests
+
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="fdr_bh")[1]  # statsmodels' default is Holm–Sidak
+    return out
+
+
+def _contrast_specs(design: _Design, *, dose_time: bool, pairs: Sequence[tuple[str, str]] | None) -> list[dict]:
+    specs = []
+    for g, later in design.days.items():
+        for d in later:
+            specs.append({S.KIND: TIME, S.GROUP: g, S.REFERENCE: None, S.DAY: d, S.BASELINE: design.baselines[g]})
+    if dose_time:
+        if pairs is None:
+            pairs = list(combinations(sorted(design.days), 2))
+        for g1, g2 in pairs:
+            for g in (g1, g2):
+                if g not in design.days:
+                    raise InputError(f"group {g!r} can't enter a dose × time contrast: it has no baseline and later "
+                                     f"day (groups: {', '.join(design.days)})")
+            if design.baselines[g1] != design.baselines[g2]:
+                continue
+            for d in design.days[g1]:
+                if d in design.days[g2]:
+                    specs.append({S.KIND: DOSE_TIME, S.GROUP: g1, S.REFERENCE: g2, S.DAY: d,
+                                  S.BASELINE: design.baselines[g1]})
+    for s in specs:
+        s[S.ID] = contrast_id(s[S.KIND], s[S.GROUP], s[S.DAY], s[S.BASELINE], design.method, s[S.REFERENCE])
+    return specs
+
+
+def _paired(values: np.ndarray, runs: pd.DataFrame, group: str, day: int, baseline: int):
+    """Per feature: patients of the group with both days, their mean scores and detection rates."""
+    g = runs[runs[S.GROUP] == group]
+    base = g[g[S.DAY] == baseline].set_index(S.PATIENT)
+    later = g[g[S.DAY] == day].set_index(S.PATIENT)
+    patients = base.index.intersection(later.index)
+    vb, vd = values[:, base.loc[patients, "_row"].to_numpy()], values[:, later.loc[patients, "_row"].to_numpy()]
+    both = ~np.isnan(vb) & ~np.isnan(vd)
+    n = both.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mb = np.where(both, vb, 0).sum(axis=1) / n
+        md = np.where(both, vd, 0).sum(axis=1) / n
+        allb, alld = values[:, base["_row"].to_numpy()], values[:, later["_row"].to_numpy()]
+        detb = np.nansum(allb > 0, axis=1) / np.sum(~np.isnan(allb), axis=1)
+        detd = np.nansum(alld > 0, axis=1) / np.sum(~np.isnan(alld), axis=1)
+    return n, mb, md, detb, detd
+
+
+def differential(store: Store, *, groups: Sequence[str] | None = None, days: Sequence[int] | None = None,
+                 baseline: int | None = None, dose_time: bool = True,
+                 pairs: Sequence[tuple[str, str]] | None = None, levels: Sequence[str] = LEVELS,
+                 method: str | None = None, min_cells: int = 10, min_patients: int = 2,
+                 significant_only: bool = False, write: bool = True, progress: bool = True) -> Differential:
+    """Test how communication changes over days and between dose groups, paired by patient.
+
+    With no options: every group sampled on two days or more, each later day against the
+    group's first day (``baseline`` fixes another), and the dose × time contrast for every
+    pair of groups (``pairs``: ``[("high", "low")]`` = high's change minus low's). Results go
+    into the store as ``Contrast`` nodes and ``CHANGED`` edges (``write=False``: only returned);
+    computing a contrast again replaces it. See the module docstring for the model.
+
+    >>> res = cg.differential(store)                                   # doctest: +SKIP
+    >>> res.table("time|high|d7-vs-d0|liana:cellphonedb", fdr=0.05)    # doctest: +SKIP
+    """
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise InputError(f"unknown level {bad[0]!r} (levels: {', '.join(LEVELS)})")
+    if min_patients < 2:
+        raise InputError("min_patients must be at least 2 (a paired test needs two patients)")
+    design = _design(store, groups=groups, days=days, baseline=baseline, method=method)
+    runs = design.runs.copy()
+    runs["_row"] = runs.index
+    specs = _contrast_specs(design, dose_time=dose_time, pairs=pairs)
+    for s in specs:  # each contrast needs patients with both days
+        for g in (s[S.GROUP], s[S.REFERENCE]):
+            if g is None:
+                continue
+            gr = runs[runs[S.GROUP] == g]
+            n = len(set(gr[gr[S.DAY] == s[S.BASELINE]][S.PATIENT]) & set(gr[gr[S.DAY] == s[S.DAY]][S.PATIENT]))
+            s.setdefault("_n", []).append(n)
+            if n < min_patients and (groups is not None or days is not None):
+                raise InputError(
+                    f"group {g!r}: {n} patient(s) have samples on both day {s[S.BASELINE]} and day {s[S.DAY]}; "
+                    f"a paired test needs at least {min_patients}"
+                    + (" (every sample is its own patient: add a 'patient' column to the manifest, or "
+                       "`commgraph infer --patient-key`)" if (runs[S.PATIENT] == runs[S.SAMPLE]).all() else ""))
+    specs = [s for s in specs if min(s["_n"]) >= min_patients]
+    if not specs:
+        unpaired = (runs[S.PATIENT] == runs[S.SAMPLE]).all()
+        raise InputError(f"no contrast has {min_patients} patients with samples on both days"
+                         + (": the runs name no patients, so no sample pairs with another (add a 'patient' "
+                            "column to the manifest, or `commgraph infer --patient-key`)" if unpaired else ""))
+    feats = _features(store, design, levels=levels, min_cells=min_cells, significant_only=significant_only,
+                      progress=progress)
+    X = design_matrix(runs, design.baselines)
+    C = pd.DataFrame(0.0, index=X.columns, columns=[s[S.ID] for s in specs])
+    for s in specs:
+        C.loc[_coef(s[S.GROUP], s[S.DAY]), s[S.ID]] = 1.0
+        if s[S.REFERENCE] is not None:
+            C.loc[_coef(s[S.REFERENCE], s[S.DAY]), s[S.ID]] = -1.0
+
+    parts, summary = [], []
+    for lv in track(list(levels), description="fitting (limma)", show=progress):
+        level = feats[lv]
+        keep = _keep(level.values, runs)
+        vals = level.values[keep]
+        f = level.features[keep].reset_index(drop=True)
+        fit = fit_contrasts(vals, X, C) if len(f) else None
+        for k, s in enumerate(specs):
+            res = _one_contrast(s, vals, f, fit, k, runs, level.pseudocount, min_patients, lv)
+            parts.append(res)
+            tested = res[np.isfinite(res[S.P_PROP])]
+            row = _summary_row(s, design, runs, tested, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
+            summary.append(row)
+    results = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
+    results = results[np.isfinite(results[S.P_PROP])].reset_index(drop=True)
+    contrasts = _summaries(summary)
+    settings = {"method": design.method, "levels": list(levels), "min_cells": min_cells, "min_patients": min_patients,
+                "significant_only": significant_only, "model": "~ 0 + patient + group:day (limma, eBayes legacy)",
+                "pseudocounts": {lv: feats[lv].pseudocount for lv in levels}, "fdr": "BH within contrast and level"}
+    out = Differential(results[RESULT_COLUMNS], contrasts, settings)
+    if write:
+        write_contrasts(store, out, design)
+    return out
+
+
+def _one_contrast(s: dict, vals: np.ndarray, f: pd.DataFrame, fit, k: int, runs: pd.DataFrame, pc: float,
+                  min_patients: int, level: str) -> pd.DataFrame:
+    n, mb, md, detb, detd = _paired(vals, runs, s[S.GROUP], s[S.DAY], s[S.BASELINE])
+    coef = fit["coef"][:, k] if fit is not None else np.zeros(0)
+    t = fit["t"][:, k] if fit is not None else np.zeros(0)
+    p = fit["p"][:, k] if fit is not None else np.zeros(0)
+    lfc = np.log2((md + pc) / (mb + pc))
+    ref_delta = np.full(len(f), np.nan)
+    ok = n >= min_patients
+    if s[S.REFERENCE] is not None:
+        n2, mb2, md2, _, _ = _paired(vals, runs, s[S.REFERENCE], s[S.DAY], s[S.BASELINE])
+        ok &= n2 >= min_patients
+        lfc = lfc - np.log2((md2 + pc) / (mb2 + pc))
+        ref_delta = md2 - mb2
+        n = np.minimum(n, n2)
+    p = np.where(ok & np.isfinite(t), p, np.nan)
+    out = f.reindex(columns=[S.SOURCE, S.TARGET, S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]).copy()
+    out.insert(0, S.LEVEL, level)
+    for name in (S.BASELINE, S.DAY, S.REFERENCE, S.GROUP, S.KIND):
+        out.insert(0, name, s[name])
+    out.insert(0, S.CONTRAST_PROP, s[S.ID])
+    out[S.DELTA] = coef
+    out[S.REFERENCE_DELTA] = ref_delta
+    out[S.LOG2FC] = lfc
+    out[S.T_STAT] = t
+    out[S.P_PROP] = p
+    out[S.FDR] = _bh(p)
+    out[S.MEAN_BASELINE] = mb
+    out[S.MEAN_DAY] = md
+    out[S.N_PROP] = n.astype("int64")
+    out[S.DETECTED_BASELINE] = detb
+    out[S.DETECTED_DAY] = detd
+    return out[RESULT_COLUMNS]
+
+
+def _summary_row(s: dict, design: _Design, runs: pd.DataFrame, tested: pd.DataFrame, *, n_feat: int, n_filtered: int,
+                level: str) -> dict:
+    groups = [s[S.GROUP]] + ([s[S.REFERENCE]] if s[S.REFERENCE] else [])
+    r = runs[runs[S.GROUP].isin(groups) & runs[S.DAY].isin([s[S.DAY], s[S.BASELINE]])]
+    sig = tested[tested[S.FDR] < 0.05]
+    return {S.ID: s[S.ID], S.KIND: s[S.KIND], S.GROUP: s[S.GROUP], S.REFERENCE: s[S.REFERENCE], S.DAY: s[S.DAY],
+            S.BASELINE: s[S.BASELINE], S.METHOD: design.method, S.N_PATIENTS: int(sum(s["_n"])),
+            "n_samples": len(r), "n_tested": len(tested), "n_skipped": n_feat - len(tested),
+            "n_filtered": n_filtered, "n_up": int((sig[S.DELTA] > 0).sum()), "n_down": int((sig[S.DELTA] < 0).sum()),
+            S.LEVEL: level, S.RUNS_PROP: ";".join(sorted(r[S.RUN_ID]))}
+
+
+def _summaries(rows: list[dict]) -> pd.DataFrame:
+    """One row per contrast; the counts are the interaction level's (others as level:count)."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=CONTRAST_COLUMNS + [S.RUNS_PROP])
+    first = df.drop_duplicates(S.ID).set_index(S.ID)
+    out = df[df[S.LEVEL] == df[S.LEVEL].iloc[0]].set_index(S.ID)
+    out = out.reindex(first.index)
+    return out.reset_index()[CONTRAST_COLUMNS + [S.RUNS_PROP]]
+
+
+# --- results into the graph ----------------------------------------------------------------------
+
+
+def write_contrasts(store: Store, res: Differential, design: _Design) -> None:
+    """Contrast nodes and CHANGED edges, replacing contrasts of the same ids, all at once."""
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    c = res.contrasts
+    nodes = pd.DataFrame({
+        S.ID: c[S.ID], S.KIND: c[S.KIND], S.GROUP: c[S.GROUP], S.REFERENCE: c[S.REFERENCE],
+        S.DAY: c[S.DAY].astype("int64"), S.BASELINE: c[S.BASELINE].astype("int64"), S.METHOD: c[S.METHOD],
+        S.N_PATIENTS: c[S.N_PATIENTS].astype("int64"), S.RUNS_PROP: c[S.RUNS_PROP],
+        S.SETTINGS: json.dumps(res.settings, sort_keys=True, default=str), S.COMPUTED_AT: now, S.STALE: False,
+    })
+    r = res.results
+    states = set(store.cell_states()[S.KEY_PROP])
+    frm = [S.state_key(a, d, g) for a, d, g in zip(r[S.SOURCE], r[S.DAY], r[S.GROUP])]
+    to = [S.state_key(b, d, g) for b, d, g in zip(r[S.TARGET], r[S.DAY], r[S.GROUP])]
+    edges = pd.DataFrame({"from": frm, "to": to})
+    for name, _ in S.CHANGED_PROPERTIES:
+        edges[name] = r[name].to_numpy()
+    edges = edges[edges["from"].isin(states) & edges["to"].isin(states)]
+    store.write_contrasts(nodes, edges.reset_index(drop=True))
