@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._differential import Differential, contrast_id, differential, model_matrices
 from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import list_queries
 from ._schema import COLUMNS, describe_columns, validate
@@ -49,6 +50,10 @@ __all__ = [
     "export_neo4j_import",
     "study_table",
     "describe_columns",
+    "Differential",
+    "contrast_id",
+    "differential",
+    "model_matrices",
     "list_queries",
     "load",
     "load_manifest",

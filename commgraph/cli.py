@@ -366,6 +366,34 @@ def report(
     err.print(f"wrote {path}")
 
 
+@app.command()
+def differential(
+    group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only this dose group (repeat for more; default: every group sampled on two days or more)")] = None,
+    day: Annotated[Optional[list[int]], typer.Option("--day", "-d", help="Only this day (repeat for more; default: every later day)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(help="Baseline day (default: each group's first day)")] = None,
+    method: Annotated[Optional[str], typer.Option(help="Inference method, when the store holds several")] = None,
+    dose_time: Annotated[bool, typer.Option("--dose-time/--no-dose-time", help="Also test whether the change differs between groups")] = True,
+    min_cells: Annotated[int, typer.Option(help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
+    min_patients: Annotated[int, typer.Option(help="Patients with both days a feature needs to be tested")] = 2,
+    out_csv: Annotated[Optional[Path], typer.Option("--out", help="Also write every tested feature to this CSV")] = None,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Paired tests of change per group and day (and dose × time), stored in the graph."""
+    from ._differential import differential as run
+
+    with _store(db, neo4j, user) as store:
+        res = run(store, groups=group or None, days=day or None, baseline=baseline, method=method,
+                  dose_time=dose_time, min_cells=min_cells, min_patients=min_patients)
+    cols = [S.ID, S.N_PATIENTS, "n_tested", "n_skipped", "n_filtered", "n_up", "n_down"]
+    _print_frame(res.contrasts[cols], "table", title="Contrasts (interaction level; up/down at FDR < 0.05)")
+    if out_csv is not None:
+        res.results.to_csv(out_csv, index=False)
+        err.print(f"wrote {len(res.results):,} tested features to {out_csv}")
+    err.print("ask: commgraph query differential -p cell_type=… -p day=… -p group=…  |  dose_effect  |  change_summary")
+
+
 def main() -> None:
     try:
         app()

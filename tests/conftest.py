@@ -69,3 +69,36 @@ def neo4j_store(neo4j_uri):
         st.clear()
         yield st
         st.clear()
+
+
+def per_sample_tables(*, n_patients: int = 4, days=(0, 7, 14), groups=("low", "high"), effect=None, seed: int = 0,
+                      n_lr: int = 30, cell_types=("MX1+ Mono", "Treg", "NK", "CD14 Mono"), absent=(),
+                      method: str = "synthetic", patients: bool = True, prefix: str = "P") -> list[pd.DataFrame]:
+    """One canonical table per sample (patient × day): a patient-level offset per feature plus
+    noise, so the paired design matters; ``effect(group, day, sender, receiver, ligand)`` adds
+    to a score; ``absent`` lists (sample, cell type) pairs missing from a sample's output."""
+    rng = np.random.default_rng(seed)
+    lrs = [(f"L{i}", f"R{i}", f"PW{i % 5}") for i in range(n_lr)]
+    base = {(s, t, l): rng.gamma(2.0, 0.5) for s in cell_types for t in cell_types for l, _, _ in lrs}
+    out, pid = [], 0
+    for g in groups:
+        for _ in range(n_patients):
+            pid += 1
+            patient = f"{prefix}{pid:02d}"
+            offset = {k: rng.normal(0, 0.3) for k in base}
+            for d in days:
+                sample, rows = f"{patient}_d{d}", []
+                for (s, t, lig), b in base.items():
+                    if (sample, s) in absent or (sample, t) in absent:
+                        continue
+                    v = b + offset[(s, t, lig)] + rng.normal(0, 0.3) + (effect(g, d, s, t, lig) if effect else 0.0)
+                    if v <= 0.2:  # not detected in this sample
+                        continue
+                    rec, pw = lig.replace("L", "R"), f"PW{int(lig[1:]) % 5}"
+                    rows.append({S.SOURCE: s, S.TARGET: t, S.LIGAND: lig, S.RECEPTOR: rec,
+                                 S.INTERACTION: S.interaction_name(lig, rec), S.PATHWAY: pw, S.SCORE: v,
+                                 S.PVALUE: 0.01, S.SIGNIFICANT: True, S.DAY: d, S.GROUP: g, S.SAMPLE: sample,
+                                 S.PATIENT: patient if patients else None, S.METHOD: method,
+                                 S.RUN_ID: f"{method}|{sample}", S.TOOL: method})
+                out.append(pd.DataFrame(rows))
+    return out

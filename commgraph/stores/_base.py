@@ -154,7 +154,7 @@ class Store(ABC):
     @abstractmethod
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
         """Write Contrast nodes and their CHANGED edges (``from``/``to`` CellState keys first),
-        replacing contrasts of the same ids; all or nothing (see :mod:`commgraph.differential`)."""
+        replacing contrasts of the same ids; all or nothing (see :func:`commgraph.differential`)."""
 
     @abstractmethod
     def remove_run(self, run_id: str) -> None:

@@ -26,7 +26,8 @@ Features are filtered before fitting as edgeR's ``filterByExpr`` does: kept when
 (score > 0) in at least as many samples as the smallest group × day has. A feature is reported
 in a contrast when at least ``min_patients`` patients have both days (in each group for
 ``dose_time``); the rest are counted as skipped. FDR is Benjamini–Hochberg within each contrast
-and level (``statsmodels``). ``delta`` is the model's mean paired difference (score units);
+and level (``statsmodels``). ``delta`` is the model's estimate of the mean paired change (score units; with no sample
+missing it equals the mean of the patients' own differences);
 ``log2fc`` compares the paired patients' mean scores with a pseudocount of one tenth of the
 median non-zero value at that level, so a pair absent on one side gives a finite, modest fold
 change instead of one set by a tiny constant.
@@ -345,6 +346,38 @@ def differential(store: Store, *, groups: Sequence[str] | None = None, days: Seq
     >>> res = cg.differential(store)                                   # doctest: +SKIP
     >>> res.table("time|high|d7-vs-d0|liana:cellphonedb", fdr=0.05)    # doctest: +SKIP
     """
+    design, runs, specs, feats, X, C = _prepare(
+        store, groups=groups, days=days, baseline=baseline, dose_time=dose_time, pairs=pairs, levels=levels,
+        method=method, min_cells=min_cells, min_patients=min_patients, significant_only=significant_only,
+        progress=progress)
+    parts, summary = [], []
+    for lv in track(list(levels), description="fitting (limma)", show=progress):
+        level = feats[lv]
+        keep = _keep(level.values, runs)
+        vals = level.values[keep]
+        f = level.features[keep].reset_index(drop=True)
+        fit = fit_contrasts(vals, X, C) if len(f) else None
+        for k, s in enumerate(specs):
+            res = _one_contrast(s, vals, f, fit, k, runs, level.pseudocount, min_patients, lv)
+            parts.append(res)
+            tested = res[np.isfinite(res[S.P_PROP])]
+            row = _summary_row(s, design, runs, tested, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
+            summary.append(row)
+    results = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
+    results = results[np.isfinite(results[S.P_PROP])].reset_index(drop=True)
+    contrasts = _summaries(summary)
+    settings = {"method": design.method, "levels": list(levels), "min_cells": min_cells, "min_patients": min_patients,
+                "significant_only": significant_only, "model": "~ 0 + patient + group:day (limma, eBayes legacy)",
+                "pseudocounts": {lv: feats[lv].pseudocount for lv in levels}, "fdr": "BH within contrast and level"}
+    out = Differential(results[RESULT_COLUMNS], contrasts, settings)
+    if write:
+        write_contrasts(store, out, design)
+    return out
+
+
+def _prepare(store: Store, *, groups, days, baseline, dose_time, pairs, levels, method, min_cells, min_patients,
+             significant_only, progress):
+    """The design, the contrasts asked for and the per-sample feature matrices."""
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad:
         raise InputError(f"unknown level {bad[0]!r} (levels: {', '.join(LEVELS)})")
@@ -382,29 +415,20 @@ def differential(store: Store, *, groups: Sequence[str] | None = None, days: Seq
         if s[S.REFERENCE] is not None:
             C.loc[_coef(s[S.REFERENCE], s[S.DAY]), s[S.ID]] = -1.0
 
-    parts, summary = [], []
-    for lv in track(list(levels), description="fitting (limma)", show=progress):
-        level = feats[lv]
-        keep = _keep(level.values, runs)
-        vals = level.values[keep]
-        f = level.features[keep].reset_index(drop=True)
-        fit = fit_contrasts(vals, X, C) if len(f) else None
-        for k, s in enumerate(specs):
-            res = _one_contrast(s, vals, f, fit, k, runs, level.pseudocount, min_patients, lv)
-            parts.append(res)
-            tested = res[np.isfinite(res[S.P_PROP])]
-            row = _summary_row(s, design, runs, tested, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
-            summary.append(row)
-    results = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
-    results = results[np.isfinite(results[S.P_PROP])].reset_index(drop=True)
-    contrasts = _summaries(summary)
-    settings = {"method": design.method, "levels": list(levels), "min_cells": min_cells, "min_patients": min_patients,
-                "significant_only": significant_only, "model": "~ 0 + patient + group:day (limma, eBayes legacy)",
-                "pseudocounts": {lv: feats[lv].pseudocount for lv in levels}, "fdr": "BH within contrast and level"}
-    out = Differential(results[RESULT_COLUMNS], contrasts, settings)
-    if write:
-        write_contrasts(store, out, design)
-    return out
+    return design, runs, specs, feats, X, C
+
+
+def model_matrices(store: Store, *, level: str = "interaction", **options) -> dict[str, pd.DataFrame]:
+    """What :func:`differential` fits at one level, to check or refit elsewhere (e.g. in R):
+    ``values`` (features × samples, after filtering; NaN = missing), ``design`` (samples ×
+    coefficients), ``contrasts`` (coefficients × contrasts) and ``features`` (their keys)."""
+    opts = {"groups": None, "days": None, "baseline": None, "dose_time": True, "pairs": None, "method": None,
+            "min_cells": 10, "min_patients": 2, "significant_only": False, "progress": False, **options}
+    design, runs, specs, feats, X, C = _prepare(store, levels=[level], **opts)
+    lv = feats[level]
+    keep = _keep(lv.values, runs)
+    return {"values": pd.DataFrame(lv.values[keep], columns=X.index), "design": X, "contrasts": C,
+            "features": lv.features[keep].reset_index(drop=True)}
 
 
 def _one_contrast(s: dict, vals: np.ndarray, f: pd.DataFrame, fit, k: int, runs: pd.DataFrame, pc: float,

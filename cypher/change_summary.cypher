@@ -1,0 +1,27 @@
+// change_summary: per sender→receiver pair, how many tested features rose and fell at the FDR cut-off — one group's day against its baseline, or (with $reference) the dose × time contrast; the data of a CellChat-style differential heatmap
+// $day int — the day compared with the baseline
+// $group string = "all" — dose group or cohort
+// $reference string = null — another group: count features whose change differs from that group's (null: the group's own change)
+// $level string = "interaction" — "interaction", "pair" or "pathway" (see `differential`)
+// $fdr float = 0.05 — a feature counts as up or down at an FDR at most this
+// $method string = null — only contrasts of runs of this inference method
+// returns: sender, receiver, n_tested, n_up, n_down, net_delta, contrast, stale
+// browser: :param day => 7
+// browser: :param group => "high"
+// browser: :param reference => null
+// browser: :param level => "interaction"
+// browser: :param fdr => 0.05
+// browser: :param method => null
+// A time contrast has no reference group, so null = null picks it (coalesce: both engines compare "" = "").
+// net_delta: the sum of the significant features' delta (the paired change, or the difference of changes).
+MATCH (k:Contrast)
+WHERE k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
+  AND coalesce(k.reference, "") = coalesce($reference, "")
+MATCH (a:CellState)-[c:CHANGED]->(b:CellState)
+WHERE a.`group` = $`group` AND a.day = $day AND c.contrast = k.id AND c.level = $level
+WITH a.cell_type AS sender, b.cell_type AS receiver, k.id AS contrast, k.stale AS stale, count(c) AS n_tested,
+     count(CASE WHEN c.fdr <= $fdr AND c.delta > 0 THEN 1 END) AS n_up,
+     count(CASE WHEN c.fdr <= $fdr AND c.delta < 0 THEN 1 END) AS n_down,
+     sum(CASE WHEN c.fdr <= $fdr THEN c.delta ELSE 0.0 END) AS net_delta
+RETURN sender, receiver, n_tested, n_up, n_down, net_delta, contrast, stale
+ORDER BY sender, receiver, contrast

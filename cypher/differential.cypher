@@ -1,0 +1,43 @@
+// differential: a cell type's tested changes as sender or receiver, one group's day against its baseline — paired over patients, limma moderated t, BH FDR (computed by `commgraph differential`)
+// $cell_type string — the cell type, e.g. "MX1+ Mono"
+// $day int — the day compared with the group's baseline day
+// $group string = "all" — dose group or cohort ("all" in a study without groups)
+// $direction string = "out" — "out": what the cell type sends; "in": what it receives
+// $level string = "interaction" — "interaction" (sender, receiver, ligand^receptor), "pair" (every interaction of a sender→receiver pair summed) or "pathway" (summed per pathway)
+// $fdr float = 0.05 — only features with an FDR at most this (1: every tested feature)
+// $min_abs_log2fc float = 0.0 — only features whose |log2fc| is at least this
+// $partner string = null — only this partner cell type
+// $method string = null — only contrasts of runs of this inference method
+// returns: partner, interaction, pathway, delta, log2fc, t, p, fdr, mean_baseline, mean_day, n, baseline, contrast, stale
+// browser: :param cell_type => "MX1+ Mono"
+// browser: :param day => 7
+// browser: :param group => "high"
+// browser: :param direction => "out"
+// browser: :param level => "interaction"
+// browser: :param fdr => 0.05
+// browser: :param min_abs_log2fc => 0.0
+// browser: :param partner => null
+// browser: :param method => null
+// delta: the mean paired change (day minus baseline, in the tool's score units); n: patients with both days.
+// A stale contrast used runs that were replaced or removed since, or misses runs added since: compute it again.
+MATCH (k:Contrast)
+WHERE k.kind = "time" AND k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
+MATCH (s:CellState)-[c:CHANGED]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND s.`group` = $`group` AND s.day = $day
+  AND c.contrast = k.id AND c.level = $level AND c.fdr <= $fdr AND abs(c.log2fc) >= $min_abs_log2fc
+  AND (o.cell_type = $partner OR $partner IS NULL)
+RETURN o.cell_type AS partner, c.interaction AS interaction, c.pathway AS pathway, c.delta AS delta,
+       c.log2fc AS log2fc, c.t AS t, c.p AS p, c.fdr AS fdr, c.mean_baseline AS mean_baseline,
+       c.mean_day AS mean_day, c.n AS n, k.baseline AS baseline, k.id AS contrast, k.stale AS stale
+ORDER BY p, partner, interaction
+UNION ALL
+MATCH (k:Contrast)
+WHERE k.kind = "time" AND k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
+MATCH (o:CellState)-[c:CHANGED]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND s.`group` = $`group` AND s.day = $day
+  AND c.contrast = k.id AND c.level = $level AND c.fdr <= $fdr AND abs(c.log2fc) >= $min_abs_log2fc
+  AND (o.cell_type = $partner OR $partner IS NULL)
+RETURN o.cell_type AS partner, c.interaction AS interaction, c.pathway AS pathway, c.delta AS delta,
+       c.log2fc AS log2fc, c.t AS t, c.p AS p, c.fdr AS fdr, c.mean_baseline AS mean_baseline,
+       c.mean_day AS mean_day, c.n AS n, k.baseline AS baseline, k.id AS contrast, k.stale AS stale
+ORDER BY p, partner, interaction

@@ -1,0 +1,309 @@
+"""Replicate-aware differential communication: the numbers (against R limma), the graph
+(both engines), calibration on null data, and every bad design as a one-line error."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import commgraph as cg
+from commgraph import _schema as S
+from commgraph import contrast_id, model_matrices
+from conftest import per_sample_tables
+
+PLANTED = ("L1", "L2", "L3")
+
+
+def planted(group, day, sender, receiver, ligand):
+    """+1.5 at the high dose, +0.5 at the low one, on day 7 only, for three ligands of MX1+ Mono."""
+    if day == 7 and sender == "MX1+ Mono" and ligand in PLANTED:
+        return 1.5 if group == "high" else 0.5
+    return 0.0
+
+
+def _load(store, tables, counts=None):
+    for t in tables:
+        store.load(t, cell_counts=None if counts is None else counts.get(t[S.SAMPLE].iloc[0]))
+    return store
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    # two samples miss a cell type: their features are missing (NaN), not 0
+    absent = {("P02_d7", "NK"), ("P06_d14", "Treg")}
+    with cg.connect(tmp_path_factory.mktemp("diff") / "s.lbug") as st:
+        _load(st, per_sample_tables(effect=planted, absent=absent))
+        res = cg.differential(st, progress=False)
+        yield st, res
+
+
+def test_planted_changes_are_found_and_nothing_else(study):
+    _, res = study
+    hi = res.table(contrast_id("time", "high", 7, 0, "synthetic"), fdr=0.05)
+    found = set(zip(hi[S.SOURCE], hi[S.INTERACTION]))
+    assert {("MX1+ Mono", f"{lig}^R{lig[1:]}") for lig in PLANTED} == found
+    assert (hi[S.DELTA] > 0).all() and len(hi) == 12  # three ligands to each of four receivers
+    # day 14 carries no effect: no call at either dose
+    for g in ("low", "high"):
+        assert res.table(contrast_id("time", g, 14, 0, "synthetic"), fdr=0.05).empty
+    # the dose × time contrast sees high's change exceed low's
+    dt = res.table(contrast_id("dose_time", "high", 7, 0, "synthetic", reference="low"), fdr=1.0)
+    is_planted = (dt[S.SOURCE] == "MX1+ Mono") & dt[S.LIGAND].isin(PLANTED)
+    assert (dt[is_planted][S.DELTA] > 0).all() and dt[is_planted][S.T_STAT].mean() > 2.5
+    assert dt[~is_planted][S.T_STAT].abs().mean() < 1.2
+
+
+def test_a_cell_type_absent_from_a_sample_is_missing_not_zero(study):
+    store, res = study
+    m = model_matrices(store)
+    v, f = m["values"], m["features"]
+    nk = (f[S.SOURCE] == "NK") | (f[S.TARGET] == "NK")
+    assert v.loc[nk.to_numpy(), "P02_d7"].isna().all()
+    assert v.loc[~nk.to_numpy(), "P02_d7"].notna().all()
+    # that patient has one fewer paired sample in the day-7 contrast of its group
+    r = res.table(contrast_id("time", "low", 7, 0, "synthetic"), fdr=1.0)
+    assert set(r[(r[S.SOURCE] == "NK") | (r[S.TARGET] == "NK")][S.N_PROP]) == {3}
+    assert set(r[(r[S.SOURCE] != "NK") & (r[S.TARGET] != "NK")][S.N_PROP]) == {4}
+
+
+def test_undetected_with_both_cell_types_present_is_zero(tmp_path):
+    tables = per_sample_tables(n_patients=3, days=(0, 7), groups=("high",), seed=3)
+    # drop one interaction from one sample's output: it reads 0 there, the sample stays
+    t0 = tables[0]
+    gone = t0[S.INTERACTION].iloc[0], t0[S.SOURCE].iloc[0], t0[S.TARGET].iloc[0]
+    tables[0] = t0.iloc[1:]
+    with cg.connect(tmp_path / "z.lbug") as st:
+        _load(st, tables)
+        m = model_matrices(st)
+    f = m["features"]
+    row = (f[S.INTERACTION] == gone[0]) & (f[S.SOURCE] == gone[1]) & (f[S.TARGET] == gone[2])
+    assert row.sum() == 1
+    assert m["values"].loc[row.to_numpy(), t0[S.SAMPLE].iloc[0]].tolist() == [0.0]
+
+
+# --- the numbers: R limma as the reference --------------------------------------------------
+
+
+def _rscript() -> str | None:
+    path = shutil.which("Rscript")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Rscript is not installed: tools/test.sh installs r-base-core and r-bioc-limma")
+        pytest.skip("R is not installed (apt-get install r-base-core r-bioc-limma)")
+    return path
+
+
+@pytest.mark.parametrize("level", ["interaction", "pathway"])
+def test_same_numbers_as_r_limma(study, tmp_path, level):
+    rscript = _rscript()
+    store, res = study
+    m = model_matrices(store, level=level)
+    assert m["values"].isna().any().any()  # the missing-value path is what is compared
+    m["values"].to_csv(tmp_path / "values.csv", index=False, na_rep="NA")
+    m["design"].to_csv(tmp_path / "design.csv", index=False)
+    m["contrasts"].to_csv(tmp_path / "contrasts.csv", index=False)
+    script = os.path.join(os.path.dirname(__file__), "r", "limma_reference.R")
+    subprocess.run([rscript, script, str(tmp_path)], check=True, capture_output=True, text=True)
+    keys = [c for c in (S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY) if c in m["features"].columns]
+    for k, cid in enumerate(m["contrasts"].columns, start=1):
+        want = pd.concat([m["features"][keys], pd.read_csv(tmp_path / f"r_{k}.csv")], axis=1)
+        got = res.results[(res.results[S.CONTRAST_PROP] == cid) & (res.results[S.LEVEL] == level)]
+        both = want.merge(got, on=keys, how="inner")
+        assert len(both) == len(want) == len(got), f"{cid}: every fitted feature is reported"
+        np.testing.assert_allclose(both[S.DELTA], both["coef"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(both["t_x"], both["t_y"], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(both["p_x"], both["p_y"], rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(np.log10(both["p_x"]), np.log10(both["p_y"]), atol=1e-6)
+        np.testing.assert_allclose(both["fdr_x"], both["fdr_y"], rtol=1e-6, atol=1e-12)
+
+
+# --- calibration ----------------------------------------------------------------------------------
+
+
+def test_null_study_is_calibrated(tmp_path):
+    """No effect anywhere: p-values are uniform and FDR < 0.05 calls are rare (a false call in
+    at most 5% of null studies is what BH promises under the complete null)."""
+    ps, studies_with_calls = [], 0
+    for seed in range(8):
+        with cg.connect(tmp_path / f"null{seed}.lbug") as st:
+            _load(st, per_sample_tables(n_patients=4, days=(0, 7), groups=("low", "high"), seed=100 + seed, n_lr=20))
+            res = cg.differential(st, levels=("interaction",), write=False, progress=False)
+        r = res.results
+        ps.append(r[r[S.KIND] == "time"][S.P_PROP].to_numpy())
+        studies_with_calls += int((r[S.FDR] < 0.05).any())
+    p = np.concatenate(ps)
+    from scipy import stats
+
+    assert len(p) > 2000
+    assert abs(np.mean(p < 0.05) - 0.05) < 0.015, np.mean(p < 0.05)
+    assert stats.kstest(p, "uniform").statistic < 0.03
+    assert studies_with_calls <= 2  # Binomial(8, ≤0.05): 3 or more has probability < 0.6%
+
+
+# --- the graph -----------------------------------------------------------------------------------
+
+
+def test_results_in_the_graph_and_the_named_queries(study):
+    store, res = study
+    c = store.contrasts()
+    assert set(c[S.ID]) == set(res.contrasts[S.ID]) and not c[S.STALE].any()
+    n_changed = store.cypher("MATCH ()-[c:CHANGED]->() RETURN count(c) AS n")["n"][0]
+    assert n_changed == len(res.results)
+    got = store.query("differential", cell_type="MX1+ Mono", day=7, group="high")
+    want = res.table(contrast_id("time", "high", 7, 0, "synthetic"), fdr=0.05)
+    assert sorted(zip(got["partner"], got[S.INTERACTION])) == sorted(zip(want[S.TARGET], want[S.INTERACTION]))
+    assert got[S.FDR].max() <= 0.05 and (got["n"] == 4).all() and not got[S.STALE].any()
+    everything = store.query("differential", cell_type="MX1+ Mono", day=7, group="high", fdr=1.0)
+    assert len(everything) == int(((res.results[S.CONTRAST_PROP] == want[S.CONTRAST_PROP].iloc[0])
+                                   & (res.results[S.LEVEL] == "interaction")
+                                   & (res.results[S.SOURCE] == "MX1+ Mono")).sum())
+    summary = store.query("change_summary", day=7, group="high").set_index(["sender", "receiver"])
+    assert summary.loc[("MX1+ Mono", "Treg"), "n_up"] == 3 and summary["n_down"].sum() == 0
+    assert summary.drop("MX1+ Mono", level="sender")["n_up"].sum() == 0
+    dose = store.query("dose_effect", day=7, group="high", reference="low", fdr=1.0, sender="MX1+ Mono")
+    # with no sample missing, the model's estimate is the mean of the patients' own differences
+    full = dose[~dose["receiver"].isin(["NK", "Treg"])]
+    assert len(full) > 20 and np.allclose(full["difference"], full["change"] - full["reference_change"], atol=1e-9)
+
+
+def test_computing_again_replaces_and_a_changed_run_marks_stale(tmp_path):
+    with cg.connect(tmp_path / "s.lbug") as st:
+        tables = per_sample_tables(n_patients=3, days=(0, 7), groups=("high",), effect=planted)
+        _load(st, tables)
+        first = cg.differential(st, progress=False)
+        count = "MATCH ()-[c:CHANGED]->() RETURN count(c) AS n"
+        n = st.cypher(count)["n"][0]
+        cg.differential(st, progress=False)
+        assert st.cypher(count)["n"][0] == n  # replaced, not added
+        st.load(tables[1])  # the same run again: the contrast that used it is stale
+        assert st.contrasts()[S.STALE].all()
+        assert st.query("differential", cell_type="MX1+ Mono", day=7, group="high")[S.STALE].all()
+        cg.differential(st, progress=False)
+        assert not st.contrasts()[S.STALE].any()
+        st.remove_run(first.contrasts[S.RUNS_PROP].iloc[0].split(";")[0])
+        assert st.contrasts()[S.STALE].all()
+
+
+# --- per-sample counts ------------------------------------------------------------------------
+
+
+def _counts(sample, patient, n_mx1, n_treg, day=7, group="high"):
+    return pd.DataFrame({S.CELL_TYPE_PROP: ["MX1+ Mono", "Treg"], S.N_CELLS: [n_mx1, n_treg], S.DAY: day,
+                         S.GROUP: group, S.SAMPLE: sample, S.PATIENT: patient})
+
+
+def _two_samples(store):
+    tables = per_sample_tables(n_patients=2, days=(7,), groups=("high",), cell_types=("MX1+ Mono", "Treg"), n_lr=3)
+    store.load(tables[0], cell_counts=_counts("P01_d7", "P01", 10, 30))
+    store.load(tables[1], cell_counts=_counts("P02_d7", "P02", 10, 50))
+    return store
+
+
+def _check_pooled(store):
+    states = store.cell_states().set_index(S.KEY_PROP)
+    mx1, treg = states.loc[S.state_key("MX1+ Mono", 7, "high")], states.loc[S.state_key("Treg", 7, "high")]
+    assert (mx1[S.N_CELLS], treg[S.N_CELLS]) == (20, 80)  # pooled, not the last sample's 10 and 50
+    assert mx1[S.FRACTION] == pytest.approx(0.2) and treg[S.FRACTION] == pytest.approx(0.8)
+    per = store.sample_counts().set_index([S.SAMPLE, S.CELL_TYPE_PROP])
+    assert per.loc[("P01_d7", "Treg"), S.N_CELLS] == 30 and per.loc[("P01_d7", "Treg"), S.FRACTION] == pytest.approx(0.75)
+    assert per.loc[("P02_d7", "Treg"), S.FRACTION] == pytest.approx(50 / 60)
+    s = store.samples().set_index(S.SAMPLE)
+    assert s.loc["P01_d7", S.PATIENT] == "P01" and s.loc["P02_d7", "n_runs"] == 1
+
+
+def test_per_sample_counts_are_kept_and_pooled(store):
+    _check_pooled(_two_samples(store))
+    # loading a sample's run again replaces its counts, it doesn't add them
+    _check_pooled(_two_samples(store))
+
+
+@pytest.mark.neo4j
+def test_per_sample_counts_on_neo4j(neo4j_store):
+    _check_pooled(_two_samples(neo4j_store))
+    _check_pooled(_two_samples(neo4j_store))
+
+
+@pytest.mark.neo4j
+def test_same_answers_on_neo4j(study, neo4j_store):
+    emb, _ = study
+    for t in per_sample_tables(effect=planted, absent={("P02_d7", "NK"), ("P06_d14", "Treg")}):
+        neo4j_store.load(t)
+    cg.differential(neo4j_store, progress=False)
+    from test_queries import assert_same
+
+    cases = [("differential", dict(cell_type="MX1+ Mono", day=7, group="high")),
+             ("differential", dict(cell_type="Treg", day=14, group="low", direction="in", fdr=1.0, level="pair")),
+             ("differential", dict(cell_type="NK", day=7, group="low", fdr=1.0, partner="Treg", level="pathway")),
+             ("dose_effect", dict(day=7, group="high", reference="low", fdr=0.2)),
+             ("dose_effect", dict(day=14, group="high", reference="low", fdr=1.0, receiver="NK")),
+             ("change_summary", dict(day=7, group="high")),
+             ("change_summary", dict(day=7, group="high", reference="low", level="pathway", fdr=1.0))]
+    for name, params in cases:
+        want = emb.query(name, **params)
+        assert len(want), f"{name} {params}: an empty answer compares nothing"
+        assert_same(neo4j_store.query(name, **params), want, what=f"{name} {params}")
+
+
+# --- bad designs: one line, store unchanged -------------------------------------------------------
+
+
+@pytest.mark.parametrize("case, match", [
+    ("unpaired", "no sample pairs with another"),
+    ("one_patient", "a paired test needs at least 2"),
+    ("no_baseline", "no samples on baseline day 3"),
+    ("one_day", "sampled on one day only"),
+    ("two_methods", "mix inference methods"),
+    ("pooled", "no per-sample runs"),
+])
+def test_bad_designs_are_one_line_errors(tmp_path, case, match):
+    with cg.connect(tmp_path / "bad.lbug") as st:
+        kw = {}
+        if case == "unpaired":
+            _load(st, per_sample_tables(n_patients=3, days=(0, 7), groups=("high",), patients=False))
+        elif case == "one_patient":
+            _load(st, per_sample_tables(n_patients=1, days=(0, 7), groups=("high",)))
+            kw = {"groups": ["high"]}
+        elif case == "no_baseline":
+            _load(st, per_sample_tables(n_patients=2, days=(0, 7), groups=("high",)))
+            kw = {"groups": ["high"], "baseline": 3}
+        elif case == "one_day":
+            _load(st, per_sample_tables(n_patients=2, days=(0,), groups=("healthy",), prefix="H"))
+            _load(st, per_sample_tables(n_patients=2, days=(0, 7), groups=("high",), seed=1))
+            kw = {"groups": ["healthy"]}
+        elif case == "two_methods":
+            _load(st, per_sample_tables(n_patients=2, days=(0, 7), groups=("high",)))
+            _load(st, per_sample_tables(n_patients=2, days=(0, 7), groups=("high",), method="other"))
+        elif case == "pooled":
+            from conftest import synthetic_table
+
+            st.load(synthetic_table())
+        before = (st.contrasts(), st.stats()["signals"])
+        with pytest.raises(cg.InputError, match=match) as err:
+            cg.differential(st, progress=False, **kw)
+        assert "\n" not in str(err.value)
+        assert st.contrasts().equals(before[0]) and st.stats()["signals"] == before[1]
+
+
+def test_cli_differential_then_query(tmp_path):
+    from typer.testing import CliRunner
+
+    from commgraph.cli import app
+
+    db = str(tmp_path / "cli.lbug")
+    with cg.connect(db) as st:
+        _load(st, per_sample_tables(n_patients=3, days=(0, 7), groups=("low", "high"), effect=planted))
+    runner = CliRunner()
+    got = runner.invoke(app, ["differential", "--db", db, "--out", str(tmp_path / "all.csv")])
+    assert got.exit_code == 0, got.output
+    assert "time|high|d7-vs-d0|synthetic" in got.output.replace("\n", "").replace("│", "").replace(" ", "")
+    assert len(pd.read_csv(tmp_path / "all.csv")) > 0
+    q = runner.invoke(app, ["query", "differential", "--db", db, "-p", "cell_type=MX1+ Mono", "-p", "day=7",
+                            "-p", "group=high", "-f", "csv"])
+    assert q.exit_code == 0 and len(pd.read_csv(pd.io.common.StringIO(q.stdout))) == 12
+    bad = runner.invoke(app, ["differential", "--db", db, "-g", "high", "-d", "5"])
+    assert bad.exit_code != 0
