@@ -376,6 +376,7 @@ def differential(
     min_cells: Annotated[int, typer.Option(help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
     min_patients: Annotated[int, typer.Option(help="Patients with both days a feature needs to be tested")] = 2,
     out_csv: Annotated[Optional[Path], typer.Option("--out", help="Also write every tested feature to this CSV")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json (the contrasts)")] = "table",
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
@@ -386,8 +387,9 @@ def differential(
     with _store(db, neo4j, user) as store:
         res = run(store, groups=group or None, days=day or None, baseline=baseline, method=method,
                   dose_time=dose_time, min_cells=min_cells, min_patients=min_patients)
-    cols = [S.ID, S.N_PATIENTS, "n_tested", "n_skipped", "n_filtered", "n_up", "n_down"]
-    _print_frame(res.contrasts[cols], "table", title="Contrasts (interaction level; up/down at FDR < 0.05)")
+    cols = [S.KIND, S.GROUP, S.REFERENCE, S.DAY, S.BASELINE, S.N_PATIENTS, "n_tested", "n_skipped", "n_up", "n_down"]
+    shown = res.contrasts if format != "table" else res.contrasts[cols]
+    _print_frame(shown, format, title=f"Contrasts of {res.settings['method']} runs (interaction level; up/down at FDR < 0.05)")
     if out_csv is not None:
         res.results.to_csv(out_csv, index=False)
         err.print(f"wrote {len(res.results):,} tested features to {out_csv}")

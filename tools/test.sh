@@ -14,6 +14,15 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   fi
 fi
 
+# R with Bioconductor's limma: the reference the differential statistics are checked against.
+if ! command -v Rscript >/dev/null 2>&1 || ! Rscript -e 'suppressMessages(library(limma))' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq r-base-core r-bioc-limma >/dev/null
+  else
+    echo "note: R/limma missing and not root: the R-limma comparison will fail" >&2
+  fi
+fi
+
 # A real Neo4j 5.26 server from Maven Central, on 127.0.0.1, for the tests marked neo4j.
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-commgraph-test}"
 export NEO4J_TEST_HOME="${NEO4J_TEST_HOME:-$PWD/.neo4j-test}"
