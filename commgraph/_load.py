@@ -51,9 +51,8 @@ class RunSpec:
         from .formats import read
 
         try:
-            table = read(self.format, self.path, day=self.day, group=self.group, sample=self.sample,
-                         run_id=self.run_id, **self.options)
-            return with_patient(table, self.patient, file=self.path)
+            return read(self.format, self.path, day=self.day, group=self.group, sample=self.sample,
+                        patient=self.patient, run_id=self.run_id, **self.options)
         except InputError as ex:
             if self.where and self.where not in str(ex):
                 raise InputError(f"{ex} (run listed at {self.where})") from None
@@ -64,19 +63,6 @@ class RunSpec:
             return None
         return read_cell_counts(self.cell_counts, day=self.day, group=self.group, sample=self.sample,
                                 patient=self.patient)
-
-
-def with_patient(table: pd.DataFrame, patient: str | None, *, file: str | None = None) -> pd.DataFrame:
-    """The run's rows with their patient set (a copy); a patient needs a sample to belong to."""
-    if patient is None:
-        return table
-    if table[S.SAMPLE].isna().any():
-        raise InputError(f"patient {patient!r} is given but the run has no sample (give the sample too)",
-                         file=file, column=S.PATIENT)
-    out = table.copy()
-    out[S.PATIENT] = pd.Categorical([str(patient)] * len(out))
-    out.attrs.update(table.attrs)
-    return out
 
 
 def read_cell_counts(path: str | os.PathLike, *, day: int, group: str, sample: str | None = None,
@@ -188,8 +174,7 @@ def load(store: Store | str | os.PathLike | None, format: str, source, *, day: i
     """
     from .formats import read
 
-    table = with_patient(read(format, source, day=day, group=group, sample=sample, run_id=run_id, **options),
-                         patient, file=str(source))
+    table = read(format, source, day=day, group=group, sample=sample, patient=patient, run_id=run_id, **options)
     if isinstance(cell_counts, (str, os.PathLike)):
         cell_counts = read_cell_counts(cell_counts, day=day, group=group, sample=sample, patient=patient)
     with _opened(store) as st:

@@ -174,6 +174,7 @@ def read(
     day: int,
     group: str = S.NO_GROUP,
     sample: str | None = None,
+    patient: str | None = None,
     run_id: str | None = None,
     **options: Any,
 ) -> pd.DataFrame:
@@ -183,7 +184,8 @@ def read(
     an in-memory object (CellPhoneDB: the dict ``call()`` returns; LIANA: an AnnData with
     ``uns["liana_res"]`` or a DataFrame; CellChat and csv: a DataFrame). ``day``, ``group``
     and ``sample`` describe the run (a file's own sample column, as in LIANA ``by_sample``
-    output, wins over ``sample``); ``run_id`` defaults to ``"{format}|d{day}|{group}"``
+    output, wins over ``sample``); ``patient`` names the patient the sample came from (it pairs a
+    patient's days in :func:`commgraph.differential`); ``run_id`` defaults to ``"{format}|d{day}|{group}"``
     plus ``"|{sample}"`` when a sample is given. ``options`` go to the format's parser (see
     ``FORMATS[format].options``), except ``tool_version``, ``database_version`` and
     ``parameters`` (a dict of the run's own parameters) which fill the provenance columns.
@@ -244,6 +246,10 @@ def read(
         out[S.SAMPLE] = t[S.SAMPLE].array
     else:
         out[S.SAMPLE] = _constant(None if sample is None else str(sample), n, "category")
+    if patient is not None and out[S.SAMPLE].isna().all():
+        raise InputError(f"patient {patient!r} is given but the run has no sample (give the sample too)",
+                         file=parsed.file, column=S.PATIENT)
+    out[S.PATIENT] = _constant(None if patient is None else str(patient), n, "category")
     out[S.METHOD] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[parsed.method])
     rid = run_id or f"{fmt.name}|d{day_int}|{group}" + (f"|{sample}" if sample is not None else "")
     out[S.RUN_ID] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[rid])
