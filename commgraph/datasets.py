@@ -36,7 +36,7 @@ Layout of the returned :class:`anndata.AnnData`
     ``background``).
 ``uns["simulation"]``
     the arguments used (``n_cells``, ``n_patients_per_group``, ``n_healthy``,
-    ``days``, ``seed``); ``uns["log1p"] = {"base": None}`` as scanpy writes it.
+    ``days``, ``seed``, ``effects``); ``uns["log1p"] = {"base": None}`` as scanpy writes it.
 
 Everything random is drawn from generators spawned from
 ``numpy.random.SeedSequence(seed)`` (one each for the mean profiles, the
@@ -349,13 +349,17 @@ def _interp(knots, x: float) -> float:
     return float(np.interp(x, xs, ys))
 
 
-def _type_fractions(group: str, day: int) -> np.ndarray:
-    """Expected composition of one library (before per-library noise)."""
+def _type_fractions(group: str, day: int, *, effects: bool = True) -> np.ndarray:
+    """Expected composition of one library (before per-library noise).
+
+    ``effects=False`` keeps the patient-vs-healthy baseline but drops the change
+    with day and dose.
+    """
     frac = np.array([_HEALTHY_FRACTIONS[c] for c in CELL_TYPES], dtype=float)
     if group != "healthy":
         frac *= np.array([_PATIENT_LINEAGE_FOLD[_LINEAGE[c]] for c in CELL_TYPES])
         frac /= frac.sum()
-        w = _MX1_DOSE_WEIGHT[group]
+        w = _MX1_DOSE_WEIGHT[group] if effects else 0.0
         log2fold = w * _interp(_MX1_FRACTION_KNOTS, day)
         frac[CELL_TYPES.index("MX1+ Mono")] *= 2.0 ** log2fold
     return frac / frac.sum()
@@ -406,6 +410,7 @@ def simulate_msc_study(
     n_healthy: int = 3,
     days: Sequence[int] = DEFAULT_DAYS,
     seed: int = 0,
+    effects: bool = True,
 ) -> ad.AnnData:
     """Simulate PBMC scRNA-seq counts of an MSC-infusion study in cirrhosis.
 
@@ -427,6 +432,11 @@ def simulate_msc_study(
         any non-negative day (peak at day 7, see :data:`PLANTED_EFFECTS`).
     seed
         Seed of the random generator; same arguments give identical data.
+    effects
+        ``False`` simulates a null study: no ligand change and no composition
+        change with day or dose (patients still differ from healthy donors at
+        baseline), drawn from the same random streams.  For calibrating tests
+        of change.
 
     Returns
     -------
@@ -489,11 +499,11 @@ def simulate_msc_study(
     blocks = []
     obs_parts = []
     for (sample, group, day), n_lib_cells in zip(libraries, cells_per_lib):
-        frac = _type_fractions(group, day)
+        frac = _type_fractions(group, day, effects=effects)
         frac = rng_comp.dirichlet(_COMPOSITION_CONCENTRATION * frac)
         n_by_type = rng_comp.multinomial(n_lib_cells, frac)
         lib_dev = donor_dev[sample] + rng.normal(0.0, _LIBRARY_SD, n_genes)
-        lfc = np.log(2.0) * _ligand_log2fc(group, day)
+        lfc = np.log(2.0) * _ligand_log2fc(group, day) if effects else 0.0
         type_codes = np.repeat(np.arange(len(CELL_TYPES)), n_by_type)
         log_mu = log_profiles[type_codes] + lib_dev
         if lfc:
@@ -545,5 +555,6 @@ def simulate_msc_study(
         "n_healthy": int(n_healthy),
         "days": list(days),
         "seed": int(seed),
+        "effects": bool(effects),
     }
     return adata
