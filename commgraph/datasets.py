@@ -755,6 +755,7 @@ def sample_sheet(adata: ad.AnnData) -> pd.DataFrame:
     :func:`commgraph.read_sample_sheet` reads from CSV.
     """
     if "sample_sheet" not in adata.uns:
-        raise KeyError("this AnnData has no uns['sample_sheet']: simulate it with commgraph.datasets.simulate_msc_study")
+        raise KeyError("this AnnData has no uns['sample_sheet']: "
+                       "simulate it with commgraph.datasets.simulate_msc_study")
     sheet = adata.uns["sample_sheet"]
     return (sheet if isinstance(sheet, pd.DataFrame) else pd.DataFrame(sheet)).copy()
