@@ -164,7 +164,8 @@ def associate(clinical: pd.DataFrame, features: pd.DataFrame, *, score: str, day
     With ``change=True`` both sides are per-patient changes (``day`` minus ``baseline``); with
     ``change=False`` the levels on ``day``.  Only patients of ``groups`` (default: all) count;
     a patient missing either side of a feature is dropped from that feature and counted in
-    ``n_dropped``.  Raises :class:`InputError` when fewer than 3 patients have the clinical side;
+    ``n_dropped`` (healthy donors, sampled once and not scored, count there unless ``groups``
+    leaves them out).  Raises :class:`InputError` when fewer than 3 patients have the clinical side;
     a feature with fewer than 3 patients gets NaN.
 
     Returns one row per feature, by p-value: ``feature, rho, p, fdr, n_patients, n_dropped``
