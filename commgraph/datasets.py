@@ -528,7 +528,8 @@ def _patients(groups: dict[str, float], n_per_group: int,
             rows.append({"patient": pid, "group": group, "weight": weight, "mx1_log2": mx1[i],
                          "mx1_dev": mx1[i] - mx1.mean(),
                          "own": own[i], **{s: base[s][i] for s in CLINICAL_SCORES}})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["patient", "group", "weight", "mx1_log2", "mx1_dev", "own",
+                                       *CLINICAL_SCORES])
 
 
 def _clinical_row(patient: pd.Series, day: int, first_dose: int, *, effects: bool,

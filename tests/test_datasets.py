@@ -122,3 +122,10 @@ def test_bad_designs():
         simulate_msc_study(n_cells=100, groups={"healthy": 1.0})
     with pytest.raises(ValueError, match="dosing_days"):
         simulate_msc_study(n_cells=100, dosing_days=())
+
+
+def test_healthy_only_study_has_an_unscored_sheet():
+    from commgraph.datasets import simulate_msc_study, sample_sheet
+
+    sheet = sample_sheet(simulate_msc_study(n_cells=100, n_patients_per_group=0, n_healthy=2))
+    assert sheet["sample"].tolist() == ["H01_d0", "H02_d0"] and sheet["child_pugh"].isna().all()
