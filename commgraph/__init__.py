@@ -17,8 +17,10 @@ from importlib.metadata import PackageNotFoundError, version
 from ._differential import Differential, contrast_id, differential, model_matrices
 from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import list_queries
+from ._samples import read_sample_sheet, sample_measurements
 from ._schema import COLUMNS, describe_columns, validate
 from ._transfer import copy_store, export_neo4j_import, study_table
+from .associations import associate, co_variation, responders  # scipy/statsmodels load on first call
 from .report import write_report
 from .views import view, write_views
 from .errors import CommgraphError, InputError, QueryError, StoreError
@@ -45,6 +47,8 @@ __all__ = [
     "RunSpec",
     "Store",
     "StoreError",
+    "associate",
+    "co_variation",
     "connect",
     "copy_store",
     "export_neo4j_import",
@@ -60,6 +64,9 @@ __all__ = [
     "read",
     "read_cell_counts",
     "read_manifest",
+    "read_sample_sheet",
+    "responders",
+    "sample_measurements",
     "validate",
     "view",
     "write_report",

@@ -3,10 +3,13 @@
 :func:`simulate_msc_study` simulates peripheral blood mononuclear cell (PBMC)
 single-cell RNA counts from a clinical study of mesenchymal stromal cell (MSC)
 infusion in decompensated cirrhosis: healthy donors sampled once (day 0) and
-patients in a ``low`` and a ``high`` dose group sampled on several days.
+patients in a ``low`` and a ``high`` dose group sampled on several days (or
+the trial's own designs, :data:`STUDY_DESIGNS`), with a sample sheet of
+clinical scores per patient and day (:func:`sample_sheet`).
 
 A few cell-cell communication effects are planted in the data (see
-:data:`PLANTED_EFFECTS` and :data:`PLANTED_COMPOSITION_EFFECTS`), chosen so that
+:data:`PLANTED_EFFECTS`, :data:`PLANTED_COMPOSITION_EFFECTS` and, for the
+clinical side, :data:`PLANTED_CLINICAL_EFFECTS`), chosen so that
 a ligand-receptor inference with LIANA+ and its ``consensus`` resource, run
 separately per ``day x group`` split, recovers them.  The constants describe the
 effects as data so that a demo can phrase claims from them; whether a claim
@@ -36,11 +39,18 @@ Layout of the returned :class:`anndata.AnnData`
     ``background``).
 ``uns["simulation"]``
     the arguments used (``n_cells``, ``n_patients_per_group``, ``n_healthy``,
-    ``days``, ``seed``); ``uns["log1p"] = {"base": None}`` as scanpy writes it.
+    ``days``, ``seed``, ``effects``, ``groups``, ``dosing_days``);
+    ``uns["log1p"] = {"base": None}`` as scanpy writes it.
+``uns["sample_sheet"]``
+    one row per library: ``sample`` (= ``library``), ``patient``, ``day``,
+    ``group``, ``child_pugh``, ``meld`` (nullable ints), ``albumin`` (g/L);
+    healthy donors are not scored (missing values).  Read it with
+    :func:`sample_sheet`.
 
 Everything random is drawn from generators spawned from
 ``numpy.random.SeedSequence(seed)`` (one each for the mean profiles, the
-composition and the counts), so the same arguments give identical counts
+composition, the counts, and the patients: their own MX1+ response and
+clinical scores), so the same arguments give identical counts
 (and the same genes, cells and obs).  The genes do not depend on the seed; the
 per-cell-type mean profiles of the non-planted genes do.
 
@@ -50,8 +60,21 @@ How the effects are planted
 * Composition: patients have more monocytes and B cells and fewer T and NK
   cells than healthy donors; in patients the ``MX1+ Mono`` fraction rises on
   day 3, dips on day 7 and is back at the day-0 level by day 28, more so at the
-  high dose.  Each library's composition is Dirichlet-distributed around the
-  expected one, and its cell-type counts multinomial.
+  high dose.  On top, each patient has an own MX1+ Mono fold (log2 sd 0.8,
+  reached by day 14 and kept; centred within the group so the pooled course
+  stays the planted one).  ``CD8 Effector T`` and ``Memory B`` move against,
+  ``Naive B`` with, the MX1+ Mono fold (0.4-0.5 log2 per log2): the
+  co-variation the trial reported.  ``Treg`` halve on days 3 and 7 in every
+  patient group.  Each library's composition is Dirichlet-distributed around
+  the expected one, and its cell-type counts multinomial.
+* Clinical scores (patients only): baseline Child-Pugh ~9.5, MELD ~16,
+  albumin ~29 g/L; a patient's improvement grows to its full size by day 28:
+  ``2.5 * dose_weight - 2 * (own MX1+ log2 fold, centred in the group)``
+  Child-Pugh points (plus a per-patient term, sd 0.3), MELD falling 1.5 and
+  albumin rising 1.5 g/L per Child-Pugh point; visit noise on each score.
+  So the higher dose improves more, and a patient whose MX1+ monocytes stay
+  low improves more (Child-Pugh change and MX1+ fraction change correlate
+  positively across patients).
 * Signalling: the planted ligands are multiplied in ``MX1+ Mono`` of patients
   by ``2 ** (+-3.5 * dose_weight * time_weight(day))`` with dose weights
   ``low`` 0.45, ``high`` 1 and time weights 0, 0.25, 1, 0.4, 0.05 on days 0, 3,
@@ -72,7 +95,7 @@ directions, but it saturates near 0, so compare sizes of changes (dose, day
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import anndata as ad
 import numpy as np
@@ -85,7 +108,12 @@ __all__ = [
     "DEFAULT_DAYS",
     "PLANTED_EFFECTS",
     "PLANTED_COMPOSITION_EFFECTS",
+    "PLANTED_CLINICAL_EFFECTS",
+    "DEFAULT_GROUPS",
+    "STUDY_DESIGNS",
+    "CLINICAL_SCORES",
     "simulate_msc_study",
+    "sample_sheet",
 ]
 
 #: Cell types, in the order of the ``cell_type`` categories.
@@ -109,6 +137,29 @@ GROUPS: tuple[str, ...] = ("healthy", "low", "high")
 
 #: Default sampling days of the patients (healthy donors: day 0 only).
 DEFAULT_DAYS: tuple[int, ...] = (0, 3, 7, 14, 28)
+
+#: Default patient groups and their dose weights: the size of every planted
+#: change with dose, as a fraction of the top dose's (on the log scale for the
+#: ligands and the composition, in points for the clinical improvement).
+DEFAULT_GROUPS: dict[str, float] = {"low": 0.45, "high": 1.0}
+
+#: The trial's own designs, as keyword arguments of :func:`simulate_msc_study`
+#: (``simulate_msc_study(**STUDY_DESIGNS["phase_ia"])``).  Phase Ia: four dose
+#: levels (cells per infusion), one infusion on day 0, sampled on days 3, 7, 14
+#: and 28.  Phase Ib: multi-dose arms, infusions on days 0, 7, 14 and 21 (each
+#: sample taken before that day's infusion), sampled on days 7, 14, 21 and 28;
+#: the two Ib arm doses here are illustrative.  Dose weights are dose / top dose.
+STUDY_DESIGNS: dict[str, dict] = {
+    "phase_ia": {"groups": {"5.0e7": 0.25, "1.0e8": 0.5, "1.5e8": 0.75, "2.0e8": 1.0},
+                 "days": (0, 3, 7, 14, 28), "dosing_days": (0,)},
+    "phase_ib": {"groups": {"1.0e8 x4": 0.5, "2.0e8 x4": 1.0},
+                 "days": (0, 7, 14, 21, 28), "dosing_days": (0, 7, 14, 21)},
+}
+
+#: Clinical columns of the simulated sample sheet: Child-Pugh score (integer,
+#: 5-15), MELD score (integer, 6-40), serum albumin (g/L, one decimal).  Lower
+#: Child-Pugh and MELD and higher albumin are better.
+CLINICAL_SCORES: tuple[str, ...] = ("child_pugh", "meld", "albumin")
 
 _MONO = ("MX1+ Mono", "CD14 Mono", "LGALS2+ Mono", "CD16 Mono")
 _T = ("Treg", "CD4 Naive T", "CD4 Effector T", "CD8 Naive T", "CD8 Effector T")
@@ -195,6 +246,33 @@ PLANTED_COMPOSITION_EFFECTS: tuple[dict, ...] = (
      "direction": "up"},
 )
 
+#: The trial's clinical and biomarker shape, planted in patients (see
+#: :func:`simulate_msc_study`; none of it with ``effects=False``).  ``dose``:
+#: by ``day``, each score changed from ``baseline`` in ``direction`` (lower
+#: Child-Pugh and MELD, higher albumin = improvement), more in groups with a
+#: larger dose weight (``high`` vs ``low`` in the default design).
+#: ``association``: across patients, the change of ``score`` (day vs baseline)
+#: rises with the change of the ``cell_type``'s fraction (Spearman rho > 0):
+#: patients whose Child-Pugh fell most kept MX1+ monocytes low.
+#: ``composition``: the fraction of ``cell_types`` in every patient group on
+#: ``days`` vs day 0.  ``co_variation``: within patients, across days, the
+#: ``partner``'s fraction moves with (``positive``) or against (``negative``)
+#: the ``cell_type``'s.
+PLANTED_CLINICAL_EFFECTS: tuple[dict, ...] = (
+    {"name": "more improvement at the higher dose by day 28", "kind": "dose",
+     "scores": {"child_pugh": "down", "meld": "down", "albumin": "up"},
+     "day": 28, "baseline": 0, "stronger_dose": "high", "weaker_dose": "low"},
+    {"name": "Child-Pugh change tracks the MX1+ Mono fraction change", "kind": "association",
+     "score": "child_pugh", "cell_type": "MX1+ Mono", "day": 28, "baseline": 0,
+     "direction": "positive"},
+    {"name": "Treg down on days 3 and 7", "kind": "composition", "cell_types": ("Treg",),
+     "days": (3, 7), "reference": ("same group", 0), "direction": "down"},
+    *({"name": f"MX1+ Mono fraction co-varies {d}ly with {p}", "kind": "co_variation",
+       "cell_type": "MX1+ Mono", "partner": p, "direction": d}
+      for p, d in (("CD8 Effector T", "negative"), ("Naive B", "positive"),
+                   ("Memory B", "negative"))),
+)
+
 # --------------------------------------------------------------------------
 # simulation parameters (the "biology")
 
@@ -209,12 +287,28 @@ _HEALTHY_FRACTIONS = {
 _PATIENT_LINEAGE_FOLD = {"mono": 1.8, "b": 1.6, "t": 0.7, "nk": 0.55}
 # log2 fold of the MX1+ Mono fraction vs day 0, at the high dose, by day
 _MX1_FRACTION_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 1.3, -1.8, -0.6, 0.0, 0.0))
-# dose weights of the MX1+ Mono fraction change (log scale)
-_MX1_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.45, "high": 1.0}
 # time course of the ligand effects (fraction of the day-7 effect)
 _LR_TIME_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.25, 1.0, 0.4, 0.05, 0.0))
-# dose weights (fraction of the high-dose effect, on the log scale)
-_DOSE_WEIGHT = {"healthy": 0.0, "low": 0.45, "high": 1.0}
+# per-patient MX1+ Mono response: sd (log2) of a patient's own fraction fold,
+# reached by day 14 and kept (the fraction of it, by day)
+_MX1_PATIENT_SD = 0.8
+_MX1_PATIENT_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.2, 0.6, 1.0, 1.0, 1.0))
+# cell types whose fraction moves with the MX1+ Mono fold (log2 per log2)
+_MX1_COUPLING = {"CD8 Effector T": -0.4, "Naive B": 0.5, "Memory B": -0.4}
+# log2 fold of the Treg fraction vs day 0, every patient group, by day
+_TREG_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, -1.0, -1.0, -0.3, 0.0, 0.0))
+# clinical: baseline mean and sd per score (decompensated cirrhosis), the
+# improvement (Child-Pugh points) at dose weight 1 and its time course, the
+# Child-Pugh points per log2 of the patient's MX1+ fold, the sd of a patient's
+# own improvement, the other scores per Child-Pugh point and visit noise
+_CLIN_BASELINE = {"child_pugh": (9.5, 1.3), "meld": (16.0, 4.0), "albumin": (29.0, 4.0)}
+_CLIN_RANGE = {"child_pugh": (5, 15), "meld": (6, 40), "albumin": (15.0, 55.0)}
+_CP_GAIN = 2.5
+_CLIN_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.1, 0.3, 0.6, 1.0, 1.0))
+_CP_PER_MX1_LOG2 = 2.0
+_CLIN_PATIENT_SD = 0.3
+_CLIN_PER_CP = {"child_pugh": -1.0, "meld": -1.5, "albumin": 1.5}
+_CLIN_VISIT_SD = {"child_pugh": 0.3, "meld": 1.0, "albumin": 1.2}
 # log2 fold of the planted ligands in MX1+ Mono at the high dose on day 7
 _LR_LOG2FC = 3.5
 # Dirichlet concentration of the per-library composition
@@ -349,15 +443,30 @@ def _interp(knots, x: float) -> float:
     return float(np.interp(x, xs, ys))
 
 
-def _type_fractions(group: str, day: int) -> np.ndarray:
-    """Expected composition of one library (before per-library noise)."""
+def _course(knots, day: int, dosing_days: Sequence[int]) -> float:
+    """A single infusion's time course, summed over the infusions before ``day``."""
+    return sum(_interp(knots, day - t) for t in dosing_days if day >= t)
+
+
+def _type_fractions(weight: float | None, day: int, *, dosing_days: Sequence[int] = (0,),
+                    patient_log2: float = 0.0, effects: bool = True) -> np.ndarray:
+    """Expected composition of one library (before per-library noise).
+
+    ``weight`` is the group's dose weight (``None`` for healthy donors);
+    ``patient_log2`` the patient's own MX1+ Mono fold at this day.
+    ``effects=False`` keeps the patient-vs-healthy baseline but drops the change
+    with day and dose.
+    """
     frac = np.array([_HEALTHY_FRACTIONS[c] for c in CELL_TYPES], dtype=float)
-    if group != "healthy":
+    if weight is not None:
         frac *= np.array([_PATIENT_LINEAGE_FOLD[_LINEAGE[c]] for c in CELL_TYPES])
         frac /= frac.sum()
-        w = _MX1_DOSE_WEIGHT[group]
-        log2fold = w * _interp(_MX1_FRACTION_KNOTS, day)
-        frac[CELL_TYPES.index("MX1+ Mono")] *= 2.0 ** log2fold
+        if effects:
+            mx1 = weight * _course(_MX1_FRACTION_KNOTS, day, dosing_days) + patient_log2
+            frac[CELL_TYPES.index("MX1+ Mono")] *= 2.0 ** mx1
+            for cell_type, slope in _MX1_COUPLING.items():
+                frac[CELL_TYPES.index(cell_type)] *= 2.0 ** (slope * mx1)
+            frac[CELL_TYPES.index("Treg")] *= 2.0 ** _course(_TREG_KNOTS, day, dosing_days)
     return frac / frac.sum()
 
 
@@ -394,9 +503,48 @@ def _mean_profiles(genes: list[str], gene_class: np.ndarray,
     return profiles
 
 
-def _ligand_log2fc(group: str, day: int) -> float:
+def _ligand_log2fc(weight: float, day: int, dosing_days: Sequence[int]) -> float:
     """log2 fold of the planted ligands in MX1+ Mono (positive magnitude)."""
-    return _LR_LOG2FC * _DOSE_WEIGHT[group] * _interp(_LR_TIME_KNOTS, day)
+    return _LR_LOG2FC * weight * _course(_LR_TIME_KNOTS, day, dosing_days)
+
+
+def _patients(groups: dict[str, float], n_per_group: int,
+              rng: np.random.Generator) -> pd.DataFrame:
+    """Per patient: group, dose weight, own MX1+ fold (log2), own improvement, baselines.
+
+    The MX1+ folds are centred so that their linear mean is 1 within a group,
+    which keeps the pooled group trajectory the planted one; the clinical link
+    uses them centred on the log scale (``mx1_dev``), which keeps each group's
+    mean improvement the planted one.
+    """
+    rows = []
+    for k, (group, weight) in enumerate(groups.items()):
+        ids = [f"P{k * n_per_group + p + 1:02d}" for p in range(n_per_group)]
+        fold = 2.0 ** rng.normal(0.0, _MX1_PATIENT_SD, n_per_group)
+        mx1 = np.log2(fold / fold.mean()) if n_per_group else fold
+        own = rng.normal(0.0, _CLIN_PATIENT_SD, n_per_group)
+        base = {s: rng.normal(m, sd, n_per_group) for s, (m, sd) in _CLIN_BASELINE.items()}
+        for i, pid in enumerate(ids):
+            rows.append({"patient": pid, "group": group, "weight": weight, "mx1_log2": mx1[i],
+                         "mx1_dev": mx1[i] - mx1.mean(),
+                         "own": own[i], **{s: base[s][i] for s in CLINICAL_SCORES}})
+    return pd.DataFrame(rows, columns=["patient", "group", "weight", "mx1_log2", "mx1_dev", "own",
+                                       *CLINICAL_SCORES])
+
+
+def _clinical_row(patient: pd.Series, day: int, first_dose: int, *, effects: bool,
+                  rng: np.random.Generator) -> dict:
+    """Child-Pugh, MELD and albumin of one patient on one day."""
+    ramp = _interp(_CLIN_KNOTS, day - first_dose)
+    gain = (_CP_GAIN * patient["weight"] - _CP_PER_MX1_LOG2 * patient["mx1_dev"]) if effects else 0.0
+    improvement = ramp * (gain + patient["own"])  # Child-Pugh points
+    out = {}
+    for score in CLINICAL_SCORES:
+        lo, hi = _CLIN_RANGE[score]
+        value = patient[score] + _CLIN_PER_CP[score] * improvement + rng.normal(0.0, _CLIN_VISIT_SD[score])
+        value = float(np.clip(value, lo, hi))
+        out[score] = round(value, 1) if score == "albumin" else int(round(value))
+    return out
 
 
 def simulate_msc_study(
@@ -406,6 +554,9 @@ def simulate_msc_study(
     n_healthy: int = 3,
     days: Sequence[int] = DEFAULT_DAYS,
     seed: int = 0,
+    effects: bool = True,
+    groups: Mapping[str, float] | None = None,
+    dosing_days: Sequence[int] = (0,),
 ) -> ad.AnnData:
     """Simulate PBMC scRNA-seq counts of an MSC-infusion study in cirrhosis.
 
@@ -419,7 +570,8 @@ def simulate_msc_study(
         ``n_cells=20_000`` gives ~606 cells per library and ~1,800 cells per
         ``day x group`` split (3 donors pooled).
     n_patients_per_group
-        Patients per dose group (``low``: ``P01``..; ``high``: the next ids).
+        Patients per dose group (first group: ``P01``..; the next: the next
+        ids).
     n_healthy
         Healthy donors (``H01``..), sampled on day 0 only.
     days
@@ -427,6 +579,20 @@ def simulate_msc_study(
         any non-negative day (peak at day 7, see :data:`PLANTED_EFFECTS`).
     seed
         Seed of the random generator; same arguments give identical data.
+    effects
+        ``False`` simulates a null study: no ligand change and no composition
+        change with day or dose (patients still differ from healthy donors at
+        baseline), and clinical scores that drift per patient but not with dose
+        or MX1+ monocytes; drawn from the same random streams.  For
+        calibrating tests of change.
+    groups
+        Patient groups (``obs["group"]`` values after ``healthy``) and their
+        dose weights, in order; default :data:`DEFAULT_GROUPS`
+        (``low`` 0.45, ``high`` 1).  :data:`STUDY_DESIGNS` holds the trial's.
+    dosing_days
+        Infusion days; each infusion's effect time course is added on (log
+        scale) to the earlier ones'.  The clinical improvement runs from the
+        first infusion.
 
     Returns
     -------
@@ -434,6 +600,12 @@ def simulate_msc_study(
         Cells x genes; see the module docstring for the layout.
     """
     days = tuple(int(d) for d in days)
+    dosing_days = tuple(int(d) for d in dosing_days)
+    groups = dict(DEFAULT_GROUPS if groups is None else groups)
+    if "healthy" in groups or any(not w >= 0 for w in groups.values()):
+        raise ValueError(f"groups must map names other than 'healthy' to dose weights >= 0, got {groups}")
+    if not dosing_days or any(d < 0 for d in dosing_days):
+        raise ValueError(f"dosing_days must be non-negative ints, got {dosing_days}")
     if n_patients_per_group < 0 or n_healthy < 0:
         raise ValueError("n_patients_per_group and n_healthy must be >= 0")
     if any(d < 0 for d in days) or len(set(days)) != len(days):
@@ -454,7 +626,7 @@ def simulate_msc_study(
     libraries: list[tuple[str, str, int]] = []  # (sample, group, day)
     for h in range(n_healthy):
         libraries.append((f"H{h + 1:02d}", "healthy", 0))
-    for k, group in enumerate(("low", "high")):
+    for k, group in enumerate(groups):
         for p in range(n_patients_per_group):
             sample = f"P{k * n_patients_per_group + p + 1:02d}"
             for day in days:
@@ -469,8 +641,10 @@ def simulate_msc_study(
 
     # independent streams, so that composition does not depend on the
     # expression parameters (gamma/Poisson draws use a variable number of bits)
-    rng_profile, rng_comp, rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    # (the patient stream is the 4th child: the first three are as before it)
+    rng_profile, rng_comp, rng, rng_patient = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    patients = _patients(groups, n_patients_per_group, rng_patient).set_index("patient", drop=False)
     profiles = _mean_profiles(genes, gene_class, rng_profile)
     log_profiles = np.log(profiles)
     # gene-wise NB dispersion
@@ -488,12 +662,23 @@ def simulate_msc_study(
 
     blocks = []
     obs_parts = []
+    sheet = []
+    first_dose = min(dosing_days)
     for (sample, group, day), n_lib_cells in zip(libraries, cells_per_lib):
-        frac = _type_fractions(group, day)
+        weight = groups.get(group)  # None: healthy donor
+        row = {"sample": f"{sample}_d{day}", "patient": sample, "day": day, "group": group}
+        patient_log2 = 0.0
+        if weight is not None:
+            patient = patients.loc[sample]
+            patient_log2 = patient["mx1_log2"] * _interp(_MX1_PATIENT_KNOTS, day - first_dose)
+            row.update(_clinical_row(patient, day, first_dose, effects=effects, rng=rng_patient))
+        sheet.append(row)
+        frac = _type_fractions(weight, day, dosing_days=dosing_days, patient_log2=patient_log2,
+                               effects=effects)
         frac = rng_comp.dirichlet(_COMPOSITION_CONCENTRATION * frac)
         n_by_type = rng_comp.multinomial(n_lib_cells, frac)
         lib_dev = donor_dev[sample] + rng.normal(0.0, _LIBRARY_SD, n_genes)
-        lfc = np.log(2.0) * _ligand_log2fc(group, day)
+        lfc = np.log(2.0) * _ligand_log2fc(weight, day, dosing_days) if effects and weight else 0.0
         type_codes = np.repeat(np.arange(len(CELL_TYPES)), n_by_type)
         log_mu = log_profiles[type_codes] + lib_dev
         if lfc:
@@ -517,7 +702,7 @@ def simulate_msc_study(
     obs = pd.concat(obs_parts, ignore_index=True)
     obs.index = (obs["library"] + "_" + obs.groupby("library").cumcount().astype(str)).values
     obs["cell_type"] = pd.Categorical(obs["cell_type"], categories=list(CELL_TYPES))
-    obs["group"] = pd.Categorical(obs["group"], categories=list(GROUPS))
+    obs["group"] = pd.Categorical(obs["group"], categories=["healthy", *groups])
     obs["sample"] = pd.Categorical(obs["sample"],
                                    categories=list(dict.fromkeys(obs["sample"])))
     obs["day"] = obs["day"].astype(np.int64)
@@ -545,5 +730,33 @@ def simulate_msc_study(
         "n_healthy": int(n_healthy),
         "days": list(days),
         "seed": int(seed),
+        "effects": bool(effects),
+        "groups": {str(g): float(w) for g, w in groups.items()},
+        "dosing_days": list(dosing_days),
     }
+    adata.uns["sample_sheet"] = _sheet_frame(sheet)
     return adata
+
+
+def _sheet_frame(rows: list[dict]) -> pd.DataFrame:
+    sheet = pd.DataFrame(rows, columns=["sample", "patient", "day", "group", *CLINICAL_SCORES])
+    sheet["day"] = sheet["day"].astype(np.int64)
+    for score in ("child_pugh", "meld"):
+        sheet[score] = sheet[score].astype("Int64")  # healthy donors: not assessed
+    sheet["albumin"] = sheet["albumin"].astype(float)
+    return sheet
+
+
+def sample_sheet(adata: ad.AnnData) -> pd.DataFrame:
+    """The simulated study's sample sheet: one row per library (a copy).
+
+    Columns: ``sample`` (the library id, ``obs["library"]``), ``patient``
+    (``obs["sample"]``), ``day``, ``group`` and :data:`CLINICAL_SCORES`
+    (empty for healthy donors, who are not scored).  This is the layout
+    :func:`commgraph.read_sample_sheet` reads from CSV.
+    """
+    if "sample_sheet" not in adata.uns:
+        raise KeyError("this AnnData has no uns['sample_sheet']: "
+                       "simulate it with commgraph.datasets.simulate_msc_study")
+    sheet = adata.uns["sample_sheet"]
+    return (sheet if isinstance(sheet, pd.DataFrame) else pd.DataFrame(sheet)).copy()
