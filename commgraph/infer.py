@@ -34,13 +34,14 @@ METHODS = ("liana", "cellphonedb")
 CPDB_DATABASE = "cellphonedb-v5.0.0.zip"  # vendored in loaders/ (MIT, ventolab/cellphonedb-data v5.0.0)
 _ENSEMBL = re.compile(r"^ENS[A-Z]*G\d{6,}")
 ENV_SCHEDULER = "COMMGRAPH_DASK_SCHEDULER"  # address of a running Dask scheduler
+CONNECT_TIMEOUT = 30  # seconds to reach a running scheduler
 WORKER_WAIT = 600  # seconds to wait for a first worker on a remote scheduler (batch queues are slow)
 
 
 class InferenceError(CommgraphError):
     """Some splits' inference failed; the others' outputs, the manifest of those and ``failed.csv`` are kept."""
 
-    def __init__(self, message: str, *, manifest: Path, failed: Path):
+    def __init__(self, message: str, *, manifest: Path | None = None, failed: Path | None = None):
         self.manifest, self.failed = manifest, failed
         super().__init__(message)
 
@@ -289,7 +290,10 @@ def _describe(split: Split) -> str:
 
 def _one_line(error: BaseException, limit: int = 300) -> str:
     """The error's type and first line, cut to ``limit`` characters (LIANA+ lists every missing gene)."""
-    lines = str(error).strip().splitlines()
+    args = error.args
+    # Dask sends a message over 10,000 characters as ("Long error message", its start)
+    text = args[1] if len(args) == 2 and args[0] == "Long error message" and isinstance(args[1], str) else str(error)
+    lines = text.strip().splitlines()
     text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -351,7 +355,7 @@ def _connected(scheduler: Any, n_workers: int) -> Iterator[Any]:
         return
     address = getattr(scheduler, "scheduler_address", scheduler)
     try:
-        client = Client(address, timeout="30s", set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise InferenceError(f"can't reach the Dask scheduler at {address}: {_one_line(e)}") from None
     with client:
