@@ -211,20 +211,7 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
     if method == "cellphonedb" and not db.exists():
         raise InputError("CellPhoneDB database not found", file=str(db))
 
-    # what each split runs on, and what it writes beside its results, before anything is written
-    plans, skipped = [], []
-    for split in splits:
-        types = adata.obs[cell_type_key].iloc[split.cells].astype(str)
-        counts = types.value_counts().rename_axis(S.CELL_TYPE_PROP).reset_index(name=S.N_CELLS)
-        counts = counts.sort_values(S.CELL_TYPE_PROP)
-        enough = counts[counts[S.N_CELLS] >= min_cells][S.CELL_TYPE_PROP]
-        for row in counts[counts[S.N_CELLS] < min_cells].itertuples(index=False):
-            skipped.append({"split": split.name, S.CELL_TYPE_PROP: row[0], S.N_CELLS: int(row[1]),
-                            "reason": f"fewer than {min_cells} cells"})
-        if len(enough) < 2:
-            skipped.append({"split": split.name, S.CELL_TYPE_PROP: "*", S.N_CELLS: int(len(types)),
-                            "reason": "fewer than two cell types with enough cells: no inference"})
-        plans.append((split, counts, split.cells[types.isin(enough).to_numpy()] if len(enough) >= 2 else None))
+    plans, skipped = _plans(adata, splits, cell_type_key=cell_type_key, min_cells=min_cells)
     runs = [(split, cells) for split, _, cells in plans if cells is not None]
     if not runs:
         raise InputError("no split has two cell types with enough cells: lower min_cells or check the keys")
@@ -241,8 +228,9 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
     scheduler = scheduler if scheduler is not None else os.environ.get(ENV_SCHEDULER) or None
     in_process = scheduler is None and (n_jobs <= 1 or len(runs) == 1)
     out = Path(out)
+    errors: dict[str, BaseException] = {}
     with contextlib.nullcontext() if in_process else _dask_client(scheduler, min(n_jobs, len(runs))) as client:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)  # only once the cluster answers: a bad address writes nothing
         for split, counts, _ in plans:
             (out / split.name).mkdir(exist_ok=True)
             counts.to_csv(out / split.name / "cell_counts.csv", index=False)
@@ -251,36 +239,57 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
             warnings.warn(f"{len(skipped)} cell type × split combination(s) had too few cells and were left out; "
                           f"see {out / 'skipped.csv'}", stacklevel=2)
         (out / "failed.csv").unlink(missing_ok=True)  # from an earlier run into this folder
-        failed: dict[str, str] = {}
-        first: BaseException | None = None
         what = f"{method} per day × group" + (" × sample" if sample_key else "")
         for split, files, error in _outcomes(runs, data_of, var_names, options, client=client, progress=progress,
                                              what=what):
             if error is None:
                 for name, content in files.items():
                     (out / split.name / name).write_bytes(content)
-                continue
-            failed[split.name], first = _one_line(error), first or error
-            warnings.warn(f"inference failed for {_describe(split)}: {failed[split.name]}", stacklevel=2)
+            else:
+                errors[split.name] = error
+                warnings.warn(f"inference failed for {_describe(split)}: {_one_line(error)}", stacklevel=2)
+    return _write_manifest(out, [split for split, _ in runs], errors, method=method, liana_method=liana_method)
 
-    manifest = [{"path": split.name if method == "cellphonedb" else f"{split.name}/liana.csv", "format": method,
-                 "day": split.day, "group": split.group, "sample": split.sample or "", "patient": split.patient or "",
-                 "options": "" if method == "cellphonedb" else json.dumps({"method": liana_method}),
-                 "cell_counts": f"{split.name}/cell_counts.csv"}
-                for split, _ in runs if split.name not in failed]
+
+def _plans(adata, splits: list[Split], *, cell_type_key: str, min_cells: int) -> tuple[list, list[dict]]:
+    """Per split: its cell counts and the cells to run on (None: too few cell types); and what was left out."""
+    plans, skipped = [], []
+    for split in splits:
+        types = adata.obs[cell_type_key].iloc[split.cells].astype(str)
+        counts = types.value_counts().rename_axis(S.CELL_TYPE_PROP).reset_index(name=S.N_CELLS)
+        counts = counts.sort_values(S.CELL_TYPE_PROP)
+        enough = counts[counts[S.N_CELLS] >= min_cells][S.CELL_TYPE_PROP]
+        for row in counts[counts[S.N_CELLS] < min_cells].itertuples(index=False):
+            skipped.append({"split": split.name, S.CELL_TYPE_PROP: row[0], S.N_CELLS: int(row[1]),
+                            "reason": f"fewer than {min_cells} cells"})
+        if len(enough) < 2:
+            skipped.append({"split": split.name, S.CELL_TYPE_PROP: "*", S.N_CELLS: int(len(types)),
+                            "reason": "fewer than two cell types with enough cells: no inference"})
+        plans.append((split, counts, split.cells[types.isin(enough).to_numpy()] if len(enough) >= 2 else None))
+    return plans, skipped
+
+
+def _write_manifest(out: Path, runs: list[Split], errors: dict[str, BaseException], *, method: str,
+                    liana_method: str) -> Path:
+    """``manifest.csv`` of the runs that succeeded; with failures also ``failed.csv``, then InferenceError."""
     path = out / "manifest.csv"
-    pd.DataFrame(manifest, columns=list(MANIFEST_COLUMNS)).to_csv(path, index=False)
-    if failed:
-        failed_csv = out / "failed.csv"
-        pd.DataFrame([{"split": s.name, "day": s.day, "group": s.group, "sample": s.sample or "",
-                       "patient": s.patient or "", "error": failed[s.name]} for s, _ in runs if s.name in failed],
-                     columns=list(FAILED_COLUMNS)).to_csv(failed_csv, index=False)
-        name = next(s for s, _ in runs if s.name in failed)
-        raise InferenceError(
-            f"inference failed for {len(failed)} of {len(runs)} split(s), first {_describe(name)}: {failed[name.name]}; "
-            f"{path} lists the {len(runs) - len(failed)} that succeeded, {failed_csv} the failed ones",
-            manifest=path, failed=failed_csv) from first
-    return path
+    pd.DataFrame([{"path": s.name if method == "cellphonedb" else f"{s.name}/liana.csv", "format": method,
+                   "day": s.day, "group": s.group, "sample": s.sample or "", "patient": s.patient or "",
+                   "options": "" if method == "cellphonedb" else json.dumps({"method": liana_method}),
+                   "cell_counts": f"{s.name}/cell_counts.csv"} for s in runs if s.name not in errors],
+                 columns=list(MANIFEST_COLUMNS)).to_csv(path, index=False)
+    if not errors:
+        return path
+    failed = [s for s in runs if s.name in errors]
+    failed_csv = out / "failed.csv"
+    pd.DataFrame([{"split": s.name, "day": s.day, "group": s.group, "sample": s.sample or "",
+                   "patient": s.patient or "", "error": _one_line(errors[s.name])} for s in failed],
+                 columns=list(FAILED_COLUMNS)).to_csv(failed_csv, index=False)
+    first = failed[0]
+    raise InferenceError(
+        f"inference failed for {len(failed)} of {len(runs)} split(s), first {_describe(first)}: "
+        f"{_one_line(errors[first.name])}; {path} lists the {len(runs) - len(failed)} that succeeded, "
+        f"{failed_csv} the failed ones", manifest=path, failed=failed_csv) from errors[first.name]
 
 
 def _describe(split: Split) -> str:
