@@ -252,6 +252,8 @@ def infer(
     day_key: Annotated[str, typer.Option(help="obs column with the day (0 = baseline)")],
     group_key: Annotated[Optional[str], typer.Option(help="obs column with the dose group or cohort")] = None,
     sample_key: Annotated[Optional[str], typer.Option(help="obs column with the sample; one run per sample")] = None,
+    patient_key: Annotated[Optional[str], typer.Option(
+        help="obs column with the patient (needs --sample-key); written to the manifest's patient column")] = None,
     method: Annotated[str, typer.Option(help="liana or cellphonedb")] = "liana",
     liana_method: Annotated[str, typer.Option(help="LIANA+ method (cellphonedb, rank_aggregate, cellchat, …)")] = "cellphonedb",
     resource: Annotated[str, typer.Option(help="LIANA+ resource")] = "consensus",
@@ -260,20 +262,27 @@ def infer(
     normalized: Annotated[bool, typer.Option(help="the matrix is already log-normalised")] = False,
     min_cells: Annotated[int, typer.Option(help="leave out cell types with fewer cells in a split")] = 10,
     n_perms: Annotated[int, typer.Option(help="permutations for p-values")] = 100,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes")] = 2,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="worker processes of the local Dask cluster (1: in this process)")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(
+        envvar="COMMGRAPH_DASK_SCHEDULER",
+        help="address of a running Dask scheduler (tcp://host:8786) to run the splits on, instead of a local cluster")] = None,
     out: Annotated[Path, typer.Option(help="output folder (native results + manifest.csv)")] = Path("commgraph-infer"),
     load: Annotated[bool, typer.Option("--load", help="load the results into the store when done")] = False,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
 ):
-    """Run LIANA+ or CellPhoneDB per day × group (× sample) and write a manifest."""
+    """Run LIANA+ or CellPhoneDB per day × group (× sample) on Dask and write a manifest.
+
+    Splits that fail are listed in OUT/failed.csv and left out of the manifest; the command then exits 1.
+    """
     from .infer import infer as run_infer
 
     manifest = run_infer(adata, cell_type_key=cell_type_key, day_key=day_key, group_key=group_key,
-                         sample_key=sample_key, method=method, liana_method=liana_method, resource=resource,
-                         cpdb_database=cpdb_database, layer=layer, normalized=normalized, min_cells=min_cells,
-                         n_perms=n_perms, n_jobs=jobs, out=out)
+                         sample_key=sample_key, patient_key=patient_key, method=method, liana_method=liana_method,
+                         resource=resource, cpdb_database=cpdb_database, layer=layer, normalized=normalized,
+                         min_cells=min_cells, n_perms=n_perms, n_jobs=jobs, scheduler=scheduler, out=out)
     err.print(f"wrote {manifest}")
     if load:
         from ._load import load_manifest
