@@ -25,6 +25,7 @@ from .report import write_report
 from .views import view, write_views
 from .errors import CommgraphError, InputError, QueryError, StoreError
 from .stores import Store, connect
+from . import clinical  # the clinical questions asked of a store
 
 
 def read(format: str, source, **kwargs):
@@ -40,6 +41,7 @@ except PackageNotFoundError:  # a bare checkout on sys.path
     __version__ = "0+unknown"
 
 __all__ = [
+    "clinical",
     "COLUMNS",
     "CommgraphError",
     "InputError",

@@ -132,6 +132,9 @@ def _design(store: Store, *, groups: Sequence[str] | None, days: Sequence[int] |
     if len(dup):
         raise InputError(f"sample {dup[S.SAMPLE].iloc[0]!r} has several runs of method {method!r} "
                          f"({', '.join(dup[dup[S.SAMPLE] == dup[S.SAMPLE].iloc[0]][S.RUN_ID])}): remove all but one")
+    # the Sample node knows the patient (from the run, or a sample sheet loaded since)
+    patients = store.samples().set_index(S.SAMPLE)[S.PATIENT]
+    r[S.PATIENT] = r[S.SAMPLE].map(patients).where(lambda p: p.notna(), r[S.PATIENT])
     r[S.PATIENT] = r[S.PATIENT].where(r[S.PATIENT].notna(), r[S.SAMPLE]).astype(str)
     r[S.DAY] = r[S.DAY].astype("int64")
     two = r.groupby(S.PATIENT)[S.GROUP].nunique()

@@ -331,3 +331,28 @@ def next_edges(states: pd.DataFrame) -> pd.DataFrame:
 
 def parameters_json(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=str)
+
+
+@dataclass
+class SampleSheetFrames:
+    """What a sample sheet writes: each sample's patient, the patients, the clinical records."""
+
+    samples: pd.DataFrame  # id, patient (the sheet's; replaces a sample-is-its-own-patient default)
+    patients: pd.DataFrame  # id, group
+    measurements: pd.DataFrame  # key, sample, variable, value, text
+    measured: pd.DataFrame  # from (sample id), to (measurement key)
+
+
+def sample_sheet_frames(sheet: pd.DataFrame, measurements: pd.DataFrame) -> SampleSheetFrames:
+    m = measurements.copy()
+    m.insert(0, S.KEY_PROP, [S.measurement_key(a, b) for a, b in zip(m[S.SAMPLE], m[S.VARIABLE])])
+    m[S.VALUE] = m[S.VALUE].astype(float)
+    m[S.TEXT] = _nullable(m[S.TEXT])
+    patients = (sheet[[S.PATIENT, S.GROUP]].drop_duplicates().astype(str)
+                .rename(columns={S.PATIENT: S.ID}).reset_index(drop=True))
+    return SampleSheetFrames(
+        samples=pd.DataFrame({S.ID: sheet[S.SAMPLE].astype(str).to_numpy(), S.PATIENT: sheet[S.PATIENT].astype(str).to_numpy()}),
+        patients=patients[node_columns(S.PATIENT_NODE)],
+        measurements=m[node_columns(S.MEASUREMENT)],
+        measured=pd.DataFrame({FROM: m[S.SAMPLE].to_numpy(), TO: m[S.KEY_PROP].to_numpy()}),
+    )

@@ -27,7 +27,8 @@ from ._progress import track
 from .errors import InputError
 from .stores import Store, connect
 
-MANIFEST_COLUMNS = ("path", "format", "day", "group", "sample", "patient", "run_id", "options", "cell_counts")
+MANIFEST_COLUMNS = ("path", "format", "day", "group", "sample", "patient", "run_id", "options", "cell_counts",
+                    "sample_sheet")
 MANIFEST_REQUIRED = ("path", "format", "day")
 KEEP_IN_MEMORY = 5_000_000  # rows; above this a manifest's runs are read twice, not held
 
@@ -45,6 +46,7 @@ class RunSpec:
     run_id: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     cell_counts: str | None = None
+    sample_sheet: str | None = None  # the study's sample sheet (clinical values), loaded after the runs
     where: str = ""  # "manifest.csv, row 3" for errors
 
     def read(self) -> pd.DataFrame:
@@ -155,12 +157,16 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         counts = val("cell_counts")
         if counts is not None and not (base / str(counts)).exists():
             fail("cell_counts", f"{base / str(counts)} does not exist")
+        sheet = val("sample_sheet")
+        if sheet is not None and not (base / str(sheet)).exists():
+            fail("sample_sheet", f"{base / str(sheet)} does not exist")
         specs.append(
             RunSpec(path=str(run_path), format=fmt, day=int(day), group=str(val("group") or S.NO_GROUP),
                     sample=None if val("sample") is None else str(val("sample")),
                     patient=None if val("patient") is None else str(val("patient")),
                     run_id=None if val("run_id") is None else str(val("run_id")), options=options,
-                    cell_counts=None if counts is None else str(base / str(counts)), where=f"{path}, row {i}")
+                    cell_counts=None if counts is None else str(base / str(counts)),
+                    sample_sheet=None if sheet is None else str(base / str(sheet)), where=f"{path}, row {i}")
         )
     return specs
 
@@ -197,10 +203,20 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
         spec.counts()  # checked now, not half-way through writing
         held += len(table)
         tables.append(table if held <= KEEP_IN_MEMORY else None)
+    sheets = sorted({s.sample_sheet for s in specs if s.sample_sheet})
+    if len(sheets) > 1:
+        raise InputError(f"the manifest names {len(sheets)} sample sheets ({', '.join(sheets)}): one per study",
+                         file=str(manifest), column="sample_sheet")
+    if sheets:
+        from ._samples import read_sample_sheet
+
+        read_sample_sheet(sheets[0])  # checked before anything is written
     loaded = []
     with _opened(store) as st:
         for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress):
             loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
+        if sheets:
+            st.load_samples(sheets[0])
     return pd.concat(loaded, ignore_index=True)
 
 

@@ -24,10 +24,8 @@ import pandas as pd
 from . import _schema as S
 from .errors import InputError
 
-# the sample model's names (they join _schema when the store learns samples)
-PATIENT = "patient"
+PATIENT, VARIABLE, VALUE, TEXT = S.PATIENT, S.VARIABLE, S.VALUE, S.TEXT
 REQUIRED: tuple[str, ...] = (S.SAMPLE, PATIENT, S.DAY, S.GROUP)
-VARIABLE, VALUE, TEXT = "variable", "value", "text"
 MEASUREMENT_COLUMNS: tuple[str, ...] = (S.SAMPLE, VARIABLE, VALUE, TEXT)
 
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none"})

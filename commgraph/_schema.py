@@ -104,6 +104,8 @@ OF_PATIENT = "OF_PATIENT"
 FROM_SAMPLE = "FROM_SAMPLE"
 COUNTED_IN = "COUNTED_IN"
 CHANGED = "CHANGED"
+MEASUREMENT = "Measurement"
+MEASURED = "MEASURED"
 
 # node and edge property names that are not canonical columns
 NAME = "name"
@@ -120,6 +122,11 @@ N_ROWS = "n_rows"
 N_SIGNIFICANT = "n_significant"
 LOADED_AT = "loaded_at"
 ID = "id"
+# clinical and lab values of a sample (sample sheets): one record per sample × variable, so a
+# new column of a sheet needs no schema change on either engine
+VARIABLE = "variable"
+VALUE = "value"
+TEXT = "text"
 # Contrast nodes and CHANGED edges (see commgraph.differential)
 KIND = "kind"
 REFERENCE = "reference"  # the other dose group of a dose × time contrast
@@ -204,6 +211,8 @@ NODE_TABLES: tuple[NodeTable, ...] = (
     NodeTable(GENE, SYMBOL, ((SYMBOL, "STRING"),)),
     NodeTable(PATIENT_NODE, ID, ((ID, "STRING"), (GROUP, "STRING"))),
     NodeTable(SAMPLE_NODE, ID, ((ID, "STRING"), (PATIENT, "STRING"), (DAY, "INT64"), (GROUP, "STRING"))),
+    NodeTable(MEASUREMENT, KEY_PROP, ((KEY_PROP, "STRING"), (SAMPLE, "STRING"), (VARIABLE, "STRING"),
+                                      (VALUE, "DOUBLE"), (TEXT, "STRING"))),
     NodeTable(
         CONTRAST,
         ID,
@@ -270,6 +279,7 @@ REL_TABLES: tuple[RelTable, ...] = (
     RelTable(OF_PATIENT, SAMPLE_NODE, PATIENT_NODE),
     RelTable(FROM_SAMPLE, RUN, SAMPLE_NODE),
     RelTable(COUNTED_IN, CELL_STATE, SAMPLE_NODE, ((N_CELLS, "INT64"), (FRACTION, "DOUBLE"))),
+    RelTable(MEASURED, SAMPLE_NODE, MEASUREMENT),
     RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES),
 )
 
@@ -280,6 +290,13 @@ REL_TABLE = {t.type: t for t in REL_TABLES}
 def state_key(cell_type: str, day: int, group: str) -> str:
     """CellState key: one node per cell type × day × group."""
     return f"{cell_type}|{int(day)}|{group}"
+
+
+def measurement_key(sample: str, variable: str) -> str:
+    """Measurement key: JSON of the pair, so no two (sample, variable) pairs share one."""
+    import json
+
+    return json.dumps([str(sample), str(variable)])
 
 
 def interaction_name(ligand: str, receptor: str) -> str:

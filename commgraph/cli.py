@@ -405,6 +405,57 @@ def differential(
     err.print("ask: commgraph query differential -p cell_type=… -p day=… -p group=…  |  dose_effect  |  change_summary")
 
 
+samples_app = typer.Typer(help="Samples, patients and clinical values (sample sheets).", no_args_is_help=True)
+app.add_typer(samples_app, name="samples")
+
+
+@samples_app.command("load")
+def samples_load(
+    sheet: Annotated[Path, typer.Argument(help="Sample sheet CSV: sample, patient, day, group, clinical columns…")],
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Attach a sample sheet to the store's samples: patients and clinical values (all or nothing)."""
+    with _store(db, neo4j, user) as store:
+        table = store.load_samples(sheet)
+    n_vars = len(table.columns) - 4
+    err.print(f"loaded {len(table)} sample(s) of {table[S.PATIENT].nunique()} patient(s), {n_vars} clinical column(s)")
+
+
+@samples_app.command("list")
+def samples_list(
+    format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json")] = "table",
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """The samples: patient, day, group and number of runs."""
+    with _store(db, neo4j, user, read_only=True) as store:
+        _print_frame(store.samples(), format, title="samples")
+
+
+@app.command()
+def associate(
+    score: Annotated[str, typer.Option(help="Clinical column of the sample sheet, e.g. child_pugh")],
+    day: Annotated[int, typer.Option(help="The day whose change from --baseline is correlated (or level, --levels)")],
+    baseline: Annotated[int, typer.Option(help="Baseline day")] = 0,
+    of: Annotated[str, typer.Option(help="fraction | sending | receiving: what per cell type")] = "fraction",
+    levels: Annotated[bool, typer.Option("--levels", help="Correlate the values on --day, not changes")] = False,
+    group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only patients of this group (repeat)")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json")] = "table",
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    user: UserOpt = None,
+):
+    """Across patients: Spearman's rho of a clinical score's change with each cell type's change."""
+    from .clinical import associate as run
+
+    with _store(db, neo4j, user, read_only=True) as store:
+        df = run(store, score=score, day=day, baseline=baseline, of=of, change=not levels, groups=group or None)
+    _print_frame(df, format, title=f"{score} vs {of}")
+
+
 def main() -> None:
     try:
         app()

@@ -124,6 +124,25 @@ RETURN k.{S.ID} AS {S.ID}, k.{S.KIND} AS {S.KIND}, k.`{S.GROUP}` AS `{S.GROUP}`,
 ORDER BY {S.ID}
 """
 
+MEASUREMENTS = f"""
+MATCH (x:{S.SAMPLE_NODE})-[:{S.MEASURED}]->(m:{S.MEASUREMENT})
+RETURN x.{S.ID} AS {S.SAMPLE}, x.{S.PATIENT} AS {S.PATIENT}, x.`{S.GROUP}` AS `{S.GROUP}`, x.{S.DAY} AS {S.DAY},
+       m.{S.VARIABLE} AS {S.VARIABLE}, m.{S.VALUE} AS {S.VALUE}, m.{S.TEXT} AS {S.TEXT}
+ORDER BY {S.SAMPLE}, {S.VARIABLE}
+"""
+
+# a sample sheet's statements, shared by both engines (each runs them in one transaction)
+SHEET_SET_PATIENT = (f"UNWIND $rows AS row MATCH (x:{S.SAMPLE_NODE}) WHERE x.{S.ID} = row.id "
+                     f"SET x.{S.PATIENT} = row.patient")
+SHEET_UNLINK = (f"UNWIND $ids AS id MATCH (x:{S.SAMPLE_NODE})-[r:{S.OF_PATIENT}]->(:{S.PATIENT_NODE}) "
+                f"WHERE x.{S.ID} = id DELETE r")
+SHEET_LINK = (f"UNWIND $rows AS row MATCH (x:{S.SAMPLE_NODE}), (p:{S.PATIENT_NODE}) "
+              f"WHERE x.{S.ID} = row.id AND p.{S.ID} = row.patient CREATE (x)-[:{S.OF_PATIENT}]->(p)")
+SHEET_ORPHANS = (f"MATCH (p:{S.PATIENT_NODE}) WHERE NOT EXISTS {{ MATCH (p)<-[:{S.OF_PATIENT}]-(:{S.SAMPLE_NODE}) }} "
+                 f"DELETE p")
+SHEET_DROP_MEASUREMENTS = (f"UNWIND $ids AS id MATCH (x:{S.SAMPLE_NODE})-[:{S.MEASURED}]->(m:{S.MEASUREMENT}) "
+                           f"WHERE x.{S.ID} = id DETACH DELETE m")
+
 MARK_STALE = f"UNWIND $ids AS id MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} = id SET k.{S.STALE} = true"
 
 INTERACTIONS = f"""
@@ -155,6 +174,10 @@ class Store(ABC):
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
         """Write Contrast nodes and their CHANGED edges (``from``/``to`` CellState keys first),
         replacing contrasts of the same ids; all or nothing (see :func:`commgraph.differential`)."""
+
+    @abstractmethod
+    def _write_sample_sheet(self, frames) -> None:
+        """Write a checked sample sheet's frames (see :meth:`load_samples`), all or nothing."""
 
     @abstractmethod
     def remove_run(self, run_id: str) -> None:
@@ -225,6 +248,40 @@ class Store(ABC):
                     break
         if stale:
             self.cypher(MARK_STALE, {"ids": stale})
+
+    def load_samples(self, sheet, *, file: str | None = None) -> pd.DataFrame:
+        """Attach a sample sheet (path or DataFrame; see :func:`commgraph.read_sample_sheet`) to the
+        samples the store holds: each sample's patient, and its clinical values as Measurement
+        records (a sample's earlier records are replaced). Every sample must already be in the
+        store with the sheet's day and group; nothing is written unless the whole sheet fits.
+        Returns the sheet as read."""
+        from .._graph import sample_sheet_frames
+        from .._samples import read_sample_sheet, sample_measurements
+        from ..errors import InputError
+
+        where = file or (str(sheet) if not isinstance(sheet, pd.DataFrame) else "<DataFrame>")
+        table = read_sample_sheet(sheet)
+        known = self.samples().set_index(S.SAMPLE)
+        for i, row in enumerate(table.itertuples(index=False), start=1):
+            sample, patient = getattr(row, S.SAMPLE), getattr(row, S.PATIENT)
+            if sample not in known.index:
+                have = ", ".join(known.index[:8]) or "none"
+                raise InputError(f"sample {sample!r} is not in the store (load its runs first; samples: {have}"
+                                 f"{', …' if len(known) > 8 else ''})", file=where, column=S.SAMPLE, row=i)
+            k = known.loc[sample]
+            for col in (S.DAY, S.GROUP):
+                if str(getattr(row, col)) != str(k[col]):
+                    raise InputError(f"sample {sample!r} is {col} {getattr(row, col)!r} here but {k[col]!r} in the store",
+                                     file=where, column=col, row=i)
+            if k[S.PATIENT] not in (sample, patient):
+                raise InputError(f"sample {sample!r} belongs to patient {k[S.PATIENT]!r} in the store, not {patient!r}",
+                                 file=where, column=S.PATIENT, row=i)
+        self._write_sample_sheet(sample_sheet_frames(table, sample_measurements(table)))
+        return table
+
+    def measurements(self) -> pd.DataFrame:
+        """Clinical values from sample sheets: sample, patient, group, day, variable, value, text."""
+        return self.cypher(MEASUREMENTS)
 
     def samples(self) -> pd.DataFrame:
         """Samples (libraries) with their patient, day, group and number of live runs."""

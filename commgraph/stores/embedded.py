@@ -14,7 +14,8 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
-from ._base import CELL_STATES, DELETE_COUNTED_IN, Store
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, SHEET_DROP_MEASUREMENTS, SHEET_LINK, SHEET_ORPHANS,
+                    SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 # rows per COPY statement; all of them still go in the load's one transaction
 COPY_ROWS = 250_000
@@ -143,6 +144,29 @@ class EmbeddedStore(Store):
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
+            raise
+
+    def _write_sample_sheet(self, f) -> None:
+        c = self._conn
+        c.execute("BEGIN TRANSACTION")
+        try:
+            rows = {"rows": [{"id": i, "patient": p} for i, p in zip(f.samples[S.ID], f.samples[S.PATIENT])]}
+            ids = {"ids": f.samples[S.ID].tolist()}
+            c.execute(SHEET_SET_PATIENT, rows)
+            c.execute(SHEET_UNLINK, ids)
+            have = self._existing(S.PATIENT_NODE, f.patients[S.ID])
+            self._copy(S.PATIENT_NODE, f.patients[~f.patients[S.ID].isin(have)][self._order[S.PATIENT_NODE]])
+            c.execute(SHEET_LINK, rows)
+            c.execute(SHEET_ORPHANS)
+            c.execute(SHEET_DROP_MEASUREMENTS, ids)
+            self._copy(S.MEASUREMENT, f.measurements[self._order[S.MEASUREMENT]])
+            self._copy(S.MEASURED, f.measured)
+            c.execute("COMMIT")
+        except BaseException:
+            try:
+                c.execute("ROLLBACK")
+            except RuntimeError:
+                pass
             raise
 
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:

@@ -23,7 +23,8 @@ from .. import _schema as S
 from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns
 from .._progress import track
 from ..errors import StoreError
-from ._base import CELL_STATES, DELETE_COUNTED_IN, Store
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, SHEET_DROP_MEASUREMENTS, SHEET_LINK, SHEET_ORPHANS,
+                    SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 BATCH = 20_000
 # SIGNALS edges per transaction, and transactions in flight at once: measured on a 2-core box,
@@ -272,6 +273,28 @@ class Neo4jStore(Store):
         self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DETACH DELETE run", {"id": run_id})  # invisible now
         self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
         self._sweep(run_id, None)
+
+    def _write_sample_sheet(self, f) -> None:
+        rows = [{"id": i, "patient": p} for i, p in zip(f.samples[S.ID], f.samples[S.PATIENT])]
+        ids = f.samples[S.ID].tolist()
+
+        def work(tx):
+            tx.run(SHEET_SET_PATIENT, rows=rows).consume()
+            tx.run(SHEET_UNLINK, ids=ids).consume()
+            tx.run(f"UNWIND $rows AS row MERGE (p:{S.PATIENT_NODE} {{{S.ID}: row.{S.ID}}}) SET p = row",
+                   rows=_rows(f.patients)).consume()
+            tx.run(SHEET_LINK, rows=rows).consume()
+            tx.run(SHEET_ORPHANS).consume()
+            tx.run(SHEET_DROP_MEASUREMENTS, ids=ids).consume()
+            for lo in range(0, len(f.measurements), BATCH):
+                tx.run(f"UNWIND $rows AS row CREATE (m:{S.MEASUREMENT}) SET m = row",
+                       rows=_rows(f.measurements.iloc[lo : lo + BATCH])).consume()
+                tx.run(f"UNWIND $rows AS row MATCH (x:{S.SAMPLE_NODE} {{{S.ID}: row.`{FROM}`}}) "
+                       f"MATCH (m:{S.MEASUREMENT} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (x)-[:{S.MEASURED}]->(m)",
+                       rows=_rows(f.measured.iloc[lo : lo + BATCH])).consume()
+
+        with self._driver.session(database=self.database) as session:
+            session.execute_write(work)
 
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
         """One transaction: the old contrasts of these ids go and the new ones come, or nothing."""
