@@ -295,7 +295,7 @@ def infer(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="output folder: runs, study.lbug, views, report")] = Path("demo-out"),
-    n_cells: Annotated[Optional[int], typer.Option(help="simulated cells (default 20,000)")] = None,
+    n_cells: Annotated[Optional[int], typer.Option(help="simulated cells (default 40,000)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     method: Annotated[str, typer.Option(help="liana or cellphonedb")] = "liana",
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes")] = 2,

@@ -303,7 +303,7 @@ _TREG_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, -1.0, -1.0, -0.3, 0.0, 0.0))
 # own improvement, the other scores per Child-Pugh point and visit noise
 _CLIN_BASELINE = {"child_pugh": (9.5, 1.3), "meld": (16.0, 4.0), "albumin": (29.0, 4.0)}
 _CLIN_RANGE = {"child_pugh": (5, 15), "meld": (6, 40), "albumin": (15.0, 55.0)}
-_CP_GAIN = 2.5
+_CP_GAIN = 4.0  # Child-Pugh points by day 28 at the high dose: visible against the patients' own MX1+ spread with 4 per group
 _CLIN_KNOTS = ((0, 3, 7, 14, 28, 60), (0.0, 0.1, 0.3, 0.6, 1.0, 1.0))
 _CP_PER_MX1_LOG2 = 2.0
 _CLIN_PATIENT_SD = 0.3

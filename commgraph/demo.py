@@ -25,6 +25,7 @@ PATIENT_GROUPS = ("low", "high")
 BASELINE = 0
 PATIENTS_PER_GROUP = 4  # paired tests need replicates; with 3 the day-7 recall still holds (bench.differential)
 FDR = 0.05
+N_CELLS = 40_000  # ~850 cells a library: MX1+ monocytes stay countable at their day-7 low
 RECALL = 0.8  # share of the planted features a claim about them needs called
 
 
@@ -51,7 +52,7 @@ def run_demo(out: str | Path = "demo-out", *, n_cells: int | None = None, seed: 
     → test (``differential``) → answer."""
     from ._differential import differential
     from ._load import load_manifest
-    from .datasets import simulate_msc_study
+    from .datasets import sample_sheet, simulate_msc_study
     from .infer import infer
     from .stores import connect
 
@@ -59,7 +60,7 @@ def run_demo(out: str | Path = "demo-out", *, n_cells: int | None = None, seed: 
     out.mkdir(parents=True, exist_ok=True)
     timings = {}
     t = time.perf_counter()
-    adata = simulate_msc_study(seed=seed, n_patients_per_group=n_patients, **({"n_cells": n_cells} if n_cells else {}))
+    adata = simulate_msc_study(seed=seed, n_patients_per_group=n_patients, n_cells=n_cells or N_CELLS)
     timings["simulate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -80,6 +81,9 @@ def run_demo(out: str | Path = "demo-out", *, n_cells: int | None = None, seed: 
             p.unlink()
     with connect(db) as store:
         load_manifest(store, manifest, progress=progress)
+        sheet = out / "sample_sheet.csv"  # the trial's clinical scores per patient and day
+        sample_sheet(adata).to_csv(sheet, index=False)
+        store.load_samples(sheet)
         timings["load"] = time.perf_counter() - t
         t = time.perf_counter()
         contrasts = differential(store, progress=progress).contrasts
@@ -202,7 +206,44 @@ def check_findings(store: Store) -> pd.DataFrame:
          "agrees": dose_hits >= RECALL * n_all},
     ]
     rows += _composition_findings(store)
+    rows += _clinical_findings(store)
     return pd.DataFrame(rows, columns=["claim", "graph says", "agrees"])
+
+
+def _clinical_findings(store: Store) -> list[dict]:
+    """The trial's patient-level claims, from the sample sheet and per-sample counts in the graph."""
+    from . import clinical
+
+    cp = store.query("clinical_trajectory", score="child_pugh")
+    cp = cp[cp[S.GROUP].isin(PATIENT_GROUPS)].pivot_table(index=[S.GROUP, "patient"], columns=S.DAY, values="value")
+    change = cp[28] - cp[BASELINE]
+    mean = change.groupby(level=0).mean()
+    improved = (change <= -1).groupby(level=0).sum()
+    n = change.groupby(level=0).size()
+    rows = [{"claim": "Child-Pugh improves more at the high dose by day 28 (mean change per patient)",
+             "graph says": "; ".join(f"{g}: {mean[g]:+.2f} points, {int(improved[g])}/{int(n[g])} patients improved ≥ 1"
+                                     for g in PATIENT_GROUPS),
+             "agrees": bool(mean["high"] < mean["low"] < 0)}]
+    a = clinical.associate(store, score="child_pugh", day=28, groups=PATIENT_GROUPS).set_index("feature").loc[SENDER]
+    rows.append({"claim": f"a patient's Child-Pugh change (day 28 vs 0) rises with their {SENDER} fraction change "
+                          "(Spearman across patients; the direction — a small demo is not powered for p < 0.05)",
+                 "graph says": f"rho {a['rho']:+.2f}, permutation p {a['p']:.3f}, {int(a['n_patients'])} patients",
+                 "agrees": bool(a["rho"] > 0)})
+    cov = clinical.co_variation(store, SENDER, groups=PATIENT_GROUPS).set_index("feature")
+    for partner, sign in (("CD8 Effector T", -1), ("Naive B", 1), ("Memory B", -1)):
+        r = cov.loc[partner]
+        rows.append({"claim": f"{SENDER} fraction moves {'with' if sign > 0 else 'against'} {partner} within patients "
+                              "across days (p < 0.05)",
+                     "graph says": f"rho {r['rho']:+.2f}, p {r['p']:.4f}, {int(r['n_patients'])} patients",
+                     "agrees": bool(np.sign(r["rho"]) == sign and r["p"] < FDR)})
+    comp = store.query("cell_composition", cell_type="Treg")
+    f = comp[comp[S.GROUP].isin(PATIENT_GROUPS)].set_index([S.GROUP, S.DAY])[S.FRACTION]
+    ok = all(f[(g, d)] < f[(g, BASELINE)] for g in PATIENT_GROUPS for d in (3, 7))
+    rows.append({"claim": "CD4 Treg fall on days 3 and 7 (both doses)",
+                 "graph says": "; ".join(f"{g}: day 0 {f[(g, 0)]:.1%}, 3 {f[(g, 3)]:.1%}, 7 {f[(g, 7)]:.1%}"
+                                         for g in PATIENT_GROUPS),
+                 "agrees": ok})
+    return rows
 
 
 LINEAGES = {  # the lineages the trial's composition findings speak of
