@@ -174,10 +174,10 @@ class _Report:
             summary = " · ".join(f'<span class="st-{s}">{int(counts.get(s, 0))} {s}</span>'
                                  for s in (*STATUSES, "unchanged"))
             changed = df[df["status"] != "unchanged"].copy()
-            changed = changed.reindex(changed["log2fc"].abs().sort_values(ascending=False).index)
+            changed = changed.reindex(changed["delta"].abs().sort_values(ascending=False, kind="stable").index)
             out.append(f"<h3>What {_e(ct)} {verb}: {summary}</h3>"
                        f'<p class="cg-note">{_call("signaling_change", cell_type=ct, day=self.day, group=self.group, baseline=self.baseline, direction=direction)}; '
-                       "largest |log2 fold change| first, unchanged pairs left out.</p>"
+                       "largest change in score (|delta|) first, unchanged pairs left out.</p>"
                        + table(changed.drop(columns=["ligand", "receptor"]), show=self.top))
         return "".join(out)
 

@@ -226,7 +226,7 @@ def ref_top_changes(t, *, day, group="all", baseline=0, limit=20, status=None, p
                   fold_change)
     out = out[(out["status"] != "unchanged") & ((out["status"] == status) if status is not None else True)]
     out = out.assign(_a=out["log2fc"].abs(), _d=out["delta"].abs())
-    out = ordered(out, ["_a", "_d", "sender", "receiver", S.INTERACTION], [False, False, True, True, True])
+    out = ordered(out, ["_d", "_a", "sender", "receiver", S.INTERACTION], [False, False, True, True, True])
     cols = ["sender", "receiver", S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, "status", "baseline_score",
             "score", "delta", "log2fc"]
     return out[cols].head(limit).reset_index(drop=True)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import _schema as S
 from .._graph import GraphFrames, build
+from .._hints import hint_for, state_hint
 from ..errors import QueryError
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
@@ -85,6 +86,21 @@ MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} = $load_id
 {_SIGNALS_ROWS}"""
 
+# Day × group pairs that live edges reach: only needed for runs that span days or groups
+LIVE_DAY_GROUPS = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(:{S.CELL_STATE})
+WHERE r.{S.LOAD_ID} IN live
+RETURN DISTINCT a.{S.DAY} AS {S.DAY}, a.`{S.GROUP}` AS `{S.GROUP}`
+"""
+
+# After a run is removed: its day × group's CellStates (with their counts and whatever hangs off
+# them) go when no live run is left there, CellTypes without states go, and NEXT is rebuilt.
+DROP_STATES = f"MATCH (s:{S.CELL_STATE}) WHERE s.{S.KEY_PROP} IN $keys DETACH DELETE s"
+DROP_CELL_TYPES = (
+    f"MATCH (c:{S.CELL_TYPE}) WHERE NOT EXISTS {{ MATCH (:{S.CELL_STATE})-[:{S.OF_TYPE}]->(c) }} DELETE c"
+)
+
 INTERACTIONS = f"""
 MATCH (i:{S.INTERACTION_NODE})
 RETURN i.{S.NAME} AS {S.NAME}, i.{S.LIGAND} AS {S.LIGAND}, i.{S.RECEPTOR} AS {S.RECEPTOR},
@@ -136,22 +152,27 @@ class Store(ABC):
     def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
         """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``).
 
-        An answer that is empty because a parameter names a cell type, day, group, pathway, …
-        the store doesn't know carries a hint naming the valid values in ``df.attrs["hint"]``
-        (also issued as a warning); see :func:`commgraph.questions.hint_for`.
+        A cell type, day, baseline or group the store doesn't have (or a cell type never seen
+        on that day in that group) gives an empty answer with a hint, without running the
+        query: comparing against a day never sampled would list everything as gained or lost.
+        An answer empty for another unknown value (pathway, interaction, …) carries a hint
+        too. The hint, naming the valid values, is in ``df.attrs["hint"]`` and issued as a
+        warning; see :func:`commgraph.questions.hint_for`.
         """
         from .._queries import get_query
 
         spec = get_query(name)
         params = spec.bind(parameters)
-        df = spec.shape(self.cypher(spec.text, params))
-        if df.empty:
-            from ..questions import hint_for
-
-            hint = hint_for(self, params)
-            if hint:
-                df.attrs["hint"] = hint
-                warnings.warn(f"{name}: empty answer; {hint}", stacklevel=2)
+        hint = state_hint(self, params)
+        if hint:
+            df = spec.shape(pd.DataFrame())
+        else:
+            df = spec.shape(self.cypher(spec.text, params))
+            if df.empty:
+                hint = hint_for(self, params)
+        if hint:
+            df.attrs["hint"] = hint
+            warnings.warn(f"{name}: empty answer; {hint}", stacklevel=2)
         return df
 
     def runs(self) -> pd.DataFrame:
@@ -186,6 +207,20 @@ class Store(ABC):
             "significant": int(per["significant"].sum()) if len(per) else 0,
             "by_day_group": per,
         }
+
+    def _orphan_states(self) -> list[str]:
+        """Keys of CellStates on a day × group that no live run covers any more."""
+        runs = self.runs()
+        whole = runs[S.DAY].notna() & runs[S.GROUP].notna()
+        covered = {(int(d), str(g)) for d, g in zip(runs.loc[whole, S.DAY], runs.loc[whole, S.GROUP])}
+        if not whole.all():  # a run across days or groups: ask its edges
+            spans = self.cypher(LIVE_DAY_GROUPS)
+            covered |= {(int(d), str(g)) for d, g in zip(spans[S.DAY], spans[S.GROUP])} if len(spans) else set()
+        states = self.cell_states()
+        if states.empty:
+            return []
+        return [k for k, d, g in zip(states[S.KEY_PROP], states[S.DAY], states[S.GROUP])
+                if (int(d), str(g)) not in covered]
 
     def _require_run(self, run_id: str) -> None:
         if not (self.runs()[S.RUN_ID] == run_id).any():

@@ -14,7 +14,7 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
-from ._base import CELL_STATES, Store
+from ._base import CELL_STATES, DROP_CELL_TYPES, DROP_STATES, Store
 
 # rows per COPY statement; all of them still go in the load's one transaction
 COPY_ROWS = 250_000
@@ -121,10 +121,17 @@ class EmbeddedStore(Store):
         self._conn.execute("BEGIN TRANSACTION")
         try:
             self._delete_run(run_id)
+            self._drop_orphans()
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+
+    def _drop_orphans(self) -> None:
+        """CellStates no live run uses any more, CellTypes without states; NEXT rebuilt."""
+        self._conn.execute(DROP_STATES, {"keys": self._orphan_states()})
+        self._conn.execute(DROP_CELL_TYPES)
+        self._rebuild_next()
 
     def clear(self) -> None:
         for label in (t.label for t in S.NODE_TABLES):

@@ -23,7 +23,7 @@ from .. import _schema as S
 from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns
 from .._progress import track
 from ..errors import StoreError
-from ._base import CELL_STATES, Store
+from ._base import CELL_STATES, DROP_CELL_TYPES, DROP_STATES, Store
 
 BATCH = 20_000
 # SIGNALS edges per transaction, and transactions in flight at once: measured on a 2-core box,
@@ -253,6 +253,13 @@ class Neo4jStore(Store):
         self._require_run(run_id)
         self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DELETE run", {"id": run_id})  # invisible now
         self._sweep(run_id, None)
+        self._drop_orphans()
+
+    def _drop_orphans(self) -> None:
+        """CellStates no live run uses any more, CellTypes without states; NEXT rebuilt."""
+        self._run(DROP_STATES, {"keys": self._orphan_states()})
+        self._run(DROP_CELL_TYPES)
+        self._rebuild_next()
 
     def clear(self) -> None:
         # relationships first: DETACH DELETE of dense nodes in one batch exhausts the tx memory
