@@ -178,7 +178,7 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
                          normalized=normalized, gene_ids=ids))
         manifest.append({"path": split.name if method == "cellphonedb" else f"{split.name}/liana.csv",
                          "format": method, "day": split.day, "group": split.group, "sample": split.sample or "",
-                         "options": "" if method == "cellphonedb" else json.dumps({"method": liana_method}),
+                         "options": _manifest_options(method, liana_method, resource, db),
                          "cell_counts": f"{split.name}/cell_counts.csv"})
     if skipped:
         pd.DataFrame(skipped).to_csv(out / "skipped.csv", index=False)
@@ -190,6 +190,24 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
     path = out / "manifest.csv"
     pd.DataFrame(manifest).to_csv(path, index=False)
     return path
+
+
+def _manifest_options(method: str, liana_method: str, resource: str, db: Path) -> str:
+    """The manifest's options: LIANA's method, and the tool and database versions this run used
+    (they become the Run node's tool_version and database_version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool_version = version(method)
+    except PackageNotFoundError:  # pragma: no cover - inference needs the package
+        tool_version = None
+    if method == "cellphonedb":
+        options = {"database_version": Path(db).stem}
+    else:
+        options = {"method": liana_method, "database_version": f"liana resource {resource}"}
+    if tool_version:
+        options["tool_version"] = tool_version
+    return json.dumps(options)
 
 
 def _resource_genes(method: str, resource: str) -> set[str]:

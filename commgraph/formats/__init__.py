@@ -31,7 +31,7 @@ from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
 from ._common import Parsed, options_json
-from ._pathways import annotate, lookup_pathway, pathway_table
+from ._pathways import annotate, annotations, lookup_pathway, pathway_table
 
 __all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table"]
 
@@ -258,4 +258,8 @@ def read(
     out[S.PARAMETERS] = _constant(json.dumps(params, sort_keys=True), n, "category")
     out[S.SOURCE_FILES] = _constant(";".join(parsed.source_files) or None, n, "category")
     out[S.EXTRA] = t[S.EXTRA].array if S.EXTRA in t.columns else pd.Series(pd.NA, index=out.index, dtype="string")
-    return S.validate(out[list(S.COLUMN_NAMES)], file=parsed.file)
+    table = S.validate(out[list(S.COLUMN_NAMES)], file=parsed.file)
+    # what the Run and Interaction nodes carry besides the rows (see _graph.build)
+    table.attrs["format"] = fmt.name
+    table.attrs["annotation"] = annotations(names, pair_lig, pair_rec)
+    return table
