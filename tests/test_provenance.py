@@ -50,3 +50,43 @@ def test_inferred_runs_carry_tool_and_database_versions(method):
                 **{k: v for k, v in opts.items() if k != "method"})
     assert set(t[S.TOOL_VERSION]) == {opts["tool_version"]}
     assert set(t[S.DATABASE_VERSION]) == {opts["database_version"]}
+
+
+def _cellchat_rows(rows):
+    import pandas as pd
+
+    cols = ["source", "target", "ligand", "receptor", "prob", "pval", "interaction_name", "pathway_name"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_cellchat_pairs_that_reduce_to_one_canonical_pair_are_merged_and_reported():
+    """CellChatDB's CALCRL_RAMP1 and CALCR_RAMP1 are both the subunits CALCR, RAMP1: one row per
+    cell-type pair is kept (significant first, then the higher score), as CellPhoneDB's loader does."""
+    df = _cellchat_rows([
+        ("MX1+ Mono", "Treg", "ADM", "CALCRL_RAMP1", 0.2, 0.01, "ADM_CALCRL_RAMP1", "CALCR"),
+        ("MX1+ Mono", "Treg", "ADM", "CALCR_RAMP1", 0.5, 0.01, "ADM_CALCR_RAMP1", "CALCR"),
+        ("Treg", "MX1+ Mono", "ADM", "CALCRL_RAMP1", 0.9, 0.20, "ADM_CALCRL_RAMP1", "CALCR"),
+        ("Treg", "MX1+ Mono", "ADM", "CALCR_RAMP1", 0.1, 0.01, "ADM_CALCR_RAMP1", "CALCR"),
+        ("Treg", "Treg", "ICAM1", "ITGAL_ITGB2", 0.3, 0.01, "ICAM1_ITGAL_ITGB2", "ICAM"),
+    ])
+    with pytest.warns(UserWarning, match=r"2 row\(s\).*CALCRL_RAMP1.*CALCR_RAMP1|2 row\(s\).*CALCR_RAMP1.*CALCRL_RAMP1"):
+        t = cg.read("cellchat", df, day=0)
+    assert len(t) == 3
+    adm = t[t[S.LIGAND] == "ADM"].set_index(S.SOURCE)
+    assert set(adm[S.RECEPTOR]) == {"CALCR_RAMP1"}
+    assert adm.loc["MX1+ Mono", S.SCORE] == pytest.approx(0.5)  # both significant: the stronger
+    assert adm.loc["Treg", S.SCORE] == pytest.approx(0.1)  # the significant one wins over a stronger non-significant
+    assert "ADM_CALCR_RAMP1" in adm.loc["MX1+ Mono", S.EXTRA]
+
+
+def test_cellphonedb_collisions_are_reported(tmp_path):
+    """The CellPhoneDB loader already kept one row per collision; now it says which."""
+    from test_formats import _row, _two_row_cpdb
+
+    rows = [
+        _row("IL16_CD4", "simple:Q14005", "simple:P01730", "IL16", "CD4", False, True, "Ligand-Receptor"),
+        _row("CD4_IL16", "simple:P01730", "simple:Q14005", "CD4", "IL16", True, False, "Adhesion-Adhesion"),
+    ]
+    with pytest.warns(UserWarning, match=r"2 row\(s\).*IL16\^CD4.*CPI-TEST0.*CPI-TEST1"):
+        t = cg.read("cellphonedb", _two_row_cpdb(tmp_path, rows), day=0)
+    assert len(t) == 2 and set(t[S.INTERACTION]) == {"IL16^CD4"}

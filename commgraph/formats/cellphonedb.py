@@ -66,7 +66,7 @@ import pyarrow.csv as pacsv
 from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
-from ._common import Parsed, first_row, small_int
+from ._common import Parsed, best_first, first_row, report_collisions, small_int
 
 # native CellPhoneDB columns (not canonical names)
 ID = "id_cp_interaction"
@@ -451,9 +451,10 @@ def long_table(
     keep = None
     if shared.any():
         rows = np.flatnonzero(np.tile(shared, n_pair))  # only the colliding interactions' rows
-        order = np.lexsort((np.nan_to_num(pvalue[rows], nan=np.inf), -score[rows], ~significant[rows]))
+        order = best_first(score[rows], pvalue[rows], significant[rows])
         key = pd.DataFrame({"s": source_codes[rows], "t": target_codes[rows], "k": pair_key[rows % n_int]})
         drop = rows[order[key.iloc[order].duplicated().to_numpy()]]
+        _report_collisions(main, shared, lig_cats[lig_codes], rec_cats[rec_codes], len(drop))
         keep = np.ones(n, dtype=bool)
         keep[drop] = False
         source_codes, target_codes = source_codes[keep], target_codes[keep]
@@ -496,6 +497,15 @@ def long_table(
         codes, uniq = pd.factorize(cls.where(cls.str.strip() != ""))
         fallback = pd.Series(cat(per_row(codes.astype(small_int(len(uniq)))), uniq))
     return table, fallback
+
+
+def _report_collisions(main, shared: np.ndarray, ligand: np.ndarray, receptor: np.ndarray, n_dropped: int) -> None:
+    ids = main.annot[ID].to_numpy(dtype=object)[shared]
+    names = main.annot[PAIR].to_numpy(dtype=object)[shared] if PAIR in main.annot.columns else ids
+    merged: dict[str, list[str]] = {}
+    for i, name, lig, rec in zip(ids, names, ligand[shared], receptor[shared]):
+        merged.setdefault(S.interaction_name(lig, rec), []).append(f"{i} ({name})")
+    report_collisions(main.file, "CellPhoneDB", n_dropped, merged)
 
 
 def _with_score(per_interaction: list[str], interaction: np.ndarray, score: np.ndarray) -> np.ndarray:
