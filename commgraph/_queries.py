@@ -25,6 +25,17 @@ from .errors import QueryError
 TYPES = {"string": str, "int": int, "float": float, "bool": bool}
 MAX_STRING = 1_000_000  # a parameter is only ever a value; this just bounds memory
 
+# Values a parameter may take beyond its type, by name (the same meaning in every file): outside
+# them an engine fails (LIMIT -1), divides by zero (pseudocount 0) or quietly answers nothing
+# (direction "both"), so they are refused with one line before the query runs.
+CHOICES = {"direction": ("out", "in"), "status": ("gained", "lost", "up", "down")}
+RANGES = {  # name -> (low, high, low included)
+    "limit": (0, None, True),
+    "pvalue": (0.0, 1.0, True),
+    "pseudocount": (0.0, None, False),
+    "fold_change": (1.0, None, True),
+}
+
 _PARAM = re.compile(r"^\$(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?P<default>.+?))?\s*[—-]+\s*(?P<doc>.*)$")
 
 
@@ -71,6 +82,7 @@ class QuerySpec:
                 out[p.name] = p.default
                 continue
             out[p.name] = _convert(self.name, p, values[p.name], from_text)
+            _check_value(self.name, p.name, out[p.name])
         return out
 
     def shape(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +126,19 @@ def _convert(query: str, p: Param, value: Any, from_text: bool) -> Any:
     if want is str and len(value) > MAX_STRING:
         raise QueryError(f"query {query!r}: ${p.name} is longer than {MAX_STRING:,} characters")
     return value
+
+
+def _check_value(query: str, name: str, value: Any) -> None:
+    if value is None:
+        return
+    if name in CHOICES and value not in CHOICES[name]:
+        raise QueryError(f"query {query!r}: ${name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+    if name in RANGES:
+        low, high, closed = RANGES[name]
+        if (value < low if closed else value <= low) or (high is not None and value > high):
+            want = (f"between {low:g} and {high:g}" if high is not None
+                    else f"at least {low:g}" if closed else f"greater than {low:g}")
+            raise QueryError(f"query {query!r}: ${name} must be {want}, got {value!r}")
 
 
 def _literal(text: str, type_: str) -> Any:

@@ -98,3 +98,36 @@ def test_top_changes_ranks_by_the_size_of_the_change(store):
     assert got["interaction"].tolist() == ["ICAM1^ITGAL_ITGB2", "CD86^CTLA4"]
     assert got["delta"].tolist() == pytest.approx([-2.0, 0.02])
     assert got["status"].tolist() == ["down", "gained"]
+
+
+# --- parameter values the engines can't take are refused up front; a failed query breaks nothing ---
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"limit": -1}, r"\$limit must be at least 0"),
+    ({"pvalue": 1.5}, r"\$pvalue must be between 0 and 1"),
+    ({"pseudocount": 0.0}, r"\$pseudocount must be greater than 0"),
+    ({"fold_change": 0.5}, r"\$fold_change must be at least 1"),
+    ({"status": "better"}, r"\$status must be one of gained, lost, up, down"),
+])
+def test_out_of_range_parameters_are_one_clear_error(store, params, message):
+    store.load(synthetic_table())
+    with pytest.raises(cg.QueryError, match=message):
+        store.query("top_changes", day=7, group="high", **params)
+    assert len(store.query("top_changes", day=7, group="high", limit=3)) == 3
+
+
+def test_direction_other_than_out_or_in_is_an_error(store):
+    store.load(synthetic_table())
+    with pytest.raises(cg.QueryError, match=r'\$direction must be one of out, in, not .both.'):
+        store.query("signaling_change", cell_type="MX1+ Mono", day=7, group="high", direction="both")
+
+
+def test_a_query_the_engine_refuses_does_not_break_the_next(store):
+    """LadybugDB's connection caches a prepared statement per query text; one that failed at run
+    time kept failing with the same error until the store was reopened."""
+    store.load(synthetic_table())
+    text = "MATCH (s:CellState) RETURN s.key AS k ORDER BY k LIMIT $n"
+    with pytest.raises(RuntimeError, match="non-negative"):
+        store.cypher(text, {"n": -1})
+    assert len(store.cypher(text, {"n": 2})) == 2

@@ -355,7 +355,7 @@ CASES = [
     ("top_changes", {"day": 7, "group": "high", "status": "lost", "limit": 100}),
     ("top_changes", {"day": 3, "group": "high", "baseline": 7, "sender": MX1, "pathway": "ICAM", "limit": 50}),
     ("top_changes", {"day": 7, "group": "high", "receiver": TREG, "significant_only": False, "pseudocount": 0.5}),
-    ("top_changes", {"day": 7, "group": "high", "status": "unchanged"}),
+    ("top_changes", {"day": 7, "group": "high", "status": "down", "fold_change": 4.0}),
     ("lr_trajectory", {"ligand": "ICAM1", "receptor": "ITGAL_ITGB2"}),
     ("lr_trajectory", {"interaction": CD86, "receiver": TREG}),
     ("lr_trajectory", {"ligand": "ICAM1", "sender": MX1, "group": "high", "significant_only": True}),
@@ -603,9 +603,11 @@ def test_empty_answer_carries_a_hint(study):
     assert "hint" not in study.query("partners", cell_type=MX1, day=7, group="high").attrs
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_direction_must_be_out_or_in(study):
-    assert study.query("signaling_by_day", cell_type=MX1, direction="sideways").empty
+    with pytest.raises(cg.QueryError, match=r"\$direction must be one of out, in"):
+        study.query("signaling_by_day", cell_type=MX1, direction="sideways")
+    with pytest.raises(cg.QueryError, match=r"\$status must be one of gained, lost, up, down, not 'unchanged'"):
+        study.query("top_changes", day=7, group="high", status="unchanged")  # top_changes leaves those out
     assert "out" in Q.hint_for(study, {"cell_type": MX1, "direction": "sideways"})
 
 

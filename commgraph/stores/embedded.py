@@ -54,7 +54,16 @@ class EmbeddedStore(Store):
         # `group` is a reserved word in LadybugDB, so queries write that parameter $`group`;
         # LadybugDB then names it with the backticks (Neo4j without them)
         params = {(f"`{k}`" if f"$`{k}`" in text else k): v for k, v in (parameters or {}).items()}
-        result = self._conn.execute(text, params)
+        try:
+            result = self._conn.execute(text, params)
+        except RuntimeError:
+            # LadybugDB's connection caches a prepared statement per query text, and one that failed
+            # at run time (LIMIT -1) keeps failing; a fresh connection prepares it anew. A failed
+            # statement has already ended any open transaction, so nothing is lost.
+            import ladybug
+
+            self._conn = ladybug.Connection(self._db)
+            raise
         return result.get_as_df()
 
     # --- writing ------------------------------------------------------------------------
