@@ -20,7 +20,7 @@ from ._schema import COLUMNS, describe_columns, validate
 from ._transfer import copy_store, export_neo4j_import, study_table
 from .report import write_report
 from .views import view, write_views
-from .errors import CommgraphError, InputError, QueryError, StoreError
+from .errors import CommgraphError, HintWarning, InputError, QueryError, StoreError
 from .stores import Store, connect
 
 
@@ -39,6 +39,7 @@ except PackageNotFoundError:  # a bare checkout on sys.path
 __all__ = [
     "COLUMNS",
     "CommgraphError",
+    "HintWarning",
     "InputError",
     "QueryError",
     "RunSpec",

@@ -13,6 +13,7 @@ The Python API runs the file's text unchanged, so Browser, notebook and CLI agre
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ class Param:
     doc: str
 
     def describe(self) -> str:
-        d = "" if self.required else f" = {'null' if self.default is None else self.default!r}"
+        d = "" if self.required else f" = {json.dumps(self.default)}"  # as Cypher writes it: null, "all", true
         return f"${self.name} {self.type}{d} — {self.doc}"
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import GraphFrames, build
 from .._hints import hint_for, state_hint
-from ..errors import QueryError
+from ..errors import HintWarning, QueryError
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
 RUNS = f"""
@@ -172,7 +172,7 @@ class Store(ABC):
                 hint = hint_for(self, params)
         if hint:
             df.attrs["hint"] = hint
-            warnings.warn(f"{name}: empty answer; {hint}", stacklevel=2)
+            warnings.warn(f"{name}: empty answer; {hint}", HintWarning, stacklevel=2)
         return df
 
     def runs(self) -> pd.DataFrame:

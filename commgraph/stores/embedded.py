@@ -34,13 +34,14 @@ def _ddl() -> list[str]:
 class EmbeddedStore(Store):
     """A LadybugDB database at ``path`` (created on first use)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False):
+    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True):
         import ladybug
 
         self.path = Path(path)
         self.uri = str(self.path)
-        if read_only and not self.path.exists():
+        if (read_only or not create) and not self.path.exists():
             raise StoreError(f"no store at {self.path} (load something into it first)")
+        self._created = not self.path.exists()
         try:
             self._db = ladybug.Database(str(self.path), read_only=read_only)
         except RuntimeError as ex:
@@ -147,5 +148,10 @@ class EmbeddedStore(Store):
             self._conn.execute(f"MATCH (n:{label}) DETACH DELETE n")
 
     def close(self) -> None:
+        # a store this open created and nothing was loaded into (a load that failed) leaves no file
+        empty = self._created and self.cypher("MATCH (n) RETURN count(n) AS n")["n"][0] == 0
         self._conn.close()
         self._db.close()
+        if empty:
+            for leftover in (self.path, Path(f"{self.path}.wal")):
+                leftover.unlink(missing_ok=True)

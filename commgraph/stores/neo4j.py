@@ -139,8 +139,9 @@ class Neo4jStore(Store):
         self.progress = progress
         user = user or os.environ.get("NEO4J_USER", "neo4j")
         password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
-        if password is None:
-            raise StoreError(f"no password for {uri}: set NEO4J_PASSWORD or pass --password")
+        if not password:  # Neo4j passwords are never empty
+            raise StoreError(f"no password for {uri}: set NEO4J_PASSWORD (the command line also asks for it "
+                             "when run in a terminal; Python: connect(uri, password=...))")
         try:
             self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
             self._driver.verify_connectivity()
