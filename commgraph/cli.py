@@ -251,7 +251,7 @@ def pull(
     """Copy a Neo4j study into an embedded store (runs already there are replaced)."""
     from ._transfer import copy_store
 
-    with _store(source, user=user) as src, _store(str(target)) as dst:
+    with _store(source, user=user, read_only=True) as src, _store(str(target)) as dst:
         runs = copy_store(src, dst)
     err.print(f"copied {len(runs)} run(s) from {source} to {target}")
 

@@ -30,7 +30,7 @@ def connect(uri: str | os.PathLike | None = None, *, user: str | None = None, pa
     if target.startswith(SERVER_SCHEMES):
         from .neo4j import Neo4jStore
 
-        return Neo4jStore(target, user=user, password=password, database=database)
+        return Neo4jStore(target, user=user, password=password, database=database, read_only=read_only)
     if "://" in target:
         raise StoreError(
             f"unsupported store URI {target!r}: use a path for the embedded store or one of "

@@ -35,21 +35,38 @@ class EmbeddedStore(Store):
     """A LadybugDB database at ``path`` (created on first use)."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True):
-        import ladybug
-
         self.path = Path(path)
         self.uri = str(self.path)
         if (read_only or not create) and not self.path.exists():
             raise StoreError(f"no store at {self.path} (load something into it first)")
         self._created = not self.path.exists()
+        self._may_write = not read_only
+        # An existing store opens read-only until something writes: LadybugDB rewrites the file
+        # whenever a read-write handle closes, so asking questions would change it (and its checksum).
+        self._open(read_only=read_only or not self._created)
+
+    def _open(self, *, read_only: bool) -> None:
+        import ladybug
+
         try:
             self._db = ladybug.Database(str(self.path), read_only=read_only)
         except RuntimeError as ex:
             raise StoreError(f"cannot open {self.path}: {ex}") from None
         self._conn = ladybug.Connection(self._db)
+        self._read_only = read_only
         if not read_only:
             for stmt in _ddl():
                 self._conn.execute(stmt)
+
+    def _writable(self) -> None:
+        """Reopen for writing before the first write (refused when opened with read_only=True)."""
+        if not self._read_only:
+            return
+        if not self._may_write:
+            raise StoreError(f"{self.path} is open read-only; connect without read_only=True to change it")
+        self._conn.close()
+        self._db.close()
+        self._open(read_only=False)
 
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         # `group` is a reserved word in LadybugDB, so queries write that parameter $`group`;
@@ -57,7 +74,10 @@ class EmbeddedStore(Store):
         params = {(f"`{k}`" if f"$`{k}`" in text else k): v for k, v in (parameters or {}).items()}
         try:
             result = self._conn.execute(text, params)
-        except RuntimeError:
+        except RuntimeError as ex:
+            if self._read_only and self._may_write and "read-only" in str(ex):
+                self._writable()  # ad-hoc Cypher that writes, on a store opened for reading so far
+                return self.cypher(text, parameters)
             # LadybugDB's connection caches a prepared statement per query text, and one that failed
             # at run time (LIMIT -1) keeps failing; a fresh connection prepares it anew. A failed
             # statement has already ended any open transaction, so nothing is lost.
@@ -83,6 +103,7 @@ class EmbeddedStore(Store):
             self._conn.execute(f"COPY {table} FROM $rows", {"rows": arrow.slice(start, COPY_ROWS)})
 
     def _write(self, frames: GraphFrames) -> None:
+        self._writable()
         c = self._conn
         c.execute("BEGIN TRANSACTION")
         try:
@@ -128,6 +149,7 @@ class EmbeddedStore(Store):
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
+        self._writable()
         self._conn.execute("BEGIN TRANSACTION")
         try:
             self._delete_run(run_id)
@@ -144,6 +166,7 @@ class EmbeddedStore(Store):
         self._rebuild_next()
 
     def clear(self) -> None:
+        self._writable()
         for label in (t.label for t in S.NODE_TABLES):
             self._conn.execute(f"MATCH (n:{label}) DETACH DELETE n")
 

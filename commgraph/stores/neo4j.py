@@ -31,9 +31,10 @@ BATCH = 20_000
 # keeps the server busy while one transaction commits (~20% faster; a third adds nothing)
 SIGNALS_BATCH = 2_000
 WRITERS = 2
-MIN_VERSION = 5
+MIN_VERSION = (5, 23)  # CALL (r) { ... } subqueries (clear), new in Neo4j 5.23
 
-# what the named queries filter or delete on; created idempotently on connect
+# what the named queries filter or delete on; created idempotently before the first write (a
+# connect that only reads needs no write or schema rights)
 INDEXES = [
     f"CREATE INDEX cellstate_type IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.CELL_TYPE_PROP})",
     f"CREATE INDEX cellstate_day_group IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.DAY}, n.`{S.GROUP}`)",
@@ -128,9 +129,17 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return [dict(zip(cols, vals)) for vals in zip(*cols.values())] if len(frame) else []
 
 
+def check_version(version: str, uri: str) -> None:
+    """Refuse a server older than :data:`MIN_VERSION` (calendar versions 2025.x and later are newer)."""
+    parts = [int(x) for x in version.split(".")[:2] if x.isdigit()]
+    if tuple(parts) < MIN_VERSION:
+        need = ".".join(map(str, MIN_VERSION))
+        raise StoreError(f"Neo4j {version} at {uri} is too old: commgraph needs Neo4j {need} or newer")
+
+
 class Neo4jStore(Store):
     def __init__(self, uri: str, *, user: str | None = None, password: str | None = None, database: str | None = None,
-                 progress: bool = True):
+                 progress: bool = True, read_only: bool = False):
         import neo4j
         from neo4j.exceptions import AuthError, ServiceUnavailable
 
@@ -151,20 +160,32 @@ class Neo4jStore(Store):
             raise StoreError(f"no Neo4j server answers at {uri} ({type(ex).__name__}); is it running?") from None
         except ValueError as ex:
             raise StoreError(f"bad Neo4j URI {uri!r}: {ex}") from None
+        self.read_only = read_only
+        self._schema_done = False
         comp = self.cypher("CALL dbms.components() YIELD name, versions, edition RETURN versions[0] AS v, edition")
         self.version, self.edition = str(comp["v"][0]), str(comp["edition"][0])
-        if int(self.version.split(".")[0]) < MIN_VERSION:
+        try:
+            check_version(self.version, uri)
+        except StoreError:
             self.close()
-            raise StoreError(f"Neo4j {self.version} at {uri} is too old: commgraph needs Neo4j {MIN_VERSION} or newer")
-        for stmt in _constraints() + INDEXES:
-            self._run(stmt)
+            raise
+
+    def _writable(self) -> None:
+        """Before the first write: refuse on a read-only store, else create constraints and indexes."""
+        if self.read_only:
+            raise StoreError(f"{self.uri} is open read-only; connect without read_only=True to change it")
+        if not self._schema_done:
+            for stmt in _constraints() + INDEXES:
+                self._run(stmt)
+            self._schema_done = True
 
     # --- plumbing -----------------------------------------------------------------------
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         import neo4j
 
         return self._driver.execute_query(
-            text, parameters_=parameters or {}, database_=self.database, result_transformer_=neo4j.Result.to_df
+            text, parameters_=parameters or {}, database_=self.database, result_transformer_=neo4j.Result.to_df,
+            routing_=neo4j.RoutingControl.READ if self.read_only else neo4j.RoutingControl.WRITE,
         )
 
     def _run(self, text: str, parameters: dict[str, Any] | None = None):
@@ -182,6 +203,7 @@ class Neo4jStore(Store):
 
     # --- writing ------------------------------------------------------------------------
     def _write(self, frames: GraphFrames) -> None:
+        self._writable()
         live = {run_id: self._live_load(run_id) for run_id in frames.runs[S.RUN_ID]}
         for run_id, keep in live.items():
             self._sweep(run_id, keep)  # leftovers of an interrupted load
@@ -252,6 +274,7 @@ class Neo4jStore(Store):
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
+        self._writable()
         self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DELETE run", {"id": run_id})  # invisible now
         self._sweep(run_id, None)
         self._drop_orphans()
@@ -264,6 +287,7 @@ class Neo4jStore(Store):
 
     def clear(self) -> None:
         # relationships first: DETACH DELETE of dense nodes in one batch exhausts the tx memory
+        self._writable()
         with self._driver.session(database=self.database) as session:
             session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS").consume()
             session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
