@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import pytest
 
 import commgraph as cg
 from commgraph import _schema as S
-from conftest import REPO, synthetic_table
+from conftest import REPO, free_port, synthetic_table
 
 pytestmark = pytest.mark.neo4j
 
@@ -170,7 +171,12 @@ def test_neo4j_admin_import_of_exported_csvs(neo4j_uri, tmp_path, table):
         command = cg.export_neo4j_import(a, tmp_path / "imp")
         want = content(a)
     args = command.split("neo4j-admin database import full ", 1)[1].split()
-    env = {**os.environ, "NEO4J_TEST_HOME": str(tmp_path / "home"), "NEO4J_BOLT_PORT": "7697",
+    port = free_port()  # never a fixed one: the suite runs beside other servers (a lead's on 7687, ...)
+    try:  # the port this test once fixed, taken as by another developer's server
+        busy = socket.create_server(("127.0.0.1", 7697))
+    except OSError:  # already taken: the same situation
+        busy = None
+    env = {**os.environ, "NEO4J_TEST_HOME": str(tmp_path / "home"), "NEO4J_BOLT_PORT": str(port),
            "NEO4J_HTTP_PORT": "off", "NEO4J_HEAP": "1g", "NEO4J_PAGECACHE": "256m"}
     run = lambda *a: subprocess.run(["bash", str(SERVER), *a], cwd=tmp_path / "imp", env=env,  # noqa: E731
                                     capture_output=True, text=True)
@@ -179,9 +185,12 @@ def test_neo4j_admin_import_of_exported_csvs(neo4j_uri, tmp_path, table):
     try:
         started = run("start")
         assert started.returncode == 0, started.stdout + started.stderr
-        with cg.connect("bolt://127.0.0.1:7697") as second:
+        with cg.connect(f"bolt://127.0.0.1:{port}") as second:
             got = content(second)
     finally:
         run("stop")
+        if busy is not None:
+            busy.close()
     # NEXT and the rest are rebuilt by the import exactly as a load builds them
     assert_same(got, want)
+
