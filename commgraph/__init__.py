@@ -18,8 +18,6 @@ from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import list_queries
 from ._schema import COLUMNS, describe_columns, validate
 from ._transfer import copy_store, export_neo4j_import, study_table
-from .report import write_report
-from .views import view, write_views
 from .errors import CommgraphError, HintWarning, InputError, QueryError, StoreError
 from .stores import Store, connect
 
@@ -29,6 +27,19 @@ def read(format: str, source, **kwargs):
     from .formats import read as _read
 
     return _read(format, source, **kwargs)
+
+
+# the views and the report load on first use: loading and querying never import them
+_LAZY = {"view": "views", "write_views": "views", "write_report": "report", "views": None, "report": None}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'commgraph' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+    return module if _LAZY[name] is None else getattr(module, name)
 
 
 try:

@@ -181,6 +181,10 @@ class Store(ABC):
     def cell_states(self) -> pd.DataFrame:
         return self.cypher(CELL_STATES)
 
+    def interactions(self) -> pd.DataFrame:
+        """The Interaction nodes: name, ligand, receptor, pathway, annotation."""
+        return self.cypher(INTERACTIONS)
+
     def signals(self, run_id: str | None = None) -> pd.DataFrame:
         """Every visible SIGNALS edge (or one run's) as a canonical table (without provenance columns)."""
         if run_id is None:
