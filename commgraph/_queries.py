@@ -37,6 +37,14 @@ RANGES = {  # name -> (low, high, low included)
     "fold_change": (1.0, None, True),
 }
 
+# What "significant" means, said once: the query files can't include one another and must run
+# unchanged in Neo4j Browser, so tools/cypher_fragments.py writes these texts into them and
+# tests/test_queries.py fails when a file says it any other way. A missing p-value passes, a
+# null $pvalue is no cut (parameters are checked: $pvalue in [0, 1]), a null $significant_only
+# is no filter.
+SIGNIFICANT = "r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)"
+SIGNIFICANT_FILTER = f"(({SIGNIFICANT}) OR NOT coalesce($significant_only, false))"
+
 _PARAM = re.compile(r"^\$(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?P<default>.+?))?\s*[—-]+\s*(?P<doc>.*)$")
 
 

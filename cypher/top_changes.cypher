@@ -39,8 +39,7 @@ WHERE r.load_id IN live
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH a.cell_type AS src, b.cell_type AS dst,
      r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
      count(CASE WHEN a.day = $baseline THEN 1 END) AS n0,

@@ -705,3 +705,18 @@ def test_hints_name_valid_values(study):
     assert len(Q.hint_for(study, {"cell_type": "x" * 100_000})) < 2000
     # the default group of a study with arms is not there
     assert "high, low" in Q.hint_for(study, {"cell_type": MX1, "day": 7, "group": "all"})
+
+
+def test_significance_is_said_one_way_in_every_file():
+    """The predicate was pasted 13 times in 9 files; now every file says commgraph._queries'
+    SIGNIFICANT (or SIGNIFICANT_FILTER) verbatim, and nothing else reads r.significant."""
+    from commgraph._queries import SIGNIFICANT, SIGNIFICANT_FILTER
+
+    users = 0
+    for spec in _all().values():
+        body = "\n".join(line for line in spec.text.splitlines() if not line.startswith("//"))
+        rest = body.replace(SIGNIFICANT_FILTER, "").replace(SIGNIFICANT, "")
+        assert "r.significant" not in rest and "$significant_only" not in rest, f"{spec.name}: another spelling"
+        assert "$pvalue" not in rest, spec.name
+        users += SIGNIFICANT in body
+    assert users == len(_all()) - 1  # every query but cell_composition reads significance
