@@ -173,7 +173,7 @@ def formats():
 
     for f in formats_table().to_dict("records"):
         out.print(f"[bold]{f['name']}[/bold] — {f['title']}", highlight=False)
-        for key in ("reads", "score", "citation"):
+        for key in ("reads", "score", "pvalue", "significant", "extra", "citation"):
             out.print(f"    {key}: {f[key]}", highlight=False, soft_wrap=True)
 
 

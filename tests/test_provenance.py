@@ -90,3 +90,22 @@ def test_cellphonedb_collisions_are_reported(tmp_path):
     with pytest.warns(UserWarning, match=r"2 row\(s\).*IL16\^CD4.*CPI-TEST0.*CPI-TEST1"):
         t = cg.read("cellphonedb", _two_row_cpdb(tmp_path, rows), day=0)
     assert len(t) == 2 and set(t[S.INTERACTION]) == {"IL16^CD4"}
+
+
+def test_every_registry_field_drives_code_or_shows():
+    """The YAML fields no code read: pathway_fallback now picks the CellPhoneDB fallback column,
+    pvalue/significant/extra are printed by `commgraph formats` (formats_table)."""
+    import dataclasses
+
+    from commgraph.formats import FORMATS, formats_table
+    from commgraph.formats import cellphonedb as cpdb
+    from test_formats import CPDB
+
+    fmt = FORMATS["cellphonedb"]
+    assert cpdb.parse(CPDB, fmt=fmt).fallback_pathway is not None
+    assert cpdb.parse(CPDB, fmt=dataclasses.replace(fmt, pathway_fallback=None)).fallback_pathway is None
+    table = formats_table().set_index("name")
+    for name, f in FORMATS.items():
+        assert table.loc[name, S.SIGNIFICANT] == f.significant
+        assert table.loc[name, S.PVALUE] == (f.pvalue or "none")
+    assert "magnitude_rank" in table.loc["liana", S.SIGNIFICANT] or "specificity_rank" in table.loc["liana", S.SIGNIFICANT]

@@ -72,6 +72,13 @@ class Format:
         text = f"{col}, {direction} = stronger"
         return text if transform in ("none", None) else f"{text}; score = {transform}"
 
+    @property
+    def extra_text(self) -> str:
+        """The tool's other scores kept in ``extra``: a list of columns or a sentence."""
+        if not self.extra:
+            return "none"
+        return self.extra if isinstance(self.extra, str) else ", ".join(map(str, self.extra))
+
     def parse_function(self) -> Callable[..., Parsed]:
         module, _, func = self.parser.rpartition(".")
         return getattr(importlib.import_module(module), func)
@@ -153,9 +160,11 @@ def get_format(name: str) -> Format:
 
 
 def formats_table() -> pd.DataFrame:
-    """The registered formats (name, title, reads, score, citation), for the CLI and README."""
+    """The registered formats (name, title, reads, score, pvalue, significant, extra, citation), for
+    the CLI and README: every descriptive field of the YAML files."""
     return pd.DataFrame(
-        [{"name": f.name, "title": f.title, "reads": f.reads, S.SCORE: f.score_text, "citation": f.citation} for f in FORMATS.values()]
+        [{"name": f.name, "title": f.title, "reads": f.reads, S.SCORE: f.score_text, S.PVALUE: f.pvalue or "none",
+          S.SIGNIFICANT: f.significant, S.EXTRA: f.extra_text, "citation": f.citation} for f in FORMATS.values()]
     )
 
 

@@ -421,6 +421,7 @@ def long_table(
     significant: np.ndarray,
     extra_score: np.ndarray | None,
     database: str | os.PathLike | None,
+    fallback_column: str | None = CLASSIFICATION,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """The long table (pair-major: all interactions of the first 'A|B' column, then the next).
 
@@ -492,8 +493,8 @@ def long_table(
     else:
         table[S.EXTRA] = _with_score(per_interaction, interaction_long, extra_score)
     fallback = None
-    if CLASSIFICATION in main.annot.columns:
-        cls = main.annot[CLASSIFICATION]
+    if fallback_column is not None and fallback_column in main.annot.columns:
+        cls = main.annot[fallback_column]
         codes, uniq = pd.factorize(cls.where(cls.str.strip() != ""))
         fallback = pd.Series(cat(per_row(codes.astype(small_int(len(uniq)))), uniq))
     return table, fallback
@@ -593,7 +594,7 @@ def finish(means: Wide, *, fmt: Any, pvalue, significant, scores: Wide | None, d
     if scores is not None:
         extra = gather(means, scores, None if same_order(means, scores) else row_order(means, scores))
     table, fallback = long_table(means, score=score, pvalue=pvalue, significant=significant, extra_score=extra,
-                                 database=database)
+                                 database=database, fallback_column=fmt.pathway_fallback)
     db = _database_path(database)
     return Parsed(
         table=table,
