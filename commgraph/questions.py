@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .stores import Store
 
 __all__ = [
+    "METRICS",
+    "WEIGHTS",
     "cell_composition",
     "centrality",
     "centrality_change",
