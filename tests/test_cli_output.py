@@ -106,3 +106,11 @@ def test_wide_query_tables_keep_each_row_on_one_line(loaded):
         want = st.query("top_changes", day=7, group="high", limit=3)
     for row, (sender, receiver) in zip(rows, zip(want["sender"], want["receiver"])):
         assert sender in row and receiver in row
+
+
+def test_an_engine_error_is_one_line_naming_the_query(loaded):
+    with cg.connect(loaded) as st:
+        st.cypher("DROP TABLE Run")  # a store every named query fails on (as one from an older schema would)
+    r = cli("query", "roles", "-p", "day=7", "-p", "group=high", db=loaded)
+    assert r.returncode == 1 and "query 'roles' failed on" in r.stderr and "Run" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -167,13 +167,22 @@ class Store(ABC):
         if hint:
             df = spec.shape(pd.DataFrame())
         else:
-            df = spec.shape(self.cypher(spec.text, params))
+            df = spec.shape(self._run_query(name, spec.text, params))
             if df.empty:
                 hint = hint_for(self, params)
         if hint:
             df.attrs["hint"] = hint
             warnings.warn(f"{name}: empty answer; {hint}", HintWarning, stacklevel=2)
         return df
+
+    def _run_query(self, name: str, text: str, params: dict[str, Any]) -> pd.DataFrame:
+        """The engine's answer; an engine error (a store from an older schema, a server gone) becomes
+        one line naming the query, the original chained for debugging."""
+        try:
+            return self.cypher(text, params)
+        except Exception as ex:  # noqa: BLE001 - engine errors come in each driver's own classes
+            detail = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+            raise QueryError(f"query {name!r} failed on {self.uri}: {detail}") from ex
 
     def runs(self) -> pd.DataFrame:
         return self.cypher(RUNS)
