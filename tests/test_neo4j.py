@@ -194,3 +194,28 @@ def test_neo4j_admin_import_of_exported_csvs(neo4j_uri, tmp_path, table):
     # NEXT and the rest are rebuilt by the import exactly as a load builds them
     assert_same(got, want)
 
+
+
+def test_concurrent_loads_leave_each_next_link_once(neo4j_store, neo4j_uri):
+    """NEXT was rebuilt as a delete and a create in two transactions: two loads at once doubled
+    every link (seen every time with six rebuilds at once). Now one locked transaction each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    days, groups = (0, 3, 7, 14), ("high", "low")
+    tables = [synthetic_table(days=(d,), groups=groups, seed=d) for d in days]
+
+    def load(t):
+        with cg.connect(neo4j_uri) as st:
+            st.load(t)
+
+    with ThreadPoolExecutor(len(tables)) as pool:
+        list(pool.map(load, tables))
+    expected = 3 * len(groups) * (len(days) - 1)  # 3 cell types × 2 groups × 3 steps
+    pairs = "MATCH (a)-[n:NEXT]->(b) RETURN a.key AS a, b.key AS b"
+    got = neo4j_store.cypher(pairs)
+    assert len(got) == expected and not got.duplicated().any()
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: neo4j_store._rebuild_next(), range(6)))
+    got = neo4j_store.cypher(pairs)
+    assert len(got) == expected and not got.duplicated().any()
+    assert (got["a"].str.split("|").str[0] == got["b"].str.split("|").str[0]).all()

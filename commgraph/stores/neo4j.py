@@ -33,6 +33,8 @@ SIGNALS_BATCH = 2_000
 WRITERS = 2
 MIN_VERSION = (5, 23)  # CALL (r) { ... } subqueries (clear), new in Neo4j 5.23
 
+LOCK = "CommgraphLock"  # a singleton node whose write lock serialises NEXT rebuilds (not part of the model)
+
 # what the named queries filter or delete on; created idempotently before the first write (a
 # connect that only reads needs no write or schema rights)
 INDEXES = [
@@ -42,6 +44,8 @@ INDEXES = [
     # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
     # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
     "DROP INDEX signals_interaction IF EXISTS",
+    # one lock node even when two loads MERGE it at once (without the constraint both would create one)
+    f"CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (n:{LOCK}) REQUIRE n.name IS UNIQUE",
 ]
 
 
@@ -262,15 +266,21 @@ class Neo4jStore(Store):
                 f.result()
 
     def _rebuild_next(self) -> None:
-        nxt = next_edges(self.cypher(CELL_STATES))
-        self._driver.execute_query(
-            f"MATCH ()-[n:{S.NEXT}]->() DELETE n", database_=self.database
-        )
-        self._run(
-            f"UNWIND $rows AS row MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
-            f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (a)-[:{S.NEXT}]->(b)",
-            {"rows": _rows(nxt)},
-        )
+        """NEXT from the committed CellStates, in one transaction that first locks a singleton node:
+        concurrent loads rebuild one after the other, each from every state committed before it
+        (a delete and a create in separate transactions let two loads double every link)."""
+        def rebuild(tx) -> None:
+            tx.run(f"MERGE (l:{LOCK} {{name: 'next'}}) SET l.at = timestamp()").consume()
+            nxt = next_edges(tx.run(CELL_STATES).to_df())
+            tx.run(f"MATCH ()-[n:{S.NEXT}]->() DELETE n").consume()
+            tx.run(
+                f"UNWIND $rows AS row MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
+                f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (a)-[:{S.NEXT}]->(b)",
+                rows=_rows(nxt),
+            ).consume()
+
+        with self._driver.session(database=self.database) as session:
+            session.execute_write(rebuild)
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
