@@ -156,7 +156,10 @@ class EmbeddedStore(Store):
             self._drop_orphans()
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            try:
+                self._conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed statement already ended the transaction
             raise
 
     def _drop_orphans(self) -> None:
