@@ -21,9 +21,7 @@ from ._samples import read_sample_sheet, sample_measurements
 from ._schema import COLUMNS, describe_columns, validate
 from ._transfer import copy_store, export_neo4j_import, study_table
 from .associations import associate, co_variation, responders  # scipy/statsmodels load on first call
-from .report import write_report
-from .views import view, write_views
-from .errors import CommgraphError, InputError, QueryError, StoreError
+from .errors import CommgraphError, HintWarning, InputError, QueryError, StoreError
 from .stores import Store, connect
 from . import clinical  # the clinical questions asked of a store
 
@@ -35,6 +33,19 @@ def read(format: str, source, **kwargs):
     return _read(format, source, **kwargs)
 
 
+# the views and the report load on first use: loading and querying never import them
+_LAZY = {"view": "views", "write_views": "views", "write_report": "report", "views": None, "report": None}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'commgraph' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+    return module if _LAZY[name] is None else getattr(module, name)
+
+
 try:
     __version__ = version("commgraph")
 except PackageNotFoundError:  # a bare checkout on sys.path
@@ -44,6 +55,7 @@ __all__ = [
     "clinical",
     "COLUMNS",
     "CommgraphError",
+    "HintWarning",
     "InputError",
     "QueryError",
     "RunSpec",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _schema as S
-from .views._layout import lineage_of  # one rule table for the stored lineage and the views' colours
+from ._lineage import lineage_of  # the same rule table the views colour by
 
 FROM, TO = "from", "to"
 

@@ -13,6 +13,7 @@ The Python API runs the file's text unchanged, so Browser, notebook and CLI agre
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,25 @@ from .errors import QueryError
 
 TYPES = {"string": str, "int": int, "float": float, "bool": bool}
 MAX_STRING = 1_000_000  # a parameter is only ever a value; this just bounds memory
+
+# Values a parameter may take beyond its type, by name (the same meaning in every file): outside
+# them an engine fails (LIMIT -1), divides by zero (pseudocount 0) or quietly answers nothing
+# (direction "both"), so they are refused with one line before the query runs.
+CHOICES = {"direction": ("out", "in"), "status": ("gained", "lost", "up", "down")}
+RANGES = {  # name -> (low, high, low included)
+    "limit": (0, None, True),
+    "pvalue": (0.0, 1.0, True),
+    "pseudocount": (0.0, None, False),
+    "fold_change": (1.0, None, True),
+}
+
+# What "significant" means, said once: the query files can't include one another and must run
+# unchanged in Neo4j Browser, so tools/cypher_fragments.py writes these texts into them and
+# tests/test_queries.py fails when a file says it any other way. A missing p-value passes, a
+# null $pvalue is no cut (parameters are checked: $pvalue in [0, 1]), a null $significant_only
+# is no filter.
+SIGNIFICANT = "r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)"
+SIGNIFICANT_FILTER = f"(({SIGNIFICANT}) OR NOT coalesce($significant_only, false))"
 
 _PARAM = re.compile(r"^\$(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?P<default>.+?))?\s*[—-]+\s*(?P<doc>.*)$")
 
@@ -37,7 +57,7 @@ class Param:
     doc: str
 
     def describe(self) -> str:
-        d = "" if self.required else f" = {'null' if self.default is None else self.default!r}"
+        d = "" if self.required else f" = {json.dumps(self.default)}"  # as Cypher writes it: null, "all", true
         return f"${self.name} {self.type}{d} — {self.doc}"
 
 
@@ -71,6 +91,7 @@ class QuerySpec:
                 out[p.name] = p.default
                 continue
             out[p.name] = _convert(self.name, p, values[p.name], from_text)
+            _check_value(self.name, p.name, out[p.name])
         return out
 
     def shape(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +135,19 @@ def _convert(query: str, p: Param, value: Any, from_text: bool) -> Any:
     if want is str and len(value) > MAX_STRING:
         raise QueryError(f"query {query!r}: ${p.name} is longer than {MAX_STRING:,} characters")
     return value
+
+
+def _check_value(query: str, name: str, value: Any) -> None:
+    if value is None:
+        return
+    if name in CHOICES and value not in CHOICES[name]:
+        raise QueryError(f"query {query!r}: ${name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+    if name in RANGES:
+        low, high, closed = RANGES[name]
+        if (value < low if closed else value <= low) or (high is not None and value > high):
+            want = (f"between {low:g} and {high:g}" if high is not None
+                    else f"at least {low:g}" if closed else f"greater than {low:g}")
+            raise QueryError(f"query {query!r}: ${name} must be {want}, got {value!r}")
 
 
 def _literal(text: str, type_: str) -> Any:

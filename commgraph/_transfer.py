@@ -15,7 +15,6 @@ from ._graph import FROM, TO, build, next_edges
 from ._progress import track
 from .errors import CommgraphError
 from .stores import Store
-from .stores._base import INTERACTIONS
 
 PROVENANCE = [S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS, S.SOURCE_FILES]
 
@@ -33,7 +32,7 @@ def study_table(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _annotation(store: Store) -> dict[str, str]:
-    ann = store.cypher(INTERACTIONS).dropna(subset=[S.ANNOTATION])
+    ann = store.interactions().dropna(subset=[S.ANNOTATION])
     return dict(zip(ann[S.NAME], ann[S.ANNOTATION]))
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from . import _schema as S
-from .errors import CommgraphError, InputError
+from .errors import CommgraphError, HintWarning, InputError
 from .stores import DEFAULT_DB, ENV_DB
 
 app = typer.Typer(
@@ -34,29 +37,43 @@ Neo4jOpt = Annotated[Optional[str], typer.Option("--neo4j", help="Neo4j URI; sam
 UserOpt = Annotated[Optional[str], typer.Option("--user", envvar="NEO4J_USER", help="Neo4j user (default neo4j)")]
 
 
-def _store(db: str | None, neo4j: str | None = None, user: str | None = None, *, read_only: bool = False):
+def _store(db: str | None, neo4j: str | None = None, user: str | None = None, *, read_only: bool = False,
+           create: bool = True):
     from .stores import connect
 
     uri = neo4j or db
     password = None
     if uri and "://" in uri and not os.environ.get("NEO4J_PASSWORD"):
         password = typer.prompt(f"Neo4j password for {user or 'neo4j'}", hide_input=True) if sys.stdin.isatty() else None
-    return connect(uri, user=user, password=password, read_only=read_only)
+    return connect(uri, user=user, password=password, read_only=read_only, create=create)
+
+
+OUTPUT_FORMATS = ("table", "csv", "json")
+
+
+def _check_output(fmt: str) -> str:
+    if fmt not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}", column="--format")
+    return fmt
 
 
 def _print_frame(df: pd.DataFrame, fmt: str = "table", title: str | None = None) -> None:
-    if fmt == "csv":
+    if _check_output(fmt) == "csv":
         sys.stdout.write(df.to_csv(index=False))
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", indent=1) + "\n")
     else:
-        table = Table(title=title, show_lines=False)
+        # cells never wrap: a row stays one line (wider than the terminal if it must, like `less -S`)
+        # instead of folding every cell into a column of fragments
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False)
         for c in df.columns:
-            table.add_column(str(c), overflow="fold",
+            table.add_column(str(c), no_wrap=True,
                              justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
         for row in df.itertuples(index=False):
             table.add_row(*(_cell(v) for v in row))
-        out.print(table)
+        width = Measurement.get(out, out.options.update_width(10**6), table).maximum
+        wide = out if width <= out.width else Console(file=out.file, width=width, color_system=out.color_system)
+        wide.print(table, crop=False)
 
 
 def _cell(v) -> str:
@@ -126,18 +143,26 @@ def stats(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None):
         _print_frame(s["by_day_group"], title="SIGNALS per day and group")
 
 
+# what `runs` shows as a table (tool versions, parameters and files: --format csv/json)
+RUNS_TABLE = (S.RUN_ID, S.FORMAT, S.METHOD, S.DAY, S.GROUP, S.SAMPLE, S.N_ROWS, S.N_SIGNIFICANT)
+
+
 @app.command()
 def runs(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None,
          format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json")] = "table"):
-    """List loaded runs with their provenance."""
+    """List loaded runs (the table: the main columns; csv and json: every provenance column)."""
+    _check_output(format)
     with _store(db, neo4j, user, read_only=True) as store:
-        _print_frame(store.runs(), format)
+        runs = store.runs()
+    if format == "table":
+        runs = runs[[c for c in RUNS_TABLE if c in runs.columns and runs[c].notna().any()]]
+    _print_frame(runs, format)
 
 
 @app.command()
 def remove(run_id: str, db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None):
     """Take one run out of the store."""
-    with _store(db, neo4j, user) as store:
+    with _store(db, neo4j, user, create=False) as store:
         store.remove_run(run_id)
     err.print(f"removed run {run_id}")
 
@@ -149,7 +174,7 @@ def formats():
 
     for f in formats_table().to_dict("records"):
         out.print(f"[bold]{f['name']}[/bold] — {f['title']}", highlight=False)
-        for key in ("reads", "score", "citation"):
+        for key in ("reads", "score", "pvalue", "significant", "extra", "citation"):
             out.print(f"    {key}: {f[key]}", highlight=False, soft_wrap=True)
 
 
@@ -191,11 +216,17 @@ def query(
         k, v = pair.split("=", 1)
         values[k] = v
     bound = spec.bind(values, from_text=True)
-    with _store(db, neo4j, user, read_only=True) as store:
+    _check_output(format)
+    with _store(db, neo4j, user, read_only=True) as store, warnings.catch_warnings():
+        warnings.simplefilter("ignore", HintWarning)  # printed once below, without a source line
         df = store.query(name, **bound)
+    hint = df.attrs.get("hint")
+    if hint:  # the question names something the store doesn't have: no table, the hint, exit 1
+        if format != "table":
+            _print_frame(df, format)
+        err.print(f"[yellow]hint:[/yellow] {hint}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
     _print_frame(df, format, title=name)
-    if df.attrs.get("hint"):
-        err.print(f"[yellow]{df.attrs['hint']}[/yellow]")
 
 
 @app.command()
@@ -221,7 +252,7 @@ def pull(
     """Copy a Neo4j study into an embedded store (runs already there are replaced)."""
     from ._transfer import copy_store
 
-    with _store(source, user=user) as src, _store(str(target)) as dst:
+    with _store(source, user=user, read_only=True) as src, _store(str(target)) as dst:
         runs = copy_store(src, dst)
     err.print(f"copied {len(runs)} run(s) from {source} to {target}")
 
@@ -454,9 +485,12 @@ def associate(
     with _store(db, neo4j, user, read_only=True) as store:
         df = run(store, score=score, day=day, baseline=baseline, of=of, change=not levels, groups=group or None)
     _print_frame(df, format, title=f"{score} vs {of}")
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:
+    warnings.showwarning = _show_warning  # one line, without the source line that raised it
     try:
         app()
     except CommgraphError as ex:

@@ -33,3 +33,8 @@ class StoreError(CommgraphError):
 
 class QueryError(CommgraphError, ValueError):
     """Unknown named query, or parameters that don't fit its header."""
+
+
+class HintWarning(UserWarning):
+    """An answer came back empty (or was not given) because a parameter names something the store
+    doesn't have; the message is the hint, also in ``df.attrs["hint"]``."""

@@ -248,7 +248,8 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
             else:
                 errors[split.name] = error
                 warnings.warn(f"inference failed for {_describe(split)}: {_one_line(error)}", stacklevel=2)
-    return _write_manifest(out, [split for split, _ in runs], errors, method=method, liana_method=liana_method)
+    return _write_manifest(out, [split for split, _ in runs], errors, method=method, liana_method=liana_method,
+                           resource=resource, db=db)
 
 
 def _plans(adata, splits: list[Split], *, cell_type_key: str, min_cells: int) -> tuple[list, list[dict]]:
@@ -270,13 +271,13 @@ def _plans(adata, splits: list[Split], *, cell_type_key: str, min_cells: int) ->
 
 
 def _write_manifest(out: Path, runs: list[Split], errors: dict[str, BaseException], *, method: str,
-                    liana_method: str) -> Path:
+                    liana_method: str, resource: str, db: Path) -> Path:
     """``manifest.csv`` of the runs that succeeded; with failures also ``failed.csv``, then InferenceError."""
     path = out / "manifest.csv"
+    options = _manifest_options(method, liana_method, resource, db)
     pd.DataFrame([{"path": s.name if method == "cellphonedb" else f"{s.name}/liana.csv", "format": method,
                    "day": s.day, "group": s.group, "sample": s.sample or "", "patient": s.patient or "",
-                   "options": "" if method == "cellphonedb" else json.dumps({"method": liana_method}),
-                   "cell_counts": f"{s.name}/cell_counts.csv"} for s in runs if s.name not in errors],
+                   "options": options, "cell_counts": f"{s.name}/cell_counts.csv"} for s in runs if s.name not in errors],
                  columns=list(MANIFEST_COLUMNS)).to_csv(path, index=False)
     if not errors:
         return path
@@ -305,6 +306,24 @@ def _one_line(error: BaseException, limit: int = 300) -> str:
     lines = text.strip().splitlines()
     text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _manifest_options(method: str, liana_method: str, resource: str, db: Path) -> str:
+    """The manifest's options: LIANA's method, and the tool and database versions this run used
+    (they become the Run node's tool_version and database_version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool_version = version(method)
+    except PackageNotFoundError:  # pragma: no cover - inference needs the package
+        tool_version = None
+    if method == "cellphonedb":
+        options = {"database_version": Path(db).stem}
+    else:
+        options = {"method": liana_method, "database_version": f"liana resource {resource}"}
+    if tool_version:
+        options["tool_version"] = tool_version
+    return json.dumps(options)
 
 
 def _resource_genes(method: str, resource: str) -> set[str]:

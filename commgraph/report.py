@@ -21,16 +21,14 @@ import pandas as pd
 
 from . import _schema as S
 from .views import ViewFile
-from .views import _data as D
-from .views import _svg
-from .views._html import page, view_block
+from .views import parts as V
 
 if TYPE_CHECKING:
     from .stores import Store
 
 __all__ = ["KEY_INTERACTIONS", "render_report", "write_report"]
 
-KEY_INTERACTIONS = D.KEY_INTERACTIONS
+KEY_INTERACTIONS = V.KEY_INTERACTIONS
 STATUSES = ("gained", "up", "down", "lost")
 
 
@@ -49,7 +47,7 @@ def _cell(v: Any, col: str) -> str:
     if isinstance(v, int) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "iu"):
         return f'<td class="num">{int(v):,}</td>'
     if isinstance(v, float) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") == "f"):
-        return f'<td class="num">{_svg.fmt(float(v))}</td>'
+        return f'<td class="num">{V.fmt(float(v))}</td>'
     if col == "status":
         return f'<td class="st-{_e(v)}">{_e(v)}</td>'
     return f"<td>{_e(v)}</td>"
@@ -102,22 +100,22 @@ class _Report:
                  interactions: Sequence[str], views: bool, top: int, filters: dict[str, Any]):
         self.store, self.cell_type, self.baseline, self.top, self.views = store, cell_type, int(baseline), top, views
         self.pathway_rows = 15
-        self.f = D.check_filters(filters)
+        self.f = V.check_filters(filters)
         self.interactions = tuple(interactions)
         self.states = store.cell_states()
-        self.groups = D.frames_of(self.states)
+        self.groups = V.frames_of(self.states)
         mine = self.states[self.states[S.CELL_TYPE_PROP] == cell_type]
         if mine.empty:
-            D._fail(store, {S.CELL_TYPE_PROP: cell_type})
-        self.group = D.pick_group(store, mine if len(mine) else self.states, group)
+            V.check_known(store, {S.CELL_TYPE_PROP: cell_type})
+        self.group = V.pick_group(store, mine if len(mine) else self.states, group)
         days = self.groups[self.group]
         if self.baseline not in days:
-            D.check_day(store, days, self.baseline, self.group, what="baseline day")
+            V.check_day(store, days, self.baseline, self.group, what="baseline day")
         if day is None:
-            by_day = D.query(store, "signaling_by_day", cell_type=cell_type, group=self.group, **self.f)
-            day = D.peak_day(by_day.set_index(S.DAY)["total_score"], days, self.baseline)
-        self.day = D.check_day(store, days, day, self.group)
-        self.colors = {g: _svg.SERIES[i % len(_svg.SERIES)] for i, g in enumerate(self.groups)}
+            by_day = V.query(store, "signaling_by_day", cell_type=cell_type, group=self.group, **self.f)
+            day = V.peak_day(by_day.set_index(S.DAY)["total_score"], days, self.baseline)
+        self.day = V.check_day(store, days, day, self.group)
+        self.colors = {g: V.SERIES[i % len(V.SERIES)] for i, g in enumerate(self.groups)}
         self.sections: list[tuple[str, str, str]] = []  # (anchor, title, html)
 
     def add(self, anchor: str, title: str, body: str) -> None:
@@ -134,17 +132,17 @@ class _Report:
         keep = [c for c in (S.RUN_ID, S.METHOD, S.DAY, S.GROUP, S.SAMPLE, S.N_ROWS, S.N_SIGNIFICANT, S.TOOL_VERSION,
                             S.DATABASE_VERSION) if c in runs.columns]
         return (f'<div class="cg-kpi">{kpi}</div>'
-                f'<p class="cg-note">Counts are over every loaded run. Thresholds used below: {_e(D.thresholds(self.f))}.</p>'
+                f'<p class="cg-note">Counts are over every loaded run. Thresholds used below: {_e(V.thresholds(self.f))}.</p>'
                 f"<details><summary>interactions per day and group</summary>{table(s['by_day_group'], show=1000)}</details>"
                 f"<details><summary>runs ({len(runs)})</summary>{table(runs[keep], show=1000)}</details>")
 
     def over_time(self) -> str:
         ct, figs, tabs = self.cell_type, [], []
         for direction, verb in (("out", "sends"), ("in", "receives")):
-            df = D.query(self.store, "signaling_by_day", cell_type=ct, direction=direction, **self.f)
+            df = V.query(self.store, "signaling_by_day", cell_type=ct, direction=direction, **self.f)
             series = [{"name": g, "x": part[S.DAY].tolist(), "y": part["total_score"].tolist(), "color": self.colors.get(g)}
                       for g, part in df.groupby(S.GROUP, sort=True)]
-            figs.append(_fig(_svg.line_plot(series, title=f"What {ct} {verb}", xlabel="day",
+            figs.append(_fig(V.line_plot(series, title=f"What {ct} {verb}", xlabel="day",
                                             ylabel="total score"), f"summed score of its significant interactions"))
             tabs.append(f"<h3>{_e(ct)} {verb} ({_call('signaling_by_day', cell_type=ct, direction=direction)})</h3>"
                         + table(df, show=40))
@@ -154,12 +152,12 @@ class _Report:
         ct, figs = self.cell_type, []
         for direction, who in (("sender", "sent by"), ("receiver", "received by")):
             for g in self.groups:
-                df = D.query(self.store, "pathway_flow", group=g, **{direction: ct}, **self.f)
+                df = V.query(self.store, "pathway_flow", group=g, **{direction: ct}, **self.f)
                 if df.empty:
                     continue
                 m = df.pivot_table(index=S.PATHWAY, columns=S.DAY, values="flow", aggfunc="sum")
                 m, rest = _top_pathways(m, self.pathway_rows)
-                figs.append(_fig(_svg.heatmap(m, title=f"Pathways {who} {ct} — group {g}", value="flow (total score)"),
+                figs.append(_fig(V.heatmap(m, title=f"Pathways {who} {ct} — group {g}", value="flow (total score)"),
                                  rest))
         note = (f'<p class="cg-note">Information flow (summed significant score) per pathway and day; '
                 f"{_call('pathway_flow', sender=ct, group=self.group)}. Blank: no significant interaction.</p>")
@@ -168,38 +166,38 @@ class _Report:
     def change(self) -> str:
         ct, out = self.cell_type, []
         for direction, verb in (("out", "sends"), ("in", "receives")):
-            df = D.query(self.store, "signaling_change", cell_type=ct, day=self.day, group=self.group,
+            df = V.query(self.store, "signaling_change", cell_type=ct, day=self.day, group=self.group,
                          baseline=self.baseline, direction=direction, **self.f)
             counts = df["status"].value_counts() if len(df) else pd.Series(dtype=int)
             summary = " · ".join(f'<span class="st-{s}">{int(counts.get(s, 0))} {s}</span>'
                                  for s in (*STATUSES, "unchanged"))
             changed = df[df["status"] != "unchanged"].copy()
-            changed = changed.reindex(changed["log2fc"].abs().sort_values(ascending=False).index)
+            changed = changed.reindex(changed["delta"].abs().sort_values(ascending=False, kind="stable").index)
             out.append(f"<h3>What {_e(ct)} {verb}: {summary}</h3>"
                        f'<p class="cg-note">{_call("signaling_change", cell_type=ct, day=self.day, group=self.group, baseline=self.baseline, direction=direction)}; '
-                       "largest |log2 fold change| first, unchanged pairs left out.</p>"
+                       "largest change in score (|delta|) first, unchanged pairs left out.</p>"
                        + table(changed.drop(columns=["ligand", "receptor"]), show=self.top))
         return "".join(out)
 
     def key_pairs(self) -> str:
-        cat = D.query(self.store, "interaction_catalogue")
+        cat = V.query(self.store, "interaction_catalogue")
         seen = set(cat.loc[cat["n_pairs"] > 0, S.INTERACTION])
         present = [i for i in self.interactions if i in seen]
         missing = [i for i in self.interactions if i not in seen]
         figs, tabs = [], []
         for name in present:
-            df = D.query(self.store, "lr_trajectory", interaction=name, sender=self.cell_type,
+            df = V.query(self.store, "lr_trajectory", interaction=name, sender=self.cell_type,
                          pvalue=self.f["pvalue"], min_score=self.f["min_score"], method=self.f["method"],
                          significant_only=False)
             if df.empty:
-                figs.append(_fig(_svg.line_plot([], title=name, xlabel="day", ylabel="summed score"),
+                figs.append(_fig(V.line_plot([], title=name, xlabel="day", ylabel="summed score"),
                                  f"in the store, but {self.cell_type} does not send it"))
                 continue
             agg = df.groupby([S.GROUP, S.DAY]).agg(score=("mean_score", "sum"), sig=("n_significant", "sum")).reset_index()
             series = [{"name": g, "x": p[S.DAY].tolist(), "y": p["score"].tolist(), "filled": (p["sig"] > 0).tolist(),
                        "color": self.colors.get(g)} for g, p in agg.groupby(S.GROUP, sort=True)]
             n_recv = df["receiver"].nunique()
-            figs.append(_fig(_svg.line_plot(series, title=name, xlabel="day", ylabel="summed score", width=296,
+            figs.append(_fig(V.line_plot(series, title=name, xlabel="day", ylabel="summed score", width=296,
                                             height=220),
                              f"from {self.cell_type} to {n_recv} receiver{'s' if n_recv != 1 else ''}"))
             tabs.append(f"<details><summary>{_e(name)}: {len(df)} rows</summary>{table(df, show=1000)}</details>")
@@ -218,7 +216,7 @@ class _Report:
         for direction, verb in (("out", "sends"), ("in", "receives")):
             frames = []
             for d in days:
-                df = D.query(self.store, "dose_response", cell_type=ct, day=d, baseline=self.baseline,
+                df = V.query(self.store, "dose_response", cell_type=ct, day=d, baseline=self.baseline,
                              direction=direction, **self.f)
                 # a group not sampled on that day (or on the baseline) has nothing to compare
                 df = df[[(d, g) in has and (self.baseline, g) in has for g in df[S.GROUP]]]
@@ -228,7 +226,7 @@ class _Report:
                 continue
             both = both[["day", *[c for c in both.columns if c != "day"]]]
             m = both.pivot_table(index="day", columns=S.GROUP, values="log2fc")
-            figs.append(_fig(_svg.bar_plot(m, title=f"What {ct} {verb}: day vs day {self.baseline}", xlabel="day",
+            figs.append(_fig(V.bar_plot(m, title=f"What {ct} {verb}: day vs day {self.baseline}", xlabel="day",
                                            ylabel="log2FC", colors=self.colors),
                              "log2 of the total significant score on the day over the baseline day, per group"))
             parts.append(f"<h3>What {_e(ct)} {verb} "
@@ -239,18 +237,18 @@ class _Report:
     def roles(self) -> str:
         figs = []
         for metric, label in (("out_strength", "sends"), ("in_strength", "receives")):
-            df = D.query(self.store, "roles", group=self.group, **self.f)
+            df = V.query(self.store, "roles", group=self.group, **self.f)
             if df.empty:
                 continue
             m = df.pivot_table(index=S.CELL_TYPE_PROP, columns=S.DAY, values=metric, aggfunc="sum")
             base = m[self.baseline] if self.baseline in m.columns else 0.0
             delta = m.sub(base, axis=0).drop(columns=[self.baseline], errors="ignore")
-            figs.append(_fig(_svg.heatmap(m.sort_index(), title=f"What each cell type {label} — group {self.group}",
+            figs.append(_fig(V.heatmap(m.sort_index(), title=f"What each cell type {label} — group {self.group}",
                                           value="total score")))
             if not delta.empty:
-                figs.append(_fig(_svg.heatmap(delta.sort_index(), diverging=True,
+                figs.append(_fig(V.heatmap(delta.sort_index(), diverging=True,
                                               title=f"… change from day {self.baseline}", value=f"Δ vs day {self.baseline}")))
-        day_roles = D.query(self.store, "roles", day=self.day, group=self.group, **self.f)
+        day_roles = V.query(self.store, "roles", day=self.day, group=self.group, **self.f)
         day_roles = day_roles.sort_values("out_strength", ascending=False)
         return (f'<p class="cg-note">{_call("roles", group=self.group)}: summed significant score sent (out) and '
                 f"received (in) per cell type and day.</p>"
@@ -259,14 +257,14 @@ class _Report:
                 + table(day_roles, show=60))
 
     def network_changes(self) -> str:
-        top = D.query(self.store, "top_changes", day=self.day, group=self.group, baseline=self.baseline,
+        top = V.query(self.store, "top_changes", day=self.day, group=self.group, baseline=self.baseline,
                       limit=self.top, **self.f)
-        flow = D.query(self.store, "pathway_flow", group=self.group, **self.f)
+        flow = V.query(self.store, "pathway_flow", group=self.group, **self.f)
         fig = ""
         if len(flow):
             m = flow.pivot_table(index=S.PATHWAY, columns=S.DAY, values="share", aggfunc="sum") * 100
             m, rest = _top_pathways(m, self.pathway_rows)
-            fig = _fig(_svg.heatmap(m, title=f"Pathway share of all signaling — group {self.group}",
+            fig = _fig(V.heatmap(m, title=f"Pathway share of all signaling — group {self.group}",
                                     value="% of the day's flow"), rest)
         return (f"<h3>Largest changes, day {self.day} against day {self.baseline}, group {_e(self.group)}</h3>"
                 f'<p class="cg-note">{_call("top_changes", day=self.day, group=self.group, baseline=self.baseline, limit=self.top)}</p>'
@@ -275,7 +273,7 @@ class _Report:
                 + f'<div class="cg-figs">{fig}</div>')
 
     def composition(self) -> str:
-        comp = D.query(self.store, "cell_composition")
+        comp = V.query(self.store, "cell_composition")
         if comp.empty:
             return '<p class="cg-note">No cell counts were loaded (load with <code>cell_counts=</code>).</p>'
         m = comp.pivot_table(index=S.CELL_TYPE_PROP, columns=[S.GROUP, S.DAY], values=S.FRACTION, aggfunc="sum") * 100
@@ -298,7 +296,7 @@ class _Report:
                 blocks.append(f'<p class="cg-note">No change view: day {self.day} is the baseline.</p>')
                 continue
             spec = view_data(self.store, kind, **params, **self.f)
-            blocks.append(view_block(spec, f"cg-report-{kind}"))
+            blocks.append(V.view_block(spec, f"cg-report-{kind}"))
         return ('<p class="cg-note">Hover an edge for its strongest ligand–receptor pairs, click for all of them; '
                 "the ego and pair views step through days and groups in the page.</p>" + "".join(blocks))
 
@@ -322,13 +320,13 @@ class _Report:
         title = f"Cell–cell communication report: {ct}"
         head = (f"<header><h1>{_e(title)}</h1>"
                 f'<p class="cg-note">store {_e(self.store.uri)} · focus {_e(ct)} · group {_e(self.group)} · '
-                f"day {self.day} against day {self.baseline} · {_e(D.thresholds(self.f))} · commgraph "
+                f"day {self.day} against day {self.baseline} · {_e(V.thresholds(self.f))} · commgraph "
                 f"{_e(__version__)}</p></header>")
         doc = f'<main class="cg-report">{head}<nav><ol>{nav}</ol></nav>{body}</main>\n'
-        return page(title, doc, with_views=self.views)
+        return V.page(title, doc, with_views=self.views)
 
 
-def render_report(store: Store, *, cell_type: str = D.DEFAULT_CELL_TYPE, group: str | None = None,
+def render_report(store: Store, *, cell_type: str = V.DEFAULT_CELL_TYPE, group: str | None = None,
                   day: int | None = None, baseline: int = 0, interactions: Sequence[str] = KEY_INTERACTIONS,
                   views: bool = True, top: int = 20, **filters: Any) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
@@ -336,7 +334,7 @@ def render_report(store: Store, *, cell_type: str = D.DEFAULT_CELL_TYPE, group: 
                    views=views, top=top, filters=filters).render()
 
 
-def write_report(store: Store, out: str | os.PathLike = "report.html", *, cell_type: str = D.DEFAULT_CELL_TYPE,
+def write_report(store: Store, out: str | os.PathLike = "report.html", *, cell_type: str = V.DEFAULT_CELL_TYPE,
                  group: str | None = None, day: int | None = None, baseline: int = 0,
                  interactions: Sequence[str] = KEY_INTERACTIONS, views: bool = True, top: int = 20,
                  **filters: Any) -> Path:

@@ -43,8 +43,7 @@ WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH s.`group` AS g,
      count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
      sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
@@ -67,8 +66,7 @@ WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day 
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH s.`group` AS g,
      count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
      sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,

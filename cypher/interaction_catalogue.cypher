@@ -23,7 +23,7 @@ WHERE r.load_id IN live
   AND (r.receptor = $receptor OR $receptor IS NULL)
 WITH r.interaction AS nm, a.`group` AS g, a.day AS d,
      count(DISTINCT r.run_id) AS n, count(r) AS np,
-     count(CASE WHEN r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL) THEN 1 END) AS nsig,
+     count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
      max(r.score) AS max_s
 MATCH (i:Interaction)
 WHERE i.name = nm

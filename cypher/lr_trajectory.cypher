@@ -31,10 +31,9 @@ WHERE r.load_id IN live
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
-     count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL) THEN 1 END) AS nsig,
+     count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
      avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
 RETURN i AS interaction, src AS sender, dst AS receiver, g AS `group`, d AS day, n AS n_runs, nsig AS n_significant,
        mean_s AS mean_score, max_s AS max_score, min_p AS min_pvalue

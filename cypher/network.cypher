@@ -37,8 +37,7 @@ WHERE r.load_id IN live
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH a.day AS d, a.`group` AS g, a.cell_type AS src, b.cell_type AS dst,
      count(r) AS n, sum(r.score) AS total, avg(r.score) AS mean_s
 RETURN d AS day, g AS `group`, src AS sender, dst AS receiver, n AS n_interactions, total AS total_score, mean_s AS mean_score

@@ -40,8 +40,7 @@ WHERE $direction = "out" AND s.cell_type = $cell_type AND s.day = $day AND s.`gr
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
      avg(r.score) AS sc, max(r.pvalue) AS p, count(DISTINCT r.run_id) AS n
 RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
@@ -59,8 +58,7 @@ WHERE $direction = "in" AND s.cell_type = $cell_type AND s.day = $day AND s.`gro
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
      avg(r.score) AS sc, max(r.pvalue) AS p, count(DISTINCT r.run_id) AS n
 RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,

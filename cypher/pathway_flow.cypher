@@ -29,8 +29,7 @@ WHERE r.load_id IN live
   AND (b.cell_type = $receiver OR $receiver IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH r.pathway AS pw, a.`group` AS g, a.day AS d, count(r) AS n, sum(r.score) AS f
 WITH g, d, collect({pw: pw, n: n, f: f}) AS rows, sum(f) AS total
 UNWIND rows AS x

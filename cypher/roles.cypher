@@ -27,8 +27,7 @@ WHERE r.load_id IN live
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 UNWIND [{o: 1, me: a.cell_type, other: b.cell_type}, {o: 0, me: b.cell_type, other: a.cell_type}] AS x
 WITH a.day AS d, a.`group` AS g, x, r.score AS score
 WHERE x.me = $cell_type OR $cell_type IS NULL

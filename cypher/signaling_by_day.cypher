@@ -37,8 +37,7 @@ WHERE $direction = "out" AND s.cell_type = $cell_type AND r.load_id IN live
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 RETURN s.day AS day, s.`group` AS `group`, count(r) AS n_interactions, count(DISTINCT o.cell_type) AS n_partners,
        count(DISTINCT r.run_id) AS n_runs, sum(r.score) AS total_score, avg(r.score) AS mean_score
 ORDER BY day, `group`
@@ -54,8 +53,7 @@ WHERE $direction = "in" AND s.cell_type = $cell_type AND r.load_id IN live
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 RETURN s.day AS day, s.`group` AS `group`, count(r) AS n_interactions, count(DISTINCT o.cell_type) AS n_partners,
        count(DISTINCT r.run_id) AS n_runs, sum(r.score) AS total_score, avg(r.score) AS mean_score
 ORDER BY day, `group`

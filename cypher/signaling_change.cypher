@@ -47,8 +47,7 @@ WHERE $direction = "out" AND s.cell_type = $cell_type AND s.`group` = $`group` A
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
      count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
      sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
@@ -79,8 +78,7 @@ WHERE $direction = "in" AND s.cell_type = $cell_type AND s.`group` = $`group` AN
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH o.cell_type AS other, r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
      count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
      sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,

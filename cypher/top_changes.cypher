@@ -1,4 +1,4 @@
-// top_changes: the largest changes in the whole network between a baseline day and day X within a group — sender, receiver, interaction ranked by |log2 fold change|
+// top_changes: the largest changes in the whole network between a baseline day and day X within a group — sender, receiver, interaction ranked by the size of the change |delta|
 // $day int — the day to compare
 // $group string = "all" — dose group or cohort ("all" in a study without groups)
 // $baseline int = 0 — the day to compare against
@@ -28,7 +28,8 @@
 // browser: :param min_score => 0.0
 // browser: :param pseudocount => 0.001
 // browser: :param fold_change => 1.5
-// Same rules as signaling_change; ties in |log2fc| go to the larger |delta|, then by names.
+// Same rules as signaling_change. Ranked by |delta| (the change in mean score), ties by |log2fc|, then by names:
+// a gained or lost pair's log2fc is log2((score + $pseudocount) / $pseudocount), set by the pseudocount, not the data.
 MATCH (run:Run) WITH collect(run.load_id) AS live
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
@@ -38,8 +39,7 @@ WHERE r.load_id IN live
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
-  AND ((r.significant AND (r.pvalue <= $pvalue OR $pvalue IS NULL OR r.pvalue IS NULL))
-       OR $significant_only = false OR $significant_only IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH a.cell_type AS src, b.cell_type AS dst,
      r.interaction AS i, r.ligand AS l, r.receptor AS rc, min(r.pathway) AS pw,
      count(CASE WHEN a.day = $baseline THEN 1 END) AS n0,
@@ -60,5 +60,5 @@ WITH src, dst, i, l, rc, pw, m0, m1, lfc,
 WHERE st <> "unchanged" AND (st = $status OR $status IS NULL)
 RETURN src AS sender, dst AS receiver, i AS interaction, l AS ligand, rc AS receptor, pw AS pathway,
        st AS status, m0 AS baseline_score, m1 AS score, coalesce(m1, 0.0) - coalesce(m0, 0.0) AS delta, lfc AS log2fc
-ORDER BY abs(log2fc) DESC, abs(delta) DESC, sender, receiver, interaction
+ORDER BY abs(delta) DESC, abs(log2fc) DESC, sender, receiver, interaction
 LIMIT $limit

@@ -4,6 +4,7 @@ then a server that does not answer fails them, it never skips them."""
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,13 @@ from commgraph import _schema as S
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 NEO4J_ENV = "COMMGRAPH_TEST_NEO4J"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it), for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def synthetic_table(*, days=(0, 7), groups=("high",), cell_types=("MX1+ Mono", "Treg", "CD4 Naive T"),

@@ -62,3 +62,19 @@ def test_demo_pages_open_offline(demo, browser):
             assert wait_drawn(browser)["nodes"] > 0
         assert_clean(browser, page)
         screenshot(browser, f"demo-{page.stem}")
+
+
+def test_readme_examples_are_the_demos_answers(demo):
+    """README.md's query examples are tools/readme_examples.py's output on this demo's store."""
+    import sys
+
+    import commgraph as cg
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "tools"))
+    import readme_examples as RX
+
+    with cg.connect(demo.store, read_only=True) as st:
+        want = RX.render(st)
+    got = RX.current_section((REPO / "README.md").read_text())
+    assert got == want, "README examples drifted: run python tools/readme_examples.py --store DEMO/study.lbug"

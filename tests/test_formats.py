@@ -89,7 +89,7 @@ def test_registry_lists_the_formats_and_their_options():
         assert set(fmt.options) == set(fmt.option_names()), fmt.name  # YAML documents every option
         assert all(v in S.COLUMN_NAMES for v in fmt.columns.values())
     table = formats_table()
-    assert list(table.columns) == ["name", "title", "reads", S.SCORE, "citation"]
+    assert list(table.columns) == ["name", "title", "reads", S.SCORE, S.PVALUE, S.SIGNIFICANT, S.EXTRA, "citation"]
     assert "1 - magnitude_rank" in table.set_index("name").loc["liana", S.SCORE]
 
 

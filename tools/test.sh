@@ -27,10 +27,15 @@ fi
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-commgraph-test}"
 export NEO4J_TEST_HOME="${NEO4J_TEST_HOME:-$PWD/.neo4j-test}"
 started=0
+# free ports from the OS unless given: the suite must run beside another Neo4j (a developer's on
+# 7687/7474, another checkout's test server)
+free_port() { .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 if [ -z "${COMMGRAPH_TEST_NEO4J:-}" ]; then
+  export NEO4J_BOLT_PORT="${NEO4J_BOLT_PORT:-$(free_port)}"
+  export NEO4J_HTTP_PORT="${NEO4J_HTTP_PORT:-$(free_port)}"
   bash tools/neo4j-test-server/server.sh start
   started=1
-  export COMMGRAPH_TEST_NEO4J="bolt://127.0.0.1:${NEO4J_BOLT_PORT:-7687}"
+  export COMMGRAPH_TEST_NEO4J="bolt://127.0.0.1:$NEO4J_BOLT_PORT"
 fi
 cleanup() { [ "$started" = 1 ] && bash tools/neo4j-test-server/server.sh stop || true; }
 trap cleanup EXIT

@@ -31,7 +31,7 @@ from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
 from ._common import Parsed, options_json
-from ._pathways import annotate, lookup_pathway, pathway_table
+from ._pathways import annotate, annotations, lookup_pathway, pathway_table
 
 __all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table"]
 
@@ -71,6 +71,13 @@ class Format:
         col, direction, transform = self.score.get("column", ""), self.score.get("direction", ""), self.score.get("transform", "none")
         text = f"{col}, {direction} = stronger"
         return text if transform in ("none", None) else f"{text}; score = {transform}"
+
+    @property
+    def extra_text(self) -> str:
+        """The tool's other scores kept in ``extra``: a list of columns or a sentence."""
+        if not self.extra:
+            return "none"
+        return self.extra if isinstance(self.extra, str) else ", ".join(map(str, self.extra))
 
     def parse_function(self) -> Callable[..., Parsed]:
         module, _, func = self.parser.rpartition(".")
@@ -153,9 +160,11 @@ def get_format(name: str) -> Format:
 
 
 def formats_table() -> pd.DataFrame:
-    """The registered formats (name, title, reads, score, citation), for the CLI and README."""
+    """The registered formats (name, title, reads, score, pvalue, significant, extra, citation), for
+    the CLI and README: every descriptive field of the YAML files."""
     return pd.DataFrame(
-        [{"name": f.name, "title": f.title, "reads": f.reads, S.SCORE: f.score_text, "citation": f.citation} for f in FORMATS.values()]
+        [{"name": f.name, "title": f.title, "reads": f.reads, S.SCORE: f.score_text, S.PVALUE: f.pvalue or "none",
+          S.SIGNIFICANT: f.significant, S.EXTRA: f.extra_text, "citation": f.citation} for f in FORMATS.values()]
     )
 
 
@@ -264,4 +273,8 @@ def read(
     out[S.PARAMETERS] = _constant(json.dumps(params, sort_keys=True), n, "category")
     out[S.SOURCE_FILES] = _constant(";".join(parsed.source_files) or None, n, "category")
     out[S.EXTRA] = t[S.EXTRA].array if S.EXTRA in t.columns else pd.Series(pd.NA, index=out.index, dtype="string")
-    return S.validate(out[list(S.COLUMN_NAMES)], file=parsed.file)
+    table = S.validate(out[list(S.COLUMN_NAMES)], file=parsed.file)
+    # what the Run and Interaction nodes carry besides the rows (see _graph.build)
+    table.attrs["format"] = fmt.name
+    table.attrs["annotation"] = annotations(names, pair_lig, pair_rec)
+    return table

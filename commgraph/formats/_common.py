@@ -7,6 +7,7 @@ the first row at fault (data rows counted from 1, header not counted).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -129,6 +130,23 @@ def check_duplicates(df: pd.DataFrame, key: list[str], file: str, *, column: str
         first = int(np.flatnonzero((df[key] == df[key].iloc[row - 1]).all(axis=1))[0]) + 1
         what = ", ".join(f"{k}={df[k].iloc[row - 1]}" for k in key)
         raise InputError(f"duplicate key ({what}); first seen in row {first}", file=file, column=column or key[-1], row=row)
+
+
+def best_first(score: np.ndarray, pvalue: np.ndarray, significant: np.ndarray) -> np.ndarray:
+    """Row order for resolving collisions: significant first, then higher score, then lower p-value."""
+    return np.lexsort((np.nan_to_num(pvalue, nan=np.inf), -score, ~significant))
+
+
+def report_collisions(file: str, tool: str, n_dropped: int, merged: dict[str, Iterable[str]]) -> None:
+    """Warn that distinct native interactions became one canonical pair and one row per cell-type
+    pair was kept (``merged``: canonical pair -> the native interactions behind it)."""
+    shown = "; ".join(f"{pair} <- {', '.join(sorted(set(names)))}" for pair, names in list(merged.items())[:5])
+    more = f"; and {len(merged) - 5} more pair(s)" if len(merged) > 5 else ""
+    warnings.warn(
+        f"{file}: {n_dropped} row(s) left out where {tool} interactions became the same ligand-receptor pair "
+        f"(kept per cell-type pair: significant first, then the higher score, then the lower p-value): {shown}{more}",
+        UserWarning, stacklevel=4,
+    )
 
 
 def sorted_subunits(names: pd.Series | pd.Index | Iterable[str], sep: str = S.SUBUNIT_SEP) -> dict[str, str]:

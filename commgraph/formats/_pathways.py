@@ -32,6 +32,24 @@ def _lookup() -> dict[tuple[str, str], str]:
     return dict(zip(zip(t[S.LIGAND], t[S.RECEPTOR]), t[S.PATHWAY]))
 
 
+@lru_cache(maxsize=1)
+def _annotation_lookup() -> dict[tuple[str, str], str]:
+    t = pathway_table().dropna(subset=[S.ANNOTATION])
+    return dict(zip(zip(t[S.LIGAND], t[S.RECEPTOR]), t[S.ANNOTATION]))
+
+
+def annotations(names, ligands, receptors) -> dict[str, str]:
+    """Interaction name -> CellChatDB annotation (Secreted Signaling, Cell-Cell Contact, ...) of
+    the pairs the bundled table knows (either orientation); what the Interaction nodes carry."""
+    d = _annotation_lookup()
+    out = {}
+    for name, lig, rec in zip(names, ligands, receptors):
+        a = d.get((lig, rec)) or d.get((rec, lig))
+        if a:
+            out[str(name)] = str(a)
+    return out
+
+
 def lookup_pathway(ligand: str, receptor: str) -> str | None:
     """CellChatDB pathway of a canonical pair (either orientation), or None."""
     d = _lookup()

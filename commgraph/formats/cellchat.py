@@ -28,6 +28,7 @@ from .._resources import resource_dir
 from ..errors import InputError
 from ._common import (
     Parsed,
+    best_first,
     check_duplicates,
     check_pvalues,
     check_scores,
@@ -35,6 +36,7 @@ from ._common import (
     extra_json,
     map_categorical,
     read_delimited,
+    report_collisions,
     require_columns,
     require_rows,
     to_float,
@@ -103,6 +105,7 @@ def parse(source: Any, *, fmt: Any, threshold: float = 0.05, complexes: str | os
     )
     if native.get(S.PATHWAY) in df.columns:
         table[S.PATHWAY] = df[native[S.PATHWAY]].to_numpy()
+    table = _merge_collisions(table, df, native, where)
     return Parsed(
         table=table,
         file=where,
@@ -110,3 +113,22 @@ def parse(source: Any, *, fmt: Any, threshold: float = 0.05, complexes: str | os
         method=fmt.method,
         options={"threshold": float(threshold), "complexes": table_path.name if complexes is None else str(table_path)},
     )
+
+
+def _merge_collisions(table: pd.DataFrame, df: pd.DataFrame, native: dict, where: str) -> pd.DataFrame:
+    """Two CellChatDB interactions whose complexes have the same subunits (CALCRL_RAMP1 and
+    CALCR_RAMP1) become one canonical pair: keep one row per cell-type pair, as the CellPhoneDB
+    loader does, and report which."""
+    key = [S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR]
+    if not table.duplicated(key).any():
+        return table
+    ranked = table.iloc[best_first(table[S.SCORE].to_numpy(), table[S.PVALUE].to_numpy(),
+                                   table[S.SIGNIFICANT].to_numpy())]
+    drop = ranked.index[ranked.duplicated(key)]
+    shared = table.duplicated(key, keep=False).to_numpy()
+    names = (df[INTERACTION_NAME].astype(str) if INTERACTION_NAME in df.columns
+             else df[native[S.LIGAND]].astype(str) + " - " + df[native[S.RECEPTOR]].astype(str))
+    pairs = table[S.LIGAND].astype(str) + "^" + table[S.RECEPTOR].astype(str)
+    merged = names[shared].groupby(pairs[shared].to_numpy(), sort=True).agg(list).to_dict()
+    report_collisions(where, "CellChatDB", len(drop), merged)
+    return table.drop(index=drop).reset_index(drop=True)

@@ -25,16 +25,8 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import Parsed, first_row
-from .cellphonedb import (
-    ID,
-    check_pairs,
-    check_scores,
-    check_unique_ids,
-    finish,
-    gather,
-    load,
-    row_order,
-)
+from ._cpdb_files import ID, check_pairs, check_scores, check_unique_ids, gather, load, row_order
+from .cellphonedb import finish
 
 
 def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, suffix: str | None = None) -> Parsed:

@@ -14,11 +14,14 @@ SERVER_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://
 
 
 def connect(uri: str | os.PathLike | None = None, *, user: str | None = None, password: str | None = None,
-            database: str | None = None, read_only: bool = False) -> Store:
+            database: str | None = None, read_only: bool = False, create: bool = True) -> Store:
     """Open a store: a path means the embedded LadybugDB store, ``bolt://``/``neo4j://`` a server.
 
     Without ``uri``, ``$COMMGRAPH_DB`` or ``./commgraph.lbug``. For a server, ``user`` and
-    ``password`` default to ``$NEO4J_USER`` (``neo4j``) and ``$NEO4J_PASSWORD``.
+    ``password`` default to ``$NEO4J_USER`` (``neo4j``) and ``$NEO4J_PASSWORD``. An embedded
+    store is created on first use unless ``create=False`` or ``read_only=True`` (then a missing
+    path is a :class:`StoreError`); one created by this call and still empty when closed (a
+    load that failed) is removed again.
 
     >>> store = connect("study.lbug")                      # doctest: +SKIP
     >>> store.query("roles", day=7, group="high")          # doctest: +SKIP
@@ -27,7 +30,7 @@ def connect(uri: str | os.PathLike | None = None, *, user: str | None = None, pa
     if target.startswith(SERVER_SCHEMES):
         from .neo4j import Neo4jStore
 
-        return Neo4jStore(target, user=user, password=password, database=database)
+        return Neo4jStore(target, user=user, password=password, database=database, read_only=read_only)
     if "://" in target:
         raise StoreError(
             f"unsupported store URI {target!r}: use a path for the embedded store or one of "
@@ -35,7 +38,7 @@ def connect(uri: str | os.PathLike | None = None, *, user: str | None = None, pa
         )
     from .embedded import EmbeddedStore
 
-    return EmbeddedStore(Path(target), read_only=read_only)
+    return EmbeddedStore(Path(target), read_only=read_only, create=create)
 
 
 __all__ = ["Store", "connect", "ENV_DB", "DEFAULT_DB"]

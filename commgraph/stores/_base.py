@@ -22,7 +22,8 @@ import pandas as pd
 
 from .. import _schema as S
 from .._graph import FROM, GraphFrames, build
-from ..errors import QueryError
+from .._hints import hint_for, state_hint
+from ..errors import HintWarning, QueryError
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
 RUNS = f"""
@@ -144,6 +145,20 @@ SHEET_DROP_MEASUREMENTS = (f"UNWIND $ids AS id MATCH (x:{S.SAMPLE_NODE})-[:{S.ME
                            f"WHERE x.{S.ID} = id DETACH DELETE m")
 
 MARK_STALE = f"UNWIND $ids AS id MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} = id SET k.{S.STALE} = true"
+# Day × group pairs that live edges reach: only needed for runs that span days or groups
+LIVE_DAY_GROUPS = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(:{S.CELL_STATE})
+WHERE r.{S.LOAD_ID} IN live
+RETURN DISTINCT a.{S.DAY} AS {S.DAY}, a.`{S.GROUP}` AS `{S.GROUP}`
+"""
+
+# After a run is removed: its day × group's CellStates (with their counts and whatever hangs off
+# them) go when no live run is left there, CellTypes without states go, and NEXT is rebuilt.
+DROP_STATES = f"MATCH (s:{S.CELL_STATE}) WHERE s.{S.KEY_PROP} IN $keys DETACH DELETE s"
+DROP_CELL_TYPES = (
+    f"MATCH (c:{S.CELL_TYPE}) WHERE NOT EXISTS {{ MATCH (:{S.CELL_STATE})-[:{S.OF_TYPE}]->(c) }} DELETE c"
+)
 
 INTERACTIONS = f"""
 MATCH (i:{S.INTERACTION_NODE})
@@ -206,23 +221,37 @@ class Store(ABC):
     def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
         """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``).
 
-        An answer that is empty because a parameter names a cell type, day, group, pathway, …
-        the store doesn't know carries a hint naming the valid values in ``df.attrs["hint"]``
-        (also issued as a warning); see :func:`commgraph.questions.hint_for`.
+        A cell type, day, baseline or group the store doesn't have (or a cell type never seen
+        on that day in that group) gives an empty answer with a hint, without running the
+        query: comparing against a day never sampled would list everything as gained or lost.
+        An answer empty for another unknown value (pathway, interaction, …) carries a hint
+        too. The hint, naming the valid values, is in ``df.attrs["hint"]`` and issued as a
+        warning; see :func:`commgraph.questions.hint_for`.
         """
         from .._queries import get_query
 
         spec = get_query(name)
         params = spec.bind(parameters)
-        df = spec.shape(self.cypher(spec.text, params))
-        if df.empty:
-            from ..questions import hint_for
-
-            hint = hint_for(self, params)
-            if hint:
-                df.attrs["hint"] = hint
-                warnings.warn(f"{name}: empty answer; {hint}", stacklevel=2)
+        hint = state_hint(self, params)
+        if hint:
+            df = spec.shape(pd.DataFrame())
+        else:
+            df = spec.shape(self._run_query(name, spec.text, params))
+            if df.empty:
+                hint = hint_for(self, params)
+        if hint:
+            df.attrs["hint"] = hint
+            warnings.warn(f"{name}: empty answer; {hint}", HintWarning, stacklevel=2)
         return df
+
+    def _run_query(self, name: str, text: str, params: dict[str, Any]) -> pd.DataFrame:
+        """The engine's answer; an engine error (a store from an older schema, a server gone) becomes
+        one line naming the query, the original chained for debugging."""
+        try:
+            return self.cypher(text, params)
+        except Exception as ex:  # noqa: BLE001 - engine errors come in each driver's own classes
+            detail = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+            raise QueryError(f"query {name!r} failed on {self.uri}: {detail}") from ex
 
     def runs(self) -> pd.DataFrame:
         return self.cypher(RUNS)
@@ -308,6 +337,10 @@ class Store(ABC):
     def cell_states(self) -> pd.DataFrame:
         return self.cypher(CELL_STATES)
 
+    def interactions(self) -> pd.DataFrame:
+        """The Interaction nodes: name, ligand, receptor, pathway, annotation."""
+        return self.cypher(INTERACTIONS)
+
     def signals(self, run_id: str | None = None) -> pd.DataFrame:
         """Every visible SIGNALS edge (or one run's) as a canonical table (without provenance columns)."""
         if run_id is None:
@@ -334,6 +367,20 @@ class Store(ABC):
             "significant": int(per["significant"].sum()) if len(per) else 0,
             "by_day_group": per,
         }
+
+    def _orphan_states(self) -> list[str]:
+        """Keys of CellStates on a day × group that no live run covers any more."""
+        runs = self.runs()
+        whole = runs[S.DAY].notna() & runs[S.GROUP].notna()
+        covered = {(int(d), str(g)) for d, g in zip(runs.loc[whole, S.DAY], runs.loc[whole, S.GROUP])}
+        if not whole.all():  # a run across days or groups: ask its edges
+            spans = self.cypher(LIVE_DAY_GROUPS)
+            covered |= {(int(d), str(g)) for d, g in zip(spans[S.DAY], spans[S.GROUP])} if len(spans) else set()
+        states = self.cell_states()
+        if states.empty:
+            return []
+        return [k for k, d, g in zip(states[S.KEY_PROP], states[S.DAY], states[S.GROUP])
+                if (int(d), str(g)) not in covered]
 
     def _require_run(self, run_id: str) -> None:
         if not (self.runs()[S.RUN_ID] == run_id).any():

@@ -14,8 +14,8 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
-from ._base import (CELL_STATES, DELETE_COUNTED_IN, SHEET_DROP_MEASUREMENTS, SHEET_LINK, SHEET_ORPHANS,
-                    SHEET_SET_PATIENT, SHEET_UNLINK, Store)
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
+                    SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 # rows per COPY statement; all of them still go in the load's one transaction
 COPY_ROWS = 250_000
@@ -35,19 +35,27 @@ def _ddl() -> list[str]:
 class EmbeddedStore(Store):
     """A LadybugDB database at ``path`` (created on first use)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False):
-        import ladybug
-
+    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True):
         self.path = Path(path)
         self.uri = str(self.path)
-        if read_only and not self.path.exists():
+        if (read_only or not create) and not self.path.exists():
             raise StoreError(f"no store at {self.path} (load something into it first)")
+        self._created = not self.path.exists()
+        self._may_write = not read_only
+        # An existing store opens read-only until something writes: LadybugDB rewrites the file
+        # whenever a read-write handle closes, so asking questions would change it (and its checksum).
+        self._open(read_only=read_only or not self._created)
+
+    def _open(self, *, read_only: bool) -> None:
+        import ladybug
+
         try:
             self._db = ladybug.Database(str(self.path), read_only=read_only)
         except RuntimeError as ex:
             raise StoreError(f"cannot open {self.path}: {ex}") from None
         self._conn = ladybug.Connection(self._db)
         self._order = {t.label: node_columns(t.label) for t in S.NODE_TABLES}
+        self._read_only = read_only
         if not read_only:
             for stmt in _ddl():
                 self._conn.execute(stmt)
@@ -64,11 +72,33 @@ class EmbeddedStore(Store):
                     have.append(name)
             self._order[t.label] = have  # COPY maps by position: the table's order, not the schema's
 
+    def _writable(self) -> None:
+        """Reopen for writing before the first write (refused when opened with read_only=True)."""
+        if not self._read_only:
+            return
+        if not self._may_write:
+            raise StoreError(f"{self.path} is open read-only; connect without read_only=True to change it")
+        self._conn.close()
+        self._db.close()
+        self._open(read_only=False)
+
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         # `group` is a reserved word in LadybugDB, so queries write that parameter $`group`;
         # LadybugDB then names it with the backticks (Neo4j without them)
         params = {(f"`{k}`" if f"$`{k}`" in text else k): v for k, v in (parameters or {}).items()}
-        result = self._conn.execute(text, params)
+        try:
+            result = self._conn.execute(text, params)
+        except RuntimeError as ex:
+            if self._read_only and self._may_write and "read-only" in str(ex):
+                self._writable()  # ad-hoc Cypher that writes, on a store opened for reading so far
+                return self.cypher(text, parameters)
+            # LadybugDB's connection caches a prepared statement per query text, and one that failed
+            # at run time (LIMIT -1) keeps failing; a fresh connection prepares it anew. A failed
+            # statement has already ended any open transaction, so nothing is lost.
+            import ladybug
+
+            self._conn = ladybug.Connection(self._db)
+            raise
         return result.get_as_df()
 
     # --- writing ------------------------------------------------------------------------
@@ -87,6 +117,7 @@ class EmbeddedStore(Store):
             self._conn.execute(f"COPY {table} FROM $rows", {"rows": arrow.slice(start, COPY_ROWS)})
 
     def _write(self, frames: GraphFrames) -> None:
+        self._writable()
         c = self._conn
         c.execute("BEGIN TRANSACTION")
         try:
@@ -137,16 +168,22 @@ class EmbeddedStore(Store):
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
+        self._writable()
         self._conn.execute("BEGIN TRANSACTION")
         try:
             self._delete_run(run_id)
             self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
+            self._drop_orphans()
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            try:
+                self._conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed statement already ended the transaction
             raise
 
     def _write_sample_sheet(self, f) -> None:
+        self._writable()
         c = self._conn
         c.execute("BEGIN TRANSACTION")
         try:
@@ -170,6 +207,7 @@ class EmbeddedStore(Store):
             raise
 
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+        self._writable()
         c = self._conn
         c.execute("BEGIN TRANSACTION")
         try:
@@ -185,11 +223,22 @@ class EmbeddedStore(Store):
             except RuntimeError:
                 pass
             raise
+    def _drop_orphans(self) -> None:
+        """CellStates no live run uses any more, CellTypes without states; NEXT rebuilt."""
+        self._conn.execute(DROP_STATES, {"keys": self._orphan_states()})
+        self._conn.execute(DROP_CELL_TYPES)
+        self._rebuild_next()
 
     def clear(self) -> None:
+        self._writable()
         for label in (t.label for t in S.NODE_TABLES):
             self._conn.execute(f"MATCH (n:{label}) DETACH DELETE n")
 
     def close(self) -> None:
+        # a store this open created and nothing was loaded into (a load that failed) leaves no file
+        empty = self._created and self.cypher("MATCH (n) RETURN count(n) AS n")["n"][0] == 0
         self._conn.close()
         self._db.close()
+        if empty:
+            for leftover in (self.path, Path(f"{self.path}.wal")):
+                leftover.unlink(missing_ok=True)

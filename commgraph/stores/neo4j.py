@@ -23,8 +23,8 @@ from .. import _schema as S
 from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns
 from .._progress import track
 from ..errors import StoreError
-from ._base import (CELL_STATES, DELETE_COUNTED_IN, SHEET_DROP_MEASUREMENTS, SHEET_LINK, SHEET_ORPHANS,
-                    SHEET_SET_PATIENT, SHEET_UNLINK, Store)
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
+                    SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 BATCH = 20_000
 # SIGNALS edges per transaction, and transactions in flight at once: measured on a 2-core box,
@@ -32,9 +32,12 @@ BATCH = 20_000
 # keeps the server busy while one transaction commits (~20% faster; a third adds nothing)
 SIGNALS_BATCH = 2_000
 WRITERS = 2
-MIN_VERSION = 5
+MIN_VERSION = (5, 23)  # CALL (r) { ... } subqueries (clear), new in Neo4j 5.23
 
-# what the named queries filter or delete on; created idempotently on connect
+LOCK = "CommgraphLock"  # a singleton node whose write lock serialises NEXT rebuilds (not part of the model)
+
+# what the named queries filter or delete on; created idempotently before the first write (a
+# connect that only reads needs no write or schema rights)
 INDEXES = [
     f"CREATE INDEX cellstate_type IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.CELL_TYPE_PROP})",
     f"CREATE INDEX cellstate_day_group IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.DAY}, n.`{S.GROUP}`)",
@@ -43,6 +46,8 @@ INDEXES = [
     # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
     # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
     "DROP INDEX signals_interaction IF EXISTS",
+    # one lock node even when two loads MERGE it at once (without the constraint both would create one)
+    f"CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (n:{LOCK}) REQUIRE n.name IS UNIQUE",
 ]
 
 
@@ -130,9 +135,17 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return [dict(zip(cols, vals)) for vals in zip(*cols.values())] if len(frame) else []
 
 
+def check_version(version: str, uri: str) -> None:
+    """Refuse a server older than :data:`MIN_VERSION` (calendar versions 2025.x and later are newer)."""
+    parts = [int(x) for x in version.split(".")[:2] if x.isdigit()]
+    if tuple(parts) < MIN_VERSION:
+        need = ".".join(map(str, MIN_VERSION))
+        raise StoreError(f"Neo4j {version} at {uri} is too old: commgraph needs Neo4j {need} or newer")
+
+
 class Neo4jStore(Store):
     def __init__(self, uri: str, *, user: str | None = None, password: str | None = None, database: str | None = None,
-                 progress: bool = True):
+                 progress: bool = True, read_only: bool = False):
         import neo4j
         from neo4j.exceptions import AuthError, ServiceUnavailable
 
@@ -141,8 +154,9 @@ class Neo4jStore(Store):
         self.progress = progress
         user = user or os.environ.get("NEO4J_USER", "neo4j")
         password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
-        if password is None:
-            raise StoreError(f"no password for {uri}: set NEO4J_PASSWORD or pass --password")
+        if not password:  # Neo4j passwords are never empty
+            raise StoreError(f"no password for {uri}: set NEO4J_PASSWORD (the command line also asks for it "
+                             "when run in a terminal; Python: connect(uri, password=...))")
         try:
             self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
             self._driver.verify_connectivity()
@@ -152,20 +166,32 @@ class Neo4jStore(Store):
             raise StoreError(f"no Neo4j server answers at {uri} ({type(ex).__name__}); is it running?") from None
         except ValueError as ex:
             raise StoreError(f"bad Neo4j URI {uri!r}: {ex}") from None
+        self.read_only = read_only
+        self._schema_done = False
         comp = self.cypher("CALL dbms.components() YIELD name, versions, edition RETURN versions[0] AS v, edition")
         self.version, self.edition = str(comp["v"][0]), str(comp["edition"][0])
-        if int(self.version.split(".")[0]) < MIN_VERSION:
+        try:
+            check_version(self.version, uri)
+        except StoreError:
             self.close()
-            raise StoreError(f"Neo4j {self.version} at {uri} is too old: commgraph needs Neo4j {MIN_VERSION} or newer")
-        for stmt in _constraints() + INDEXES:
-            self._run(stmt)
+            raise
+
+    def _writable(self) -> None:
+        """Before the first write: refuse on a read-only store, else create constraints and indexes."""
+        if self.read_only:
+            raise StoreError(f"{self.uri} is open read-only; connect without read_only=True to change it")
+        if not self._schema_done:
+            for stmt in _constraints() + INDEXES:
+                self._run(stmt)
+            self._schema_done = True
 
     # --- plumbing -----------------------------------------------------------------------
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         import neo4j
 
         return self._driver.execute_query(
-            text, parameters_=parameters or {}, database_=self.database, result_transformer_=neo4j.Result.to_df
+            text, parameters_=parameters or {}, database_=self.database, result_transformer_=neo4j.Result.to_df,
+            routing_=neo4j.RoutingControl.READ if self.read_only else neo4j.RoutingControl.WRITE,
         )
 
     def _run(self, text: str, parameters: dict[str, Any] | None = None):
@@ -183,6 +209,7 @@ class Neo4jStore(Store):
 
     # --- writing ------------------------------------------------------------------------
     def _write(self, frames: GraphFrames) -> None:
+        self._writable()
         live = {run_id: self._live_load(run_id) for run_id in frames.runs[S.RUN_ID]}
         for run_id, keep in live.items():
             self._sweep(run_id, keep)  # leftovers of an interrupted load
@@ -258,23 +285,38 @@ class Neo4jStore(Store):
                 f.result()
 
     def _rebuild_next(self) -> None:
-        nxt = next_edges(self.cypher(CELL_STATES))
-        self._driver.execute_query(
-            f"MATCH ()-[n:{S.NEXT}]->() DELETE n", database_=self.database
-        )
-        self._run(
-            f"UNWIND $rows AS row MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
-            f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (a)-[:{S.NEXT}]->(b)",
-            {"rows": _rows(nxt)},
-        )
+        """NEXT from the committed CellStates, in one transaction that first locks a singleton node:
+        concurrent loads rebuild one after the other, each from every state committed before it
+        (a delete and a create in separate transactions let two loads double every link)."""
+        def rebuild(tx) -> None:
+            tx.run(f"MERGE (l:{LOCK} {{name: 'next'}}) SET l.at = timestamp()").consume()
+            nxt = next_edges(tx.run(CELL_STATES).to_df())
+            tx.run(f"MATCH ()-[n:{S.NEXT}]->() DELETE n").consume()
+            tx.run(
+                f"UNWIND $rows AS row MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
+                f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (a)-[:{S.NEXT}]->(b)",
+                rows=_rows(nxt),
+            ).consume()
+
+        with self._driver.session(database=self.database) as session:
+            session.execute_write(rebuild)
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
+        self._writable()
         self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DETACH DELETE run", {"id": run_id})  # invisible now
         self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
         self._sweep(run_id, None)
+        self._drop_orphans()
+
+    def _drop_orphans(self) -> None:
+        """CellStates no live run uses any more, CellTypes without states; NEXT rebuilt."""
+        self._run(DROP_STATES, {"keys": self._orphan_states()})
+        self._run(DROP_CELL_TYPES)
+        self._rebuild_next()
 
     def _write_sample_sheet(self, f) -> None:
+        self._writable()
         rows = [{"id": i, "patient": p} for i, p in zip(f.samples[S.ID], f.samples[S.PATIENT])]
         ids = f.samples[S.ID].tolist()
 
@@ -298,6 +340,7 @@ class Neo4jStore(Store):
 
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
         """One transaction: the old contrasts of these ids go and the new ones come, or nothing."""
+        self._writable()
         props = [n for n, _ in S.CHANGED_PROPERTIES]
         ids = nodes[S.ID].tolist()
 
@@ -319,6 +362,7 @@ class Neo4jStore(Store):
 
     def clear(self) -> None:
         # relationships first: DETACH DELETE of dense nodes in one batch exhausts the tx memory
+        self._writable()
         with self._driver.session(database=self.database) as session:
             session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS").consume()
             session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

@@ -114,9 +114,9 @@ def thresholds(f: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _fail(store: Store, params: dict[str, Any]) -> None:
+def check_known(store: Store, params: dict[str, Any]) -> None:
     """Raise with the store's own hint when a parameter names something it doesn't know."""
-    from ..questions import hint_for
+    from .._hints import hint_for
 
     hint = hint_for(store, {k: v for k, v in params.items() if v is not None})
     if hint:
@@ -138,7 +138,7 @@ def pick_group(store: Store, states: pd.DataFrame, group: str | None) -> str:
         raise QueryError(f"the store {store.uri} holds no cell states: load a study first")
     if group is not None:
         if group not in groups:
-            _fail(store, {S.GROUP: group})
+            check_known(store, {S.GROUP: group})
             raise QueryError(f"no group {group!r} in {store.uri}")
         return group
     return min(groups, key=lambda g: (-len(groups[g]), g))
@@ -156,7 +156,7 @@ def peak_day(totals: pd.Series, days: list[int], baseline: int) -> int:
 
 def check_day(store: Store, days: list[int], day: int, group: str, *, what: str = "day") -> int:
     if int(day) not in days:
-        _fail(store, {"baseline" if what == "baseline day" else S.DAY: int(day), S.GROUP: group})
+        check_known(store, {"baseline" if what == "baseline day" else S.DAY: int(day), S.GROUP: group})
         raise QueryError(f"group {group!r} has no {what} {day} (its days: {', '.join(map(str, days))})")
     return int(day)
 
@@ -227,7 +227,7 @@ def network_spec(store: Store, *, day: int | None = None, group: str | None = No
     states = store.cell_states()
     group = pick_group(store, states, group)
     if pathway is not None:
-        _fail(store, {S.PATHWAY: pathway})
+        check_known(store, {S.PATHWAY: pathway})
     days = frames_of(states)[group]
     if day is None:
         totals = query(store, "network", group=group, pathway=pathway, **f).groupby(S.DAY)[TOTAL_SCORE].sum()
@@ -270,7 +270,7 @@ def diff_spec(store: Store, *, day: int | None = None, group: str | None = None,
     states = store.cell_states()
     group = pick_group(store, states, group)
     if pathway is not None:
-        _fail(store, {S.PATHWAY: pathway})
+        check_known(store, {S.PATHWAY: pathway})
     days = frames_of(states)[group]
     baseline = check_day(store, days, baseline, group, what="baseline day")
     if day is None:
@@ -338,13 +338,13 @@ def ego_spec(store: Store, cell_type: str = DEFAULT_CELL_TYPE, *, day: int | Non
     states = store.cell_states()
     mine = states[states[S.CELL_TYPE_PROP] == cell_type]
     if mine.empty:
-        _fail(store, {S.CELL_TYPE_PROP: cell_type})
+        check_known(store, {S.CELL_TYPE_PROP: cell_type})
         raise QueryError(f"no cell type {cell_type!r} in {store.uri}")
     groups = frames_of(mine)
     if group is None:
         group = pick_group(store, mine, None)
     elif group not in groups:
-        _fail(store, {S.CELL_TYPE_PROP: cell_type, S.GROUP: group})
+        check_known(store, {S.CELL_TYPE_PROP: cell_type, S.GROUP: group})
         raise QueryError(f"{cell_type!r} has no cell state in group {group!r}")
 
     comp = composition(store)
@@ -408,7 +408,7 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
         interaction = default_interaction(store)
     if pathway is not None and (interaction or ligand or receptor):
         raise QueryError("give a pathway or a ligand–receptor pair (interaction / ligand / receptor), not both")
-    _fail(store, {S.INTERACTION: interaction, S.LIGAND: ligand, S.RECEPTOR: receptor, S.PATHWAY: pathway})
+    check_known(store, {S.INTERACTION: interaction, S.LIGAND: ligand, S.RECEPTOR: receptor, S.PATHWAY: pathway})
     states = store.cell_states()
     group = pick_group(store, states, group)
     sel = {S.INTERACTION: interaction, S.LIGAND: ligand, S.RECEPTOR: receptor, S.PATHWAY: pathway}

@@ -1,14 +1,4 @@
-"""Lineage of a cell type, colours, and the fixed node positions every view shares.
-
-Lineage is read from the cell-type name with a small rule table, :data:`LINEAGE_RULES`:
-the name is split into lower-case words and the first rule with a matching word wins.
-
-- myeloid — a word starting with ``mono`` (Mono, Monocyte) or ``macro``, or ``dc``/``cdc``/``pdc``:
-  "MX1+ Mono", "CD14 Mono", "LGALS2+ Mono"
-- NK — a word starting with ``nk``: "NK", "CD56bright NK", "NKT"
-- T — ``t``, ``treg``/``tregs``, ``mait`` or ``gdt``: "CD4 Naive T", "Treg", "T cells"
-- B — ``b`` or a word starting with ``plasma``: "Naive B", "B 'naive'", "Plasmablast"
-- other — anything else: "Platelet"
+"""Colours, and the fixed node positions every view shares; lineage comes from ``commgraph._lineage``.
 
 Positions are computed once per view from every cell type the view can show (a circle
 ordered by lineage, then name; in the ego view the focus sits in the middle), and vis-network
@@ -18,19 +8,12 @@ physics is off, so a cell type stays where it is while days and groups change.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
-MYELOID, NK, T, B, OTHER = "myeloid", "NK", "T", "B", "other"
-LINEAGES: tuple[str, ...] = (MYELOID, T, B, NK, OTHER)  # order around the circle
+from .._lineage import B, LINEAGE_RULES, LINEAGES, MYELOID, NK, OTHER, T, lineage_of
 
-#: (lineage, regular expression on one lower-cased word of the name); first match wins.
-LINEAGE_RULES: tuple[tuple[str, str], ...] = (
-    (MYELOID, r"mono.*|macro.*|c?dcs?|pdcs?"),
-    (NK, r"nk.*"),
-    (T, r"t|tregs?|mait|gdt"),
-    (B, r"b|plasma.*"),
-)
+__all__ = ["B", "LINEAGE_COLORS", "LINEAGE_RULES", "LINEAGES", "MYELOID", "NK", "OTHER", "T", "DOWN", "UP",
+           "circle_positions", "circle_radius", "lineage_of", "order_cell_types"]
 
 #: Okabe–Ito colours (colour-blind safe); red and blue are left for increase / decrease.
 LINEAGE_COLORS: dict[str, str] = {
@@ -41,24 +24,6 @@ LINEAGE_COLORS: dict[str, str] = {
     OTHER: "#9E9E9E",
 }
 UP, DOWN = "#D55E00", "#0072B2"  # increase (vermillion) / decrease (blue), as CellChat's red / blue
-
-_WORD = re.compile(r"[a-z0-9]+")
-_RULES = tuple((lineage, re.compile(rf"(?:{rx})")) for lineage, rx in LINEAGE_RULES)
-
-
-def lineage_of(cell_type: str) -> str:
-    """The lineage of a cell type by :data:`LINEAGE_RULES` (``"other"`` when no rule matches).
-
-    >>> lineage_of("MX1+ Mono"), lineage_of("Treg"), lineage_of("Naive B"), lineage_of("NK")
-    ('myeloid', 'T', 'B', 'NK')
-    >>> lineage_of("Platelet")
-    'other'
-    """
-    words = _WORD.findall(str(cell_type).lower())
-    for lineage, rx in _RULES:
-        if any(rx.fullmatch(w) for w in words):
-            return lineage
-    return OTHER
 
 
 def order_cell_types(cell_types: Iterable[str]) -> list[str]:
