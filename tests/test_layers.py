@@ -20,7 +20,8 @@ LAYERS = {
     "formats": 1,
     "_graph": 2, "_queries": 2, "_hints": 2,
     "stores": 3,
-    "_load": 4, "_transfer": 4, "questions": 4, "_centrality": 4, "datasets": 4, "infer": 4,
+    "_load": 4, "_transfer": 4, "questions": 4, "_centrality": 4, "datasets": 4, "infer": 4, "_samples": 1,
+    "_differential": 5, "associations": 5, "clinical": 5,
     "views": 6, "report": 6,
     "cli": 7, "demo": 7, "__init__": 7,
 }

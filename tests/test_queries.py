@@ -430,7 +430,7 @@ def test_query_matches_pandas(study, canonical, case):
 
 # the questions about stored contrasts: checked against their own computation and on both
 # engines in test_differential.py (the descriptive study here has no per-sample runs)
-CONTRAST_QUERIES = {"differential", "dose_effect", "change_summary"}
+CONTRAST_QUERIES = {"differential", "dose_effect", "change_summary", "clinical_trajectory"}  # + test_clinical.py
 
 
 def test_every_query_is_tested_and_no_answer_is_trivially_empty(study):
@@ -551,7 +551,7 @@ def test_missing_and_null_required_parameters(study):
         study.query("signalling_change", cell_type=MX1, day=7)
 
 
-REQUIRED = {"cell_type": MX1, "day": 7, "group": "high"}
+REQUIRED = {"cell_type": MX1, "day": 7, "group": "high", "score": "child_pugh"}
 
 
 @pytest.mark.parametrize("name", sorted(_all()))
@@ -589,7 +589,7 @@ def test_hostile_parameters_return_empty_and_leave_the_store_intact(study, name)
     spec = get_query(name)
     before = _store_snapshot(study)
     strings = [p.name for p in spec.params if p.type == "string"]
-    target = next(p for p in ("cell_type", "interaction", "sender", "pathway") if p in strings)
+    target = next(p for p in ("cell_type", "interaction", "sender", "pathway", "reference", "score") if p in strings)
     base = {p.name: REQUIRED[p.name] for p in spec.params if p.required}
     for value in HOSTILE:
         got = study.query(name, **{**base, target: value})
@@ -725,4 +725,6 @@ def test_significance_is_said_one_way_in_every_file():
         assert "r.significant" not in rest and "$significant_only" not in rest, f"{spec.name}: another spelling"
         assert "$pvalue" not in rest, spec.name
         users += SIGNIFICANT in body
-    assert users == len(_all()) - 1  # every query but cell_composition reads significance
+    # every query that reads SIGNALS edges reads significance (cell_composition and the questions
+    # about contrasts and sample sheets read no SIGNALS)
+    assert users == sum(":SIGNALS]" in s.text for s in _all().values()) == len(_all()) - 5

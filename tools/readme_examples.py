@@ -29,6 +29,10 @@ DECIMALS = 3
 # one example per named query: the questions the demo's study asks
 EXAMPLES: list[tuple[str, dict]] = [
     ("cell_composition", {"cell_type": "MX1+ Mono"}),
+    ("change_summary", {"day": 7, "group": "high"}),
+    ("clinical_trajectory", {"score": "child_pugh", "group": "high"}),
+    ("differential", {"cell_type": "MX1+ Mono", "day": 7, "group": "high"}),
+    ("dose_effect", {"day": 7, "group": "high", "reference": "low", "sender": "MX1+ Mono"}),
     ("dose_response", {"cell_type": "MX1+ Mono", "day": 7}),
     ("interaction_catalogue", {"interaction": "ICAM1^ITGAL_ITGB2"}),
     ("lr_trajectory", {"ligand": "CD86", "receptor": "CTLA4", "sender": "MX1+ Mono", "receiver": "Treg"}),
