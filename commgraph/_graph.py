@@ -302,7 +302,7 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
             {
                 S.RUN_ID: str(run_id),
                 S.LOAD_ID: load_id,
-                S.FORMAT: t.attrs.get("format"),
+                S.FORMAT: fmt.get(str(run_id)) if isinstance(fmt := t.attrs.get("format"), dict) else fmt,
                 S.METHOD: _first(g[S.METHOD]),
                 S.TOOL: _first(g[S.TOOL]),
                 S.TOOL_VERSION: _first(g[S.TOOL_VERSION]),

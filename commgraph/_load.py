@@ -213,11 +213,41 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
         read_sample_sheet(sheets[0])  # checked before anything is written
     loaded = []
     with _opened(store) as st:
-        for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress):
-            loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
+        together = _one_load(specs, tables)
+        if together is not None:  # the usual study: one load, one transaction, one switch
+            loaded.append(st.load(together[0], cell_counts=together[1]))
+        else:  # too large to hold at once, or pooled and per-sample counts mixed: run by run
+            for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress):
+                loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
         if sheets:
             st.load_samples(sheets[0])
     return pd.concat(loaded, ignore_index=True)
+
+
+def _one_load(specs: list[RunSpec], tables: list[pd.DataFrame | None]) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
+    """Every run's rows and counts as one load, when they are all held and their counts are all
+    per sample or all pooled (a pooled day × group's counts are set, a sample's are kept apart)."""
+    if len(specs) < 2 or any(t is None for t in tables):
+        return None
+    counts = [c for c in (spec.counts() for spec in specs) if c is not None]
+    sampled = {S.SAMPLE in c.columns for c in counts}
+    if len(sampled) > 1:
+        return None
+    from pandas.api.types import union_categoricals
+
+    table = pd.DataFrame({col: (union_categoricals([t[col] for t in tables], ignore_order=True)
+                                if isinstance(tables[0][col].dtype, pd.CategoricalDtype)
+                                and all(isinstance(t[col].dtype, pd.CategoricalDtype) for t in tables)
+                                else pd.concat([t[col] for t in tables], ignore_index=True))
+                          for col in tables[0].columns})
+    # what build() reads from attrs: each run's format, and every run's interaction annotations
+    table.attrs["format"] = {str(r): t.attrs.get("format") for t in tables for r in t[S.RUN_ID].unique()}
+    table.attrs["annotation"] = {k: v for t in tables for k, v in t.attrs.get("annotation", {}).items()}
+    if not counts:
+        return table, None
+    c = pd.concat(counts, ignore_index=True)
+    key = [S.SAMPLE, S.CELL_TYPE_PROP] if sampled == {True} else [S.CELL_TYPE_PROP, S.DAY, S.GROUP]
+    return table, c.drop_duplicates(key, keep="last")  # two runs of one sample count the same cells
 
 
 class _opened:

@@ -121,8 +121,10 @@ class EmbeddedStore(Store):
         c = self._conn
         c.execute("BEGIN TRANSACTION")
         try:
-            for run_id in frames.runs[S.RUN_ID]:
-                self._delete_run(run_id)
+            # only runs already here have edges to take out, all in one scan of the SIGNALS edges
+            have = self._existing(S.RUN, frames.runs[S.RUN_ID])
+            if have:
+                self._delete_runs(sorted(have))
             new_keys: dict[str, set] = {}
             for label, frame in frames.nodes().items():
                 key = S.NODE_TABLE[label].key
@@ -163,8 +165,11 @@ class EmbeddedStore(Store):
         self._copy(S.NEXT, next_edges(self.cypher(CELL_STATES)))
 
     def _delete_run(self, run_id: str) -> None:
-        self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $id DELETE r", {"id": run_id})
-        self._conn.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} = $id DETACH DELETE run", {"id": run_id})
+        self._delete_runs([run_id])
+
+    def _delete_runs(self, run_ids: list[str]) -> None:
+        self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} IN $ids DELETE r", {"ids": run_ids})
+        self._conn.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} IN $ids DETACH DELETE run", {"ids": run_ids})
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
