@@ -31,6 +31,9 @@ _INTERACTIONS = (
 )
 _GENES = f"MATCH (g:{S.GENE}) RETURN g.{S.SYMBOL} AS {S.SYMBOL} ORDER BY {S.SYMBOL}"
 _METHODS = f"MATCH (run:{S.RUN}) RETURN DISTINCT run.{S.METHOD} AS {S.METHOD} ORDER BY {S.METHOD}"
+_CONTRASTS = (f"MATCH (k:{S.CONTRAST}) RETURN k.{S.KIND} AS {S.KIND}, k.`{S.GROUP}` AS `{S.GROUP}`, "
+              f"k.{S.REFERENCE} AS {S.REFERENCE}, k.{S.DAY} AS {S.DAY}, k.{S.ID} AS {S.ID} ORDER BY {S.ID}")
+_VARIABLES = f"MATCH (m:{S.MEASUREMENT}) RETURN DISTINCT m.{S.VARIABLE} AS {S.VARIABLE} ORDER BY {S.VARIABLE}"
 
 CELL_TYPE_PARAMS = ("cell_type", "sender", "receiver", "partner")
 DAY_PARAMS = ("day", "baseline")
@@ -127,12 +130,34 @@ def hint_for(store: Store, params: Mapping[str, Any]) -> str | None:
         known = genes[S.SYMBOL].tolist() if len(genes) else []
         if given["gene"] not in known:
             problems.append(_unknown("gene", "gene", given["gene"], known))
+    if "fdr" in params and S.DAY in given:  # a question about stored contrasts
+        problems += _contrast_problems(store, given)
+    if "score" in given:
+        known = store.cypher(_VARIABLES)
+        known = known[S.VARIABLE].tolist() if len(known) else []
+        if given["score"] not in known:
+            problems.append(_unknown("clinical score", "score", given["score"], known)
+                            + ("" if known else "; load a sample sheet: commgraph samples load SHEET"))
     if S.METHOD in given:
         methods = store.cypher(_METHODS)
         known = [m for m in methods[S.METHOD].tolist() if m is not None] if len(methods) else []
         if given[S.METHOD] not in known:
             problems.append(_unknown("method", S.METHOD, given[S.METHOD], known))
     return "; ".join(problems) or None
+
+
+def _contrast_problems(store: Store, given: Mapping[str, Any]) -> list[str]:
+    """No contrast computed for the group and day asked about (with the reference, if any)."""
+    c = store.cypher(_CONTRASTS)
+    ref = given.get(S.REFERENCE)
+    if len(c):
+        want = (c[S.DAY] == given[S.DAY]) & (c[S.GROUP] == given.get(S.GROUP, S.NO_GROUP))
+        want &= (c[S.REFERENCE] == ref) if ref is not None else c[S.REFERENCE].isna()
+        if want.any():
+            return []
+    what = f"group {given.get(S.GROUP, S.NO_GROUP)!r}, day {given[S.DAY]}" + (f" vs group {ref!r}" if ref else "")
+    shown = ", ".join(c[S.ID].tolist()[:MAX_LISTED]) if len(c) else "none"
+    return [f"no contrast computed for {what} (computed: {shown}); run `commgraph differential`"]
 
 
 def _missing_states(states: pd.DataFrame, given: Mapping[str, Any]) -> list[str]:

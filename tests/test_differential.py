@@ -308,3 +308,10 @@ def test_cli_differential_then_query(tmp_path):
     assert q.exit_code == 0 and len(pd.read_csv(pd.io.common.StringIO(q.stdout))) == 12
     bad = runner.invoke(app, ["differential", "--db", db, "-g", "high", "-d", "5"])
     assert bad.exit_code != 0
+
+
+def test_a_contrast_never_computed_gets_a_hint(study):
+    store, _ = study
+    with pytest.warns(cg.HintWarning, match="no contrast computed for group 'low', day 7 vs group 'high'"):
+        got = store.query("dose_effect", day=7, group="low", reference="high")
+    assert got.empty and "commgraph differential" in got.attrs["hint"]
