@@ -222,10 +222,23 @@ def test_per_sample_counts_are_kept_and_pooled(store):
     _check_pooled(_two_samples(store))
 
 
+def _remove_one_sample(store):
+    store.remove_run("synthetic|P02_d7")  # the sample's counts go with its last run; totals pooled again
+    states = store.cell_states().set_index(S.KEY_PROP)
+    assert states.loc[S.state_key("Treg", 7, "high"), S.N_CELLS] == 30
+    assert states.loc[S.state_key("MX1+ Mono", 7, "high"), S.FRACTION] == pytest.approx(0.25)
+    assert set(store.sample_counts()[S.SAMPLE]) == {"P01_d7"}
+
+
+def test_removing_a_sample_takes_its_counts(store):
+    _remove_one_sample(_two_samples(store))
+
+
 @pytest.mark.neo4j
 def test_per_sample_counts_on_neo4j(neo4j_store):
     _check_pooled(_two_samples(neo4j_store))
     _check_pooled(_two_samples(neo4j_store))
+    _remove_one_sample(neo4j_store)
 
 
 @pytest.mark.neo4j

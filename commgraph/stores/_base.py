@@ -97,6 +97,12 @@ RETURN s.{S.KEY_PROP} AS {S.KEY_PROP}, s.{S.DAY} AS {S.DAY}, s.`{S.GROUP}` AS `{
 SET_COUNTS = (f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE}) WHERE s.{S.KEY_PROP} = row.k "
               f"SET s.{S.N_CELLS} = row.n, s.{S.FRACTION} = row.f")
 
+SAMPLES_OF_RUN = (f"MATCH (run:{S.RUN})-[:{S.FROM_SAMPLE}]->(x:{S.SAMPLE_NODE}) WHERE run.{S.RUN_ID} = $id "
+                  f"RETURN x.{S.ID} AS {S.ID}, x.{S.DAY} AS {S.DAY}, x.`{S.GROUP}` AS `{S.GROUP}`")
+SAMPLES_WITHOUT_RUNS = (f"UNWIND $ids AS id MATCH (x:{S.SAMPLE_NODE}) WHERE x.{S.ID} = id "
+                        f"AND NOT EXISTS {{ MATCH (:{S.RUN})-[:{S.FROM_SAMPLE}]->(x) }} "
+                        f"RETURN x.{S.ID} AS {S.ID}, x.{S.DAY} AS {S.DAY}, x.`{S.GROUP}` AS `{S.GROUP}`")
+
 DELETE_COUNTED_IN = (f"UNWIND $ids AS id MATCH (:{S.CELL_STATE})-[c:{S.COUNTED_IN}]->(x:{S.SAMPLE_NODE}) "
                      f"WHERE x.{S.ID} = id DELETE c")
 
@@ -325,14 +331,27 @@ class Store(ABC):
         replaced: the sum over every sample of the split, and its fraction of the split's total."""
         if frames.counted_in.empty:
             return
-        from .._graph import pooled_counts
-
         keys = frames.counted_in[FROM].unique()
         states = frames.cell_states.set_index(S.KEY_PROP).loc[keys]
-        splits = states[[S.DAY, S.GROUP]].drop_duplicates()
+        self._pool_splits(states[[S.DAY, S.GROUP]].drop_duplicates())
+
+    def _pool_splits(self, splits: pd.DataFrame) -> None:
+        from .._graph import pooled_counts
+
         counted = self.cypher(COUNTED_AT, {"splits": [{S.DAY: int(d), "g": str(g)} for d, g in splits.itertuples(index=False)]})
         pooled = pooled_counts(counted)
         self.cypher(SET_COUNTS, {"rows": [{"k": k, "n": int(n), "f": float(f)} for k, n, f in pooled.itertuples(index=False)]})
+
+    def _drop_sample_counts(self, samples: pd.DataFrame) -> None:
+        """After a run is removed: a sample no run comes from any more loses its per-sample counts
+        (they came with its runs), and its day × group's CellState totals are pooled again."""
+        if samples.empty:
+            return
+        gone = self.cypher(SAMPLES_WITHOUT_RUNS, {"ids": samples[S.ID].tolist()})
+        if gone.empty:
+            return
+        self.cypher(DELETE_COUNTED_IN, {"ids": gone[S.ID].tolist()})
+        self._pool_splits(gone[[S.DAY, S.GROUP]].drop_duplicates())
 
     def cell_states(self) -> pd.DataFrame:
         return self.cypher(CELL_STATES)

@@ -14,7 +14,7 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
-from ._base import (CELL_STATES, DELETE_COUNTED_IN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
                     SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 # rows per COPY statement; all of them still go in the load's one transaction
@@ -176,8 +176,10 @@ class EmbeddedStore(Store):
         self._writable()
         self._conn.execute("BEGIN TRANSACTION")
         try:
+            samples = self.cypher(SAMPLES_OF_RUN, {"id": run_id})
             self._delete_run(run_id)
             self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
+            self._drop_sample_counts(samples)
             self._drop_orphans()
             self._conn.execute("COMMIT")
         except BaseException:

@@ -23,7 +23,7 @@ from .. import _schema as S
 from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns
 from .._progress import track
 from ..errors import StoreError
-from ._base import (CELL_STATES, DELETE_COUNTED_IN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
                     SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 BATCH = 20_000
@@ -304,9 +304,11 @@ class Neo4jStore(Store):
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
         self._writable()
+        samples = self.cypher(SAMPLES_OF_RUN, {"id": run_id})
         self._run(f"MATCH (run:{S.RUN} {{{S.RUN_ID}: $id}}) DETACH DELETE run", {"id": run_id})  # invisible now
         self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
         self._sweep(run_id, None)
+        self._drop_sample_counts(samples)
         self._drop_orphans()
 
     def _drop_orphans(self) -> None:
