@@ -51,21 +51,45 @@ def _run_tables(store: Store, *, description: str, progress: bool) -> Iterator[p
         part = store.signals(run[S.RUN_ID])
         for col in PROVENANCE:
             part[col] = run[col]
+        part[S.PATIENT] = run.get(S.PATIENT)
         part.attrs = {"annotation": annotation, "format": run[S.FORMAT]}
         yield part
 
 
 def copy_store(source: Store, target: Store, *, progress: bool = True) -> pd.DataFrame:
-    """Copy every run of ``source`` into ``target`` (runs already there are replaced)."""
+    """Copy every run of ``source`` into ``target`` (runs already there are replaced), with its
+    patient, its cell counts (per sample where the source keeps them) and the sample sheets'
+    clinical values. Contrasts are not copied: compute them in the target (``differential``)."""
     counts = _cell_counts(source)
+    per_sample = source.sample_counts()
     loaded = []
     for part in _run_tables(source, description=f"copying to {target.uri}", progress=progress):
         if part.empty:
             continue
-        days, groups = set(part[S.DAY]), set(part[S.GROUP])
-        c = counts[counts[S.DAY].isin(days) & counts[S.GROUP].isin(groups)]
+        samples = set(part[S.SAMPLE].dropna())
+        if samples and per_sample[S.SAMPLE].isin(samples).any():
+            c = per_sample[per_sample[S.SAMPLE].isin(samples)][[S.CELL_TYPE_PROP, S.DAY, S.GROUP, S.N_CELLS, S.SAMPLE,
+                                                                  S.PATIENT]]
+        else:
+            days, groups = set(part[S.DAY]), set(part[S.GROUP])
+            c = counts[counts[S.DAY].isin(days) & counts[S.GROUP].isin(groups)]
         loaded.append(target.load(part, cell_counts=c))
+    sheet = _sample_sheet(source)
+    if sheet is not None:
+        target.load_samples(sheet)
     return pd.concat(loaded, ignore_index=True) if loaded else source.runs().iloc[0:0]
+
+
+def _sample_sheet(store: Store) -> pd.DataFrame | None:
+    """The clinical values a store holds, as the sample sheet they came from (None without any)."""
+    m = store.measurements()
+    if m.empty:
+        return None
+    keys = [S.SAMPLE, S.PATIENT, S.DAY, S.GROUP]
+    value = m[S.VALUE].astype(object).where(m[S.VALUE].notna(), m[S.TEXT])
+    wide = m.assign(_v=value).pivot(index=keys, columns=S.VARIABLE, values="_v").reset_index()
+    wide.columns.name = None
+    return wide
 
 
 # --- neo4j-admin database import ------------------------------------------------------------

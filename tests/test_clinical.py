@@ -146,3 +146,22 @@ def test_same_answers_on_neo4j(trial, neo4j_store, tmp_path):
 
 def store_sorted(df):
     return df.sort_values([S.SAMPLE, S.VARIABLE]).reset_index(drop=True)
+
+
+@pytest.mark.neo4j
+def test_push_carries_patients_counts_and_the_sheet(trial, neo4j_store, tmp_path):
+    with cg.connect(tmp_path / "src.lbug") as src:
+        _study(src, trial)
+        src.load_samples(trial[0])
+        cg.copy_store(src, neo4j_store, progress=False)
+        for what in ("samples", "sample_counts", "measurements"):
+            got = getattr(neo4j_store, what)().sort_values(list(getattr(src, what)().columns[:2])).reset_index(drop=True)
+            want = getattr(src, what)().sort_values(list(getattr(src, what)().columns[:2])).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=what)
+        a = cg.differential(src, progress=False, write=False).results
+        b = cg.differential(neo4j_store, progress=False, write=False).results
+        key = [S.CONTRAST_PROP, S.LEVEL, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY]
+        a, b = (x.sort_values(key).reset_index(drop=True) for x in (a, b))
+        assert len(a) > 100
+        np.testing.assert_allclose(a[S.T_STAT], b[S.T_STAT], rtol=1e-9)
+        np.testing.assert_allclose(a[S.FDR], b[S.FDR], rtol=1e-9)
