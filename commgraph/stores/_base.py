@@ -340,6 +340,8 @@ class Store(ABC):
 
         counted = self.cypher(COUNTED_AT, {"splits": [{S.DAY: int(d), "g": str(g)} for d, g in splits.itertuples(index=False)]})
         pooled = pooled_counts(counted)
+        if pooled.empty:  # no sample of these splits keeps counts (their states go with their last run)
+            return
         self.cypher(SET_COUNTS, {"rows": [{"k": k, "n": int(n), "f": float(f)} for k, n, f in pooled.itertuples(index=False)]})
 
     def _drop_sample_counts(self, samples: pd.DataFrame) -> None:

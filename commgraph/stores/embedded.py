@@ -6,6 +6,8 @@ position, so frames come in schema order), and a failed statement rolls the whol
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
-from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
+from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, SET_COUNTS, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
                     SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 # rows per COPY statement; all of them still go in the load's one transaction
@@ -116,11 +118,24 @@ class EmbeddedStore(Store):
         for start in range(0, arrow.num_rows, COPY_ROWS):
             self._conn.execute(f"COPY {table} FROM $rows", {"rows": arrow.slice(start, COPY_ROWS)})
 
-    def _write(self, frames: GraphFrames) -> None:
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One write transaction: committed when the block ends, rolled back when it raises."""
         self._writable()
         c = self._conn
         c.execute("BEGIN TRANSACTION")
         try:
+            yield c
+            c.execute("COMMIT")
+        except BaseException:
+            try:
+                c.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed statement already ended the transaction
+            raise
+
+    def _write(self, frames: GraphFrames) -> None:
+        with self._transaction() as c:
             # only runs already here have edges to take out, all in one scan of the SIGNALS edges
             have = self._existing(S.RUN, frames.runs[S.RUN_ID])
             if have:
@@ -135,11 +150,8 @@ class EmbeddedStore(Store):
             # counts for states that already existed
             known = frames.counted_states[~frames.counted_states[S.KEY_PROP].isin(new_keys[S.CELL_STATE])]
             if len(known):
-                c.execute(
-                    f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE}) WHERE s.{S.KEY_PROP} = row.k "
-                    f"SET s.{S.N_CELLS} = row.n, s.{S.FRACTION} = row.f",
-                    {"rows": [{"k": k, "n": int(n), "f": float(f)} for k, n, f in known.itertuples(index=False)]},
-                )
+                c.execute(SET_COUNTS, {"rows": [{"k": k, "n": int(n), "f": float(f)}
+                                                for k, n, f in known.itertuples(index=False)]})
             owner = {S.OF_TYPE: S.CELL_STATE, S.IN_PATHWAY: S.INTERACTION_NODE,
                      S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE, S.OF_PATIENT: S.SAMPLE_NODE}
             for rel, frame in frames.rels().items():
@@ -152,13 +164,6 @@ class EmbeddedStore(Store):
                 self._copy(S.COUNTED_IN, frames.counted_in)
                 self._pool_counts(frames)
             self._rebuild_next()
-            c.execute("COMMIT")
-        except BaseException:
-            try:
-                c.execute("ROLLBACK")
-            except RuntimeError:
-                pass  # a failed statement already ended the transaction
-            raise
 
     def _rebuild_next(self) -> None:
         self._conn.execute(f"MATCH ()-[n:{S.NEXT}]->() DELETE n")
@@ -173,27 +178,15 @@ class EmbeddedStore(Store):
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
-        self._writable()
-        self._conn.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             samples = self.cypher(SAMPLES_OF_RUN, {"id": run_id})
             self._delete_run(run_id)
             self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
             self._drop_sample_counts(samples)
             self._drop_orphans()
-            self._conn.execute("COMMIT")
-        except BaseException:
-            try:
-                self._conn.execute("ROLLBACK")
-            except RuntimeError:
-                pass  # a failed statement already ended the transaction
-            raise
 
     def _write_sample_sheet(self, f) -> None:
-        self._writable()
-        c = self._conn
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction() as c:
             rows = {"rows": [{"id": i, "patient": p} for i, p in zip(f.samples[S.ID], f.samples[S.PATIENT])]}
             ids = {"ids": f.samples[S.ID].tolist()}
             c.execute(SHEET_SET_PATIENT, rows)
@@ -205,31 +198,14 @@ class EmbeddedStore(Store):
             c.execute(SHEET_DROP_MEASUREMENTS, ids)
             self._copy(S.MEASUREMENT, f.measurements[self._order[S.MEASUREMENT]])
             self._copy(S.MEASURED, f.measured)
-            c.execute("COMMIT")
-        except BaseException:
-            try:
-                c.execute("ROLLBACK")
-            except RuntimeError:
-                pass
-            raise
 
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
-        self._writable()
-        c = self._conn
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction() as c:
             ids = {"ids": nodes[S.ID].tolist()}
             c.execute(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids)
             c.execute(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids)
             self._copy(S.CONTRAST, nodes[self._order[S.CONTRAST]])
             self._copy(S.CHANGED, edges)
-            c.execute("COMMIT")
-        except BaseException:
-            try:
-                c.execute("ROLLBACK")
-            except RuntimeError:
-                pass
-            raise
     def _drop_orphans(self) -> None:
         """CellStates no live run uses any more, CellTypes without states; NEXT rebuilt."""
         self._conn.execute(DROP_STATES, {"keys": self._orphan_states()})
