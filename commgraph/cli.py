@@ -415,6 +415,7 @@ def differential(
     dose_time: Annotated[bool, typer.Option("--dose-time/--no-dose-time", help="Also test whether the change differs between groups")] = True,
     min_cells: Annotated[int, typer.Option(help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
     min_patients: Annotated[int, typer.Option(help="Patients with both days a feature needs to be tested")] = 2,
+    min_detection: Annotated[float, typer.Option(help="Share of each day's samples a feature must be detected in to be tested")] = 0.5,
     out_csv: Annotated[Optional[Path], typer.Option("--out", help="Also write every tested feature to this CSV")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json (the contrasts)")] = "table",
     db: DbOpt = None,
@@ -426,7 +427,7 @@ def differential(
 
     with _store(db, neo4j, user) as store:
         res = run(store, groups=group or None, days=day or None, baseline=baseline, method=method,
-                  dose_time=dose_time, min_cells=min_cells, min_patients=min_patients)
+                  dose_time=dose_time, min_cells=min_cells, min_patients=min_patients, min_detection=min_detection)
     cols = [S.KIND, S.GROUP, S.REFERENCE, S.DAY, S.BASELINE, S.N_PATIENTS, "n_tested", "n_skipped", "n_up", "n_down"]
     shown = res.contrasts if format != "table" else res.contrasts[cols]
     _print_frame(shown, format, title=f"Contrasts of {res.settings['method']} runs (interaction level; up/down at FDR < 0.05)")

@@ -47,7 +47,9 @@ def test_planted_changes_are_found_and_nothing_else(study):
     hi = res.table(contrast_id("time", "high", 7, 0, "synthetic"), fdr=0.05)
     found = set(zip(hi[S.SOURCE], hi[S.INTERACTION]))
     assert {("MX1+ Mono", f"{lig}^R{lig[1:]}") for lig in PLANTED} == found
-    assert (hi[S.DELTA] > 0).all() and len(hi) == 12  # three ligands to each of four receivers
+    # three ligands to each of four receivers; one of the twelve is below detection in most day-0
+    # samples here (a gain from "absent"), which the detection rule leaves untested
+    assert (hi[S.DELTA] > 0).all() and len(hi) >= 11
     # day 14 carries no effect: no call at either dose
     for g in ("low", "high"):
         assert res.table(contrast_id("time", g, 14, 0, "synthetic"), fdr=0.05).empty
@@ -69,6 +71,23 @@ def test_a_cell_type_absent_from_a_sample_is_missing_not_zero(study):
     r = res.table(contrast_id("time", "low", 7, 0, "synthetic"), fdr=1.0)
     assert set(r[(r[S.SOURCE] == "NK") | (r[S.TARGET] == "NK")][S.N_PROP]) == {3}
     assert set(r[(r[S.SOURCE] != "NK") & (r[S.TARGET] != "NK")][S.N_PROP]) == {4}
+
+
+def test_pairs_on_one_side_of_a_detection_threshold_are_not_tested(tmp_path):
+    """Absent (0) in every baseline sample and present on the day: a threshold flip, not a
+    measurable change; with min_detection=0 the model calls it with a huge t."""
+    tables = per_sample_tables(n_patients=4, days=(0, 7), groups=("high",), seed=4)
+    for t in tables:  # L7 from NK is below the tool's threshold in every day-0 sample
+        if t[S.DAY].iloc[0] == 0:
+            t.drop(t.index[(t[S.SOURCE] == "NK") & (t[S.LIGAND] == "L7")], inplace=True)
+    with cg.connect(tmp_path / "flip.lbug") as st:
+        _load(st, tables)
+        strict = cg.differential(st, write=False, progress=False).results
+        loose = cg.differential(st, write=False, progress=False, min_detection=0.0).results
+    flip = lambda r: r[(r[S.SOURCE] == "NK") & (r[S.LIGAND] == "L7") & (r[S.LEVEL] == "interaction")]
+    assert flip(strict).empty and len(flip(loose)) >= 3 and (flip(loose)[S.FDR] < 0.05).all()
+    with pytest.raises(cg.InputError, match="min_detection"):
+        cg.differential(st, min_detection=2.0)
 
 
 def test_undetected_with_both_cell_types_present_is_zero(tmp_path):
@@ -101,7 +120,8 @@ def _rscript() -> str | None:
 @pytest.mark.parametrize("level", ["interaction", "pathway"])
 def test_same_numbers_as_r_limma(study, tmp_path, level):
     rscript = _rscript()
-    store, res = study
+    store, _ = study
+    res = cg.differential(store, levels=(level,), min_detection=0.0, write=False, progress=False)  # report every fit
     m = model_matrices(store, level=level)
     assert m["values"].isna().any().any()  # the missing-value path is what is compared
     m["values"].to_csv(tmp_path / "values.csv", index=False, na_rep="NA")
@@ -314,11 +334,13 @@ def test_cli_differential_then_query(tmp_path):
     got = runner.invoke(app, ["differential", "--db", db, "--out", str(tmp_path / "all.csv"), "-f", "csv"])
     assert got.exit_code == 0, got.output
     table = pd.read_csv(pd.io.common.StringIO(got.stdout)).set_index("id")
-    assert table.loc["time|high|d7-vs-d0|synthetic", "n_up"] == 12
+    with cg.connect(db, read_only=True) as st:
+        want = cg.differential(st, write=False, progress=False).table("time|high|d7-vs-d0|synthetic", fdr=0.05)
+    assert table.loc["time|high|d7-vs-d0|synthetic", "n_up"] == (want[S.DELTA] > 0).sum() >= 9
     assert len(pd.read_csv(tmp_path / "all.csv")) > 0
     q = runner.invoke(app, ["query", "differential", "--db", db, "-p", "cell_type=MX1+ Mono", "-p", "day=7",
                             "-p", "group=high", "-f", "csv"])
-    assert q.exit_code == 0 and len(pd.read_csv(pd.io.common.StringIO(q.stdout))) == 12
+    assert q.exit_code == 0 and len(pd.read_csv(pd.io.common.StringIO(q.stdout))) == (want[S.SOURCE] == "MX1+ Mono").sum()
     bad = runner.invoke(app, ["differential", "--db", db, "-g", "high", "-d", "5"])
     assert bad.exit_code != 0
 
