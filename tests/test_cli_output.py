@@ -115,3 +115,26 @@ def test_an_engine_error_is_one_line_naming_the_query(loaded):
     r = cli("query", "roles", "-p", "day=7", "-p", "group=high", db=loaded)
     assert r.returncode == 1 and "query 'roles' failed on" in r.stderr and "Run" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_query_browser_prints_the_params_line_then_the_query(loaded, tmp_path):
+    from commgraph._queries import get_query, parse_params_map
+
+    r = cli("query", "partners", "--browser", "-p", "cell_type=Treg", "-p", "day=7", "-p", "group=high",
+            "-p", "significant_only=false", db=tmp_path / "none.lbug")
+    assert r.returncode == 0 and r.stderr == ""
+    assert not (tmp_path / "none.lbug").exists()  # nothing to open: it only prints
+    first, blank, *query = r.stdout.splitlines()
+    assert first == (':params {cell_type: "Treg", day: 7, group: "high", direction: "out", partner: null, '
+                     'pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, '
+                     'significant_only: false, min_score: 0.0}')
+    assert blank == "" and query[0].startswith("// partners:") and not any(":params" in q for q in query)
+    # pasted as printed, the line's parameters and the query give the answer `commgraph query` gives
+    params = parse_params_map(first.removeprefix(":params "))
+    with cg.connect(loaded, read_only=True) as store:
+        pasted = store.cypher("\n".join(query), params)
+        assert pasted.equals(store.query("partners", cell_type="Treg", day=7, group="high", significant_only=False))
+    assert len(pasted) > 0
+    assert len(query) == len(get_query("partners").text.splitlines()) - 1  # the file, less the :params comment
+    r = cli("query", "partners", "--browser", "-p", "day=seven")
+    assert r.returncode == 1 and "$day must be int" in r.stderr and r.stdout == ""
