@@ -118,11 +118,28 @@ class QuerySpec:
         got = self.browser_values(values, from_text=from_text)
         return params_line({p.name: (got[p.name], p.type) for p in self.params})
 
+    @property
+    def browser_integers(self) -> tuple[str, ...]:
+        """Parameters Neo4j needs as integers (``LIMIT $x``, ``SKIP $x``). Neo4j Browser reads a
+        ``:params`` map itself and makes every number a float (``limit: 20`` arrives as 20.0, which
+        LIMIT refuses; a day compares equal either way), so these get a ``:param x => 20`` line of
+        their own, whose right-hand side the server evaluates: an integer."""
+        used = set(re.findall(r"\b(?:LIMIT|SKIP)\s+\$`?(\w+)", self.text))
+        return tuple(p.name for p in self.params if p.name in used and p.type == "int")
+
+    def browser_lines(self, values: dict[str, Any] | None = None, *, from_text: bool = False) -> list[str]:
+        """The Browser commands that set every parameter, to run one at a time before the query:
+        the ``:params {…}`` line, then a ``:param x => n`` line per :attr:`browser_integers`."""
+        got = self.browser_values(values, from_text=from_text)
+        return [self.browser_line(got)] + [f":param {k} => {cypher_literal(got[k], 'int')}"
+                                           for k in self.browser_integers if got[k] is not None]
+
     def for_browser(self, values: dict[str, Any] | None = None, *, from_text: bool = False) -> str:
-        """What to paste into Neo4j Browser: the ``:params {…}`` line (run it first), a blank line,
+        """What to paste into Neo4j Browser: :meth:`browser_lines` (run each first), a blank line,
         then the query (the file without its own ``// :params`` comment, which shows the defaults)."""
         query = "\n".join(line for line in self.text.splitlines() if not _is_params_comment(line))
-        return f"{self.browser_line(values, from_text=from_text)}\n\n{query.rstrip()}\n"
+        lines = "\n".join(self.browser_lines(values, from_text=from_text))
+        return f"{lines}\n\n{query.rstrip()}\n"
 
     def shape(self, df: pd.DataFrame) -> pd.DataFrame:
         if len(df.columns) == 0:  # an empty answer from the embedded engine has no columns

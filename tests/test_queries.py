@@ -589,9 +589,14 @@ def test_params_line_with_values_over_the_defaults():
 def test_for_browser_is_the_params_line_then_the_query():
     spec = get_query("top_changes")
     text = spec.for_browser({"day": 14, "group": "low", "limit": 5})
-    first, blank, *query = text.splitlines()
+    first, limit, blank, *query = text.splitlines()
     assert first == spec.browser_line({"day": 14, "group": "low", "limit": 5}) and blank == ""
     assert "day: 14, group: \"low\", baseline: 0, limit: 5," in first
+    # Neo4j Browser makes a :params map's numbers floats, and LIMIT takes only an integer (seen in
+    # Browser 5.24: "LIMIT: Invalid input. '2.0' is not a valid value"): the server evaluates `=>`
+    assert spec.browser_integers == ("limit",) and limit == ":param limit => 5"
+    assert [n for n, s in _all().items() if s.browser_integers] == ["top_changes"]
+    assert get_query("partners").browser_lines() == [get_query("partners").browser_line()]
     # the query as the file has it, less the comment showing the defaults
     assert query == [line for line in spec.text.splitlines() if not line.startswith("// :params")]
 
