@@ -245,7 +245,7 @@ def push(
 
     with _store(str(source), read_only=True) as src, _store(target, user=user) as dst:
         runs = copy_store(src, dst)
-    err.print(f"copied {len(runs)} run(s) from {source} to {target}")
+    err.print(f"copied {len(runs)} run(s) from {source} to {target}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -259,7 +259,7 @@ def pull(
 
     with _store(source, user=user, read_only=True) as src, _store(str(target)) as dst:
         runs = copy_store(src, dst)
-    err.print(f"copied {len(runs)} run(s) from {source} to {target}")
+    err.print(f"copied {len(runs)} run(s) from {source} to {target}", highlight=False, soft_wrap=True)
 
 
 @app.command()
