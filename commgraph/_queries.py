@@ -5,9 +5,12 @@ A file opens with a header Neo4j Browser ignores and we parse::
     // signaling_by_day: a cell type's signaling per day and group
     // $cell_type string — the cell type | $pathway string = null — only this pathway
     // returns: day, group, n_interactions, total_score
-    // browser: :param cell_type => "MX1+ Mono"
+    // :params {cell_type: "MX1+ Mono", pathway: null}
 
-The Python API runs the file's text unchanged, so Browser, notebook and CLI agree.
+The Python API runs the file's text unchanged, so Browser, notebook and CLI agree. The
+``:params {…}`` line is what a Neo4j Browser user runs first: every parameter at its default (a
+required one at an example value), as a map the Browser accepts in one paste (it rejects a block
+of ``:param`` lines, and a query with a parameter left unset fails with ``ParameterMissing``).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class QuerySpec:
     description: str
     params: tuple[Param, ...]
     returns: tuple[str, ...]
-    browser: tuple[str, ...]
+    browser: dict[str, Any]  # the header's `:params {…}` map: defaults, required ones at an example value
     text: str
     path: str
 
@@ -93,6 +96,50 @@ class QuerySpec:
             out[p.name] = _convert(self.name, p, values[p.name], from_text)
             _check_value(self.name, p.name, out[p.name])
         return out
+
+    def browser_values(self, values: dict[str, Any] | None = None, *, from_text: bool = False) -> dict[str, Any]:
+        """Every parameter for Neo4j Browser: ``values`` (checked like :meth:`bind`) over the
+        header's ``:params`` map, in the order the header declares them."""
+        values = dict(values or {})
+        unknown = [k for k in values if k not in self.param_names]
+        if unknown:
+            self.bind(values, from_text=from_text)  # raises, listing the parameters
+        out = {}
+        for p in self.params:
+            if p.name in values:
+                out[p.name] = _convert(self.name, p, values[p.name], from_text)
+                _check_value(self.name, p.name, out[p.name])
+            else:
+                out[p.name] = self.browser.get(p.name, p.default)
+        return out
+
+    def browser_line(self, values: dict[str, Any] | None = None, *, from_text: bool = False) -> str:
+        """The ``:params {…}`` line Neo4j Browser takes in one paste, ``values`` over the defaults."""
+        got = self.browser_values(values, from_text=from_text)
+        return params_line({p.name: (got[p.name], p.type) for p in self.params})
+
+    @property
+    def browser_integers(self) -> tuple[str, ...]:
+        """Parameters Neo4j needs as integers (``LIMIT $x``, ``SKIP $x``). Neo4j Browser reads a
+        ``:params`` map itself and makes every number a float (``limit: 20`` arrives as 20.0, which
+        LIMIT refuses; a day compares equal either way), so these get a ``:param x => 20`` line of
+        their own, whose right-hand side the server evaluates: an integer."""
+        used = set(re.findall(r"\b(?:LIMIT|SKIP)\s+\$`?(\w+)", self.text))
+        return tuple(p.name for p in self.params if p.name in used and p.type == "int")
+
+    def browser_lines(self, values: dict[str, Any] | None = None, *, from_text: bool = False) -> list[str]:
+        """The Browser commands that set every parameter, to run one at a time before the query:
+        the ``:params {…}`` line, then a ``:param x => n`` line per :attr:`browser_integers`."""
+        got = self.browser_values(values, from_text=from_text)
+        return [self.browser_line(got)] + [f":param {k} => {cypher_literal(got[k], 'int')}"
+                                           for k in self.browser_integers if got[k] is not None]
+
+    def for_browser(self, values: dict[str, Any] | None = None, *, from_text: bool = False) -> str:
+        """What to paste into Neo4j Browser: :meth:`browser_lines` (run each first), a blank line,
+        then the query (the file without its own ``// :params`` comment, which shows the defaults)."""
+        query = "\n".join(line for line in self.text.splitlines() if not _is_params_comment(line))
+        lines = "\n".join(self.browser_lines(values, from_text=from_text))
+        return f"{lines}\n\n{query.rstrip()}\n"
 
     def shape(self, df: pd.DataFrame) -> pd.DataFrame:
         if len(df.columns) == 0:  # an empty answer from the embedded engine has no columns
@@ -161,6 +208,98 @@ def _literal(text: str, type_: str) -> Any:
     return TYPES[type_](text)
 
 
+# --- the `:params {…}` line: a Cypher map literal (the Browser reads it with jsonic) -------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<float>-?\d+\.\d+(?:[eE][-+]?\d+)?)|(?P<int>-?\d+)"""
+    r"""|(?P<word>[A-Za-z_]\w*)|(?P<punct>[{}:,]))"""
+)
+
+
+def cypher_literal(value: Any, type_: str) -> str:
+    """``value`` as a literal of parameter type ``type_``: null, true/false, an int without
+    quotes, a float with a decimal point, a double-quoted string."""
+    if value is None:
+        return "null"
+    if type_ == "bool":
+        return "true" if value else "false"
+    if type_ == "int":
+        return str(int(value))
+    if type_ == "float":
+        text = repr(float(value))
+        if text in ("nan", "inf", "-inf"):
+            raise QueryError(f"{value!r} has no Cypher literal")
+        mantissa, _, exponent = text.partition("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return mantissa + (f"e{exponent}" if exponent else "")
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def params_line(values: dict[str, tuple[Any, str]]) -> str:
+    """``:params {name: literal, …}`` from ``{name: (value, type)}``."""
+    return ":params {" + ", ".join(f"{k}: {cypher_literal(v, t)}" for k, (v, t) in values.items()) + "}"
+
+
+def parse_params_map(text: str) -> dict[str, Any]:
+    """A ``{key: literal, …}`` map of null, true/false, ints, floats and double-quoted strings
+    (what a ``:params`` line holds) as a dict; a QueryError when it is anything else."""
+    pos, tokens = 0, []
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise QueryError(f"can't read the :params map at {text[pos:pos + 20]!r}")
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    words = {"null": None, "true": True, "false": False}
+    out: dict[str, Any] = {}
+    it = iter(tokens)
+
+    def expect(kind, value=None):
+        tok = next(it, None)
+        if tok is None or tok[0] != kind or (value is not None and tok[1] != value):
+            raise QueryError(f"the :params map {text!r} is not a map of literals (at {tok!r})")
+        return tok[1]
+
+    expect("punct", "{")
+    tok = next(it, None)
+    while tok != ("punct", "}"):
+        if tok is None or tok[0] != "word":
+            raise QueryError(f"the :params map {text!r} is not a map of literals (at {tok!r})")
+        key = tok[1]
+        expect("punct", ":")
+        kind, raw = next(it, (None, None))
+        if kind == "string":
+            value = json.loads(raw)
+        elif kind == "int":
+            value = int(raw)
+        elif kind == "float":
+            value = float(raw)
+        elif kind == "word" and raw in words:
+            value = words[raw]
+        else:
+            raise QueryError(f"the :params map {text!r}: {key} has no literal value")
+        if key in out:
+            raise QueryError(f"the :params map {text!r} names {key} twice")
+        out[key] = value
+        tok = next(it, None)
+        if tok == ("punct", ","):
+            tok = next(it, None)
+        elif tok != ("punct", "}"):
+            raise QueryError(f"the :params map {text!r} is not a map of literals (at {tok!r})")
+    if next(it, None) is not None:
+        raise QueryError(f"the :params map {text!r} has text after its closing brace")
+    return out
+
+
+def _is_params_comment(line: str) -> bool:
+    return line.startswith("//") and line[2:].strip().startswith(":params ")
+
+
 def parse(text: str, path: str = "<text>") -> QuerySpec:
     header = []
     for line in text.splitlines():
@@ -170,7 +309,7 @@ def parse(text: str, path: str = "<text>") -> QuerySpec:
     if not header or ":" not in header[0]:
         raise QueryError(f"{path}: a named query opens with '// name: description'")
     name, description = (s.strip() for s in header[0].split(":", 1))
-    params, returns, browser = [], (), []
+    params, returns, browser = [], (), {}
     for line in header[1:]:
         if line.startswith("$"):
             for part in line.split(" | "):
@@ -182,9 +321,12 @@ def parse(text: str, path: str = "<text>") -> QuerySpec:
                 params.append(Param(m["name"], m["type"], default, required, m["doc"].strip()))
         elif line.startswith("returns:"):
             returns = tuple(c.strip() for c in line.split(":", 1)[1].split(","))
-        elif line.startswith("browser:"):
-            browser.append(line.split(":", 1)[1].strip())
-    return QuerySpec(name, description, tuple(params), returns, tuple(browser), text, path)
+        elif line.startswith(":params "):
+            try:
+                browser = parse_params_map(line[len(":params "):])
+            except QueryError as ex:
+                raise QueryError(f"{path}: {ex}") from None
+    return QuerySpec(name, description, tuple(params), returns, browser, text, path)
 
 
 @functools.cache

@@ -201,6 +201,8 @@ def query(
     name: str,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Parameter KEY=VALUE")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json")] = "table",
+    browser: Annotated[bool, typer.Option("--browser", help="Print what to paste into Neo4j Browser (the :params line "
+                                          "with these values, then the query) instead of running it")] = False,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
@@ -215,6 +217,9 @@ def query(
             raise InputError(f"parameter {pair!r} is not KEY=VALUE")
         k, v = pair.split("=", 1)
         values[k] = v
+    if browser:  # no store: the text to paste, the :params line first
+        sys.stdout.write(spec.for_browser(values, from_text=True))
+        return
     bound = spec.bind(values, from_text=True)
     _check_output(format)
     with _store(db, neo4j, user, read_only=True) as store, warnings.catch_warnings():
@@ -240,7 +245,7 @@ def push(
 
     with _store(str(source), read_only=True) as src, _store(target, user=user) as dst:
         runs = copy_store(src, dst)
-    err.print(f"copied {len(runs)} run(s) from {source} to {target}")
+    err.print(f"copied {len(runs)} run(s) from {source} to {target}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -254,7 +259,7 @@ def pull(
 
     with _store(source, user=user, read_only=True) as src, _store(str(target)) as dst:
         runs = copy_store(src, dst)
-    err.print(f"copied {len(runs)} run(s) from {source} to {target}")
+    err.print(f"copied {len(runs)} run(s) from {source} to {target}", highlight=False, soft_wrap=True)
 
 
 @app.command()

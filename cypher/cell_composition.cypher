@@ -3,9 +3,7 @@
 // $day int = null — only this day (null: every day)
 // $group string = null — only this dose group or cohort (null: every group)
 // returns: cell_type, group, day, n_cells, fraction
-// browser: :param cell_type => "MX1+ Mono"
-// browser: :param day => null
-// browser: :param group => null
+// :params {cell_type: null, day: null, group: null}
 // fraction: of all counted cells of that day and group. Cell states without counts are left out.
 MATCH (s:CellState)
 WHERE (s.cell_type = $cell_type OR $cell_type IS NULL)

@@ -6,12 +6,7 @@
 // $fdr float = 0.05 — a feature counts as up or down at an FDR at most this
 // $method string = null — only contrasts of runs of this inference method
 // returns: sender, receiver, n_tested, n_up, n_down, net_delta, contrast, stale
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param reference => null
-// browser: :param level => "interaction"
-// browser: :param fdr => 0.05
-// browser: :param method => null
+// :params {day: 7, group: "all", reference: null, level: "interaction", fdr: 0.05, method: null}
 // A time contrast has no reference group, so null = null picks it (coalesce: both engines compare "" = "").
 // net_delta: the sum of the significant features' delta (the paired change, or the difference of changes).
 MATCH (k:Contrast)

@@ -3,9 +3,7 @@
 // $group string = null — only this dose group or cohort (null: every group)
 // $patient string = null — only this patient
 // returns: group, patient, day, sample, value, text
-// browser: :param score => "child_pugh"
-// browser: :param group => null
-// browser: :param patient => null
+// :params {score: "child_pugh", group: null, patient: null}
 // value: the number (null for a categorical column, whose level is in text).
 MATCH (x:Sample)-[:MEASURED]->(m:Measurement)
 WHERE m.variable = $score

@@ -9,15 +9,7 @@
 // $partner string = null — only this partner cell type
 // $method string = null — only contrasts of runs of this inference method
 // returns: partner, interaction, pathway, delta, log2fc, t, p, fdr, mean_baseline, mean_day, n, baseline, contrast, stale
-// browser: :param cell_type => "MX1+ Mono"
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param direction => "out"
-// browser: :param level => "interaction"
-// browser: :param fdr => 0.05
-// browser: :param min_abs_log2fc => 0.0
-// browser: :param partner => null
-// browser: :param method => null
+// :params {cell_type: "MX1+ Mono", day: 7, group: "all", direction: "out", level: "interaction", fdr: 0.05, min_abs_log2fc: 0.0, partner: null, method: null}
 // delta: the mean paired change (day minus baseline, in the tool's score units); n: patients with both days.
 // A stale contrast used runs that were replaced or removed since, or misses runs added since: compute it again.
 MATCH (k:Contrast)

@@ -8,14 +8,7 @@
 // $receiver string = null — only this receiver cell type
 // $method string = null — only contrasts of runs of this inference method
 // returns: sender, receiver, interaction, pathway, difference, change, reference_change, log2fc, t, p, fdr, n, contrast, stale
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param reference => "low"
-// browser: :param level => "interaction"
-// browser: :param fdr => 0.05
-// browser: :param sender => null
-// browser: :param receiver => null
-// browser: :param method => null
+// :params {day: 7, group: "high", reference: "low", level: "interaction", fdr: 0.05, sender: null, receiver: null, method: null}
 // difference: the group's mean paired change minus the reference group's; change, reference_change: each group's own
 // (mean of the paired patients' day minus baseline); log2fc: the group's log2 fold change minus the reference's.
 MATCH (k:Contrast)

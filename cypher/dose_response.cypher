@@ -14,20 +14,7 @@
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // $pseudocount float = 0.001 — added to both total scores before their log2 ratio
 // returns: group, n_baseline, n_day, baseline_score, score, delta, log2fc
-// browser: :param cell_type => "MX1+ Mono"
-// browser: :param day => 7
-// browser: :param baseline => 0
-// browser: :param direction => "out"
-// browser: :param partner => null
-// browser: :param pathway => null
-// browser: :param ligand => null
-// browser: :param receptor => null
-// browser: :param interaction => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
-// browser: :param pseudocount => 0.001
+// :params {cell_type: "MX1+ Mono", day: 7, baseline: 0, direction: "out", partner: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0, pseudocount: 0.001}
 // Scores are totals (strength) over the day's significant interactions; a group shows up when the cell type was
 // sampled in it on both days (a cohort seen only at baseline, like healthy donors, has no change to show).
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`

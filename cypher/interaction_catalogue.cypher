@@ -6,12 +6,7 @@
 // $pathway string = null — interactions of this pathway
 // $pvalue float = 0.05 — p-value cut for n_significant, where the tool gives one (null: no cut)
 // returns: interaction, ligand, receptor, pathway, annotation, ligand_genes, receptor_genes, group, day, n_runs, n_pairs, n_significant, max_score
-// browser: :param interaction => "ICAM1^ITGAL_ITGB2"
-// browser: :param ligand => null
-// browser: :param receptor => null
-// browser: :param gene => null
-// browser: :param pathway => null
-// browser: :param pvalue => 0.05
+// :params {interaction: null, ligand: null, receptor: null, gene: null, pathway: null, pvalue: 0.05}
 // One row per group and day the interaction was seen in (any sender, receiver, significant or not),
 // ordered by interaction, group, day; after them, one row per interaction no live run shows, with
 // group and day null and counts 0. n_pairs: sender × receiver edges (× samples).

@@ -10,16 +10,7 @@
 // $significant_only bool = false — only interactions the tool called significant (false: every inferred interaction, with n_significant telling which)
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: interaction, sender, receiver, group, day, n_runs, n_significant, mean_score, max_score, min_pvalue
-// browser: :param ligand => "ICAM1"
-// browser: :param receptor => "ITGAL_ITGB2"
-// browser: :param interaction => null
-// browser: :param sender => null
-// browser: :param receiver => null
-// browser: :param group => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => false
-// browser: :param min_score => 0.0
+// :params {ligand: null, receptor: null, interaction: null, sender: null, receiver: null, group: null, method: null, pvalue: 0.05, significant_only: false, min_score: 0.0}
 MATCH (run:Run) WITH collect(run.load_id) AS live
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live

@@ -12,18 +12,7 @@
 // $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: day, group, sender, receiver, n_interactions, total_score, mean_score
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param sender => null
-// browser: :param receiver => null
-// browser: :param pathway => null
-// browser: :param ligand => null
-// browser: :param receptor => null
-// browser: :param interaction => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
+// :params {day: null, group: null, sender: null, receiver: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 MATCH (run:Run) WITH collect(run.load_id) AS live
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live

@@ -13,19 +13,7 @@
 // $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: partner, interaction, ligand, receptor, pathway, score, pvalue, n_runs
-// browser: :param cell_type => "MX1+ Mono"
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param direction => "out"
-// browser: :param partner => null
-// browser: :param pathway => null
-// browser: :param ligand => null
-// browser: :param receptor => null
-// browser: :param interaction => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
+// :params {cell_type: "MX1+ Mono", day: 7, group: "all", direction: "out", partner: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 // score is the mean over the runs (samples) that show the pair, pvalue the largest of theirs.
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
 // lets both engines start from the cell type's CellStates instead of scanning every edge.

@@ -9,15 +9,7 @@
 // $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: pathway, group, day, n_interactions, flow, share
-// browser: :param pathway => null
-// browser: :param group => "high"
-// browser: :param day => null
-// browser: :param sender => "MX1+ Mono"
-// browser: :param receiver => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
+// :params {pathway: null, group: null, day: null, sender: null, receiver: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 // share: flow / the summed flow of every pathway on that day and group (with $pathway set, that is 1).
 MATCH (run:Run) WITH collect(run.load_id) AS live
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)

@@ -8,14 +8,7 @@
 // $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: day, group, cell_type, out_strength, in_strength, out_degree, in_degree, n_out, n_in
-// browser: :param day => null
-// browser: :param group => "high"
-// browser: :param cell_type => null
-// browser: :param pathway => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
+// :params {day: null, group: null, cell_type: null, pathway: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 // A cell type shows up on a day when it sends or receives at least one interaction that passes the filters.
 // Each edge is read once and counted for its sender (o = 1) and its receiver (o = 0).
 MATCH (run:Run) WITH collect(run.load_id) AS live

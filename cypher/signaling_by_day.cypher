@@ -12,18 +12,7 @@
 // $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: day, group, n_interactions, n_partners, n_runs, total_score, mean_score
-// browser: :param cell_type => "MX1+ Mono"
-// browser: :param direction => "out"
-// browser: :param group => null
-// browser: :param partner => null
-// browser: :param pathway => null
-// browser: :param ligand => null
-// browser: :param receptor => null
-// browser: :param interaction => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
+// :params {cell_type: "MX1+ Mono", direction: "out", group: null, partner: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
 // lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live

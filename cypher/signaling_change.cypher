@@ -16,22 +16,7 @@
 // $pseudocount float = 0.001 — added to both mean scores before their log2 ratio (a missing side counts as 0)
 // $fold_change float = 1.5 — "up"/"down" need at least this fold change; smaller changes are "unchanged"
 // returns: partner, interaction, ligand, receptor, pathway, status, baseline_score, score, delta, log2fc
-// browser: :param cell_type => "MX1+ Mono"
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param baseline => 0
-// browser: :param direction => "out"
-// browser: :param partner => null
-// browser: :param pathway => null
-// browser: :param ligand => null
-// browser: :param receptor => null
-// browser: :param interaction => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
-// browser: :param pseudocount => 0.001
-// browser: :param fold_change => 1.5
+// :params {cell_type: "MX1+ Mono", day: 7, group: "all", baseline: 0, direction: "out", partner: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0, pseudocount: 0.001, fold_change: 1.5}
 // A score is the mean over the day's runs (samples) that show the pair; null when none does.
 // gained: only on $day; lost: only on $baseline; up/down: on both, |log2fc| >= log2($fold_change).
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`

@@ -14,20 +14,7 @@
 // $pseudocount float = 0.001 — added to both mean scores before their log2 ratio (a missing side counts as 0)
 // $fold_change float = 1.5 — "up"/"down" need at least this fold change; smaller changes are "unchanged" and left out
 // returns: sender, receiver, interaction, ligand, receptor, pathway, status, baseline_score, score, delta, log2fc
-// browser: :param day => 7
-// browser: :param group => "high"
-// browser: :param baseline => 0
-// browser: :param limit => 20
-// browser: :param status => null
-// browser: :param sender => null
-// browser: :param receiver => null
-// browser: :param pathway => null
-// browser: :param method => null
-// browser: :param pvalue => 0.05
-// browser: :param significant_only => true
-// browser: :param min_score => 0.0
-// browser: :param pseudocount => 0.001
-// browser: :param fold_change => 1.5
+// :params {day: 7, group: "all", baseline: 0, limit: 20, status: null, sender: null, receiver: null, pathway: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0, pseudocount: 0.001, fold_change: 1.5}
 // Same rules as signaling_change. Ranked by |delta| (the change in mean score), ties by |log2fc|, then by names:
 // a gained or lost pair's log2fc is log2((score + $pseudocount) / $pseudocount), set by the pseudocount, not the data.
 MATCH (run:Run) WITH collect(run.load_id) AS live

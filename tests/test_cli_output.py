@@ -115,3 +115,53 @@ def test_an_engine_error_is_one_line_naming_the_query(loaded):
     r = cli("query", "roles", "-p", "day=7", "-p", "group=high", db=loaded)
     assert r.returncode == 1 and "query 'roles' failed on" in r.stderr and "Run" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_query_browser_prints_the_params_line_then_the_query(loaded, tmp_path):
+    from commgraph._queries import get_query, parse_params_map
+
+    r = cli("query", "partners", "--browser", "-p", "cell_type=Treg", "-p", "day=7", "-p", "group=high",
+            "-p", "significant_only=false", db=tmp_path / "none.lbug")
+    assert r.returncode == 0 and r.stderr == ""
+    assert not (tmp_path / "none.lbug").exists()  # nothing to open: it only prints
+    first, blank, *query = r.stdout.splitlines()
+    assert first == (':params {cell_type: "Treg", day: 7, group: "high", direction: "out", partner: null, '
+                     'pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, '
+                     'significant_only: false, min_score: 0.0}')
+    assert blank == "" and query[0].startswith("// partners:") and not any(":params" in q for q in query)
+    # pasted as printed, the line's parameters and the query give the answer `commgraph query` gives
+    params = parse_params_map(first.removeprefix(":params "))
+    with cg.connect(loaded, read_only=True) as store:
+        pasted = store.cypher("\n".join(query), params)
+        assert pasted.equals(store.query("partners", cell_type="Treg", day=7, group="high", significant_only=False))
+    assert len(pasted) > 0
+    assert len(query) == len(get_query("partners").text.splitlines()) - 1  # the file, less the :params comment
+    r = cli("query", "partners", "--browser", "-p", "day=seven")
+    assert r.returncode == 1 and "$day must be int" in r.stderr and r.stdout == ""
+
+
+# --- progress bars: on a terminal only, never on stdout ----------------------------------------
+
+
+def test_progress_off_a_terminal_writes_nothing(capfd):
+    from commgraph._progress import track
+
+    assert list(track(range(5), description="copying")) == list(range(5))
+    assert capfd.readouterr() == ("", "")  # rich's finished bar off a terminal was one blank line
+
+
+def test_export_prints_only_its_command(loaded, tmp_path):
+    r = cli("export", "neo4j-import", tmp_path / "csv", db=loaded)
+    assert r.returncode == 0
+    assert r.stdout.startswith("cd ") and "neo4j-admin database import full" in r.stdout.splitlines()[0]
+    assert r.stdout.count("\n") == 1  # the command, one line, nothing before it
+    assert r.stderr.startswith("wrote ") and "\n\n" not in r.stderr
+
+
+@pytest.mark.neo4j
+def test_push_off_a_terminal_prints_one_line(loaded, neo4j_store, neo4j_uri):
+    r = cli("push", "--from", loaded, "--to", neo4j_uri)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""  # not 12 blank lines before the message
+    assert r.stderr == f"copied 2 run(s) from {loaded} to {neo4j_uri}\n"  # one line, however long
+    assert len(neo4j_store.runs()) == 2

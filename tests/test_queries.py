@@ -18,7 +18,8 @@ import pytest
 import commgraph as cg
 from commgraph import _schema as S
 from commgraph import questions as Q
-from commgraph._queries import _all, get_query
+from commgraph._queries import TYPES, _all, get_query
+from commgraph.errors import QueryError
 
 CELL_TYPES = ("MX1+ Mono", "LGALS2+ Mono", "CD4 Naive T", "Treg", "B 'naive'")
 COUNT_ONLY = "Platelet"  # counted (group high only), never signals
@@ -505,9 +506,8 @@ def test_header_and_live_rule(name):
     spec = get_query(name)
     text = spec.text
     body = "\n".join(line for line in text.splitlines() if not line.startswith("//"))
-    # Neo4j Browser: a `:param` line for every parameter
-    browser = {re.match(r":param (\w+) =>", b).group(1) for b in spec.browser}
-    assert browser == set(spec.param_names), f"{name}: browser lines for {sorted(browser)}"
+    # Neo4j Browser: one `:params {…}` line naming every parameter (checked in full below)
+    assert list(spec.browser) == spec.param_names, f"{name}: :params names {list(spec.browser)}"
     # every parameter is used; `group` is a reserved word in LadybugDB: only ever backticked
     for p in spec.param_names:
         assert re.search(rf"\$`?{p}\b", body), f"{name}: ${p} declared but not used"
@@ -522,6 +522,93 @@ def test_header_and_live_rule(name):
     # no dialect traps
     for bad in ("toString(", "toFloat(", "toInteger(", "type(", "CALL {", "log(", "+="):
         assert bad not in body, f"{name}: {bad} is not portable"
+
+
+# --- the `:params {…}` line a Neo4j Browser user pastes first -----------------------------------
+
+
+def params_lines(spec) -> list[str]:
+    return [line[2:].strip() for line in spec.text.splitlines()
+            if line.startswith("//") and line[2:].strip().startswith(":params")]
+
+
+def ladybug_map(line: str) -> dict:
+    """The map of a ``:params`` line as the embedded engine reads it: ``RETURN {…} AS m``.
+    LadybugDB reserves ``group``, so every key is backticked here (Neo4j and the Browser take
+    the line as it stands; see the Neo4j test below)."""
+    import ladybug
+
+    text = line.removeprefix(":params ")
+    quoted = re.sub(r'("(?:[^"\\]|\\.)*")|([{,]\s*)(\w+)(\s*:)',
+                    lambda m: m[1] or f"{m[2]}`{m[3]}`{m[4]}", text)
+    conn = ladybug.Connection(ladybug.Database(":memory:"))
+    result = conn.execute(f"RETURN {quoted} AS m")
+    (row,) = [result.get_next() for _ in iter(result.has_next, False)]
+    return row[0]
+
+
+@pytest.mark.parametrize("name", sorted(_all()))
+def test_params_line_pastes_every_parameter_at_its_default(name):
+    spec = get_query(name)
+    lines = params_lines(spec)
+    assert len(lines) == 1, f"{name}: {len(lines)} `:params` lines"
+    assert "// browser:" not in spec.text
+    got = ladybug_map(lines[0])
+    assert list(got) == spec.param_names, f"{name}: :params names {list(got)}"
+    assert got == spec.browser  # the engine reads the literal as the package does
+    for p in spec.params:
+        value = got[p.name]
+        if p.required:  # an example value, of the declared type
+            assert type(value) is TYPES[p.type], f"{name}: ${p.name} = {value!r} is not {p.type}"
+        else:
+            assert value == p.default and (value is None or type(value) is TYPES[p.type]), (
+                f"{name}: :params has {p.name}: {value!r}, the header declares {p.default!r}")
+    # the line is the package's own rendering of those values, so `--browser` prints the same form
+    assert spec.browser_line() == lines[0]
+
+
+def test_params_line_with_values_over_the_defaults():
+    spec = get_query("pathway_flow")
+    line = spec.browser_line({"group": "high", "day": "7", "significant_only": "false", "pvalue": "0.01"},
+                             from_text=True)
+    assert line == (':params {pathway: null, group: "high", day: 7, sender: null, receiver: null, method: null, '
+                    'pvalue: 0.01, significant_only: false, min_score: 0.0}')
+    assert ladybug_map(line) == {**spec.browser, "group": "high", "day": 7, "significant_only": False, "pvalue": 0.01}
+    # a float given as a whole number keeps its decimal point; a string keeps its quotes escaped
+    line = get_query("partners").browser_line({"min_score": 1, "cell_type": 'B "naive"'})
+    assert 'min_score: 1.0' in line and r'cell_type: "B \"naive\""' in line
+    assert ladybug_map(line)["cell_type"] == 'B "naive"'
+    with pytest.raises(QueryError, match="must be int"):
+        spec.browser_line({"day": "seven"}, from_text=True)
+    with pytest.raises(QueryError, match="has no parameter 'days'"):
+        spec.browser_line({"days": 7})
+    with pytest.raises(QueryError, match="direction must be one of"):
+        get_query("partners").browser_line({"direction": "both"})
+
+
+def test_for_browser_is_the_params_line_then_the_query():
+    spec = get_query("top_changes")
+    text = spec.for_browser({"day": 14, "group": "low", "limit": 5})
+    first, limit, blank, *query = text.splitlines()
+    assert first == spec.browser_line({"day": 14, "group": "low", "limit": 5}) and blank == ""
+    assert "day: 14, group: \"low\", baseline: 0, limit: 5," in first
+    # Neo4j Browser makes a :params map's numbers floats, and LIMIT takes only an integer (seen in
+    # Browser 5.24: "LIMIT: Invalid input. '2.0' is not a valid value"): the server evaluates `=>`
+    assert spec.browser_integers == ("limit",) and limit == ":param limit => 5"
+    assert [n for n, s in _all().items() if s.browser_integers] == ["top_changes"]
+    assert get_query("partners").browser_lines() == [get_query("partners").browser_line()]
+    # the query as the file has it, less the comment showing the defaults
+    assert query == [line for line in spec.text.splitlines() if not line.startswith("// :params")]
+
+
+@pytest.mark.neo4j
+def test_params_lines_are_cypher_maps_on_neo4j(neo4j_uri):
+    with cg.connect(neo4j_uri, read_only=True) as server:
+        for name, spec in _all().items():
+            (line,) = params_lines(spec)
+            got = server.cypher(f"RETURN {line.removeprefix(':params ')} AS m")["m"][0]
+            assert got == spec.browser, name
+            assert all(type(got[p.name]) is type(spec.browser[p.name]) for p in spec.params), name
 
 
 # --- parameters: errors, nulls, hostile values ------------------------------------------------

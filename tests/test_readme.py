@@ -34,3 +34,20 @@ def test_every_named_query_has_a_generated_example():
     for name, params in RX.EXAMPLES:
         assert f">>> {RX._call(name, params)}\n" in section, name
         assert "(empty)" not in section.split(f"#### `{name}`", 1)[1].split("#### ", 1)[0], name
+
+
+def test_each_example_shows_one_params_line_with_its_values_over_the_defaults():
+    from commgraph._queries import get_query, parse_params_map
+
+    section = RX.current_section(README)
+    # no block of `:param` lines (the Browser rejects it): only top_changes' integer LIMIT has its own line
+    assert re.findall(r"^:param .*", README, re.M) == [":param limit => 5"]
+    for name, params in RX.EXAMPLES:
+        block = RX.browser_block(name, params)
+        assert "\n".join(block) in section.split(f"#### `{name}`", 1)[1].split("#### ", 1)[0], name
+        (line,) = [b for b in block if b.startswith(":params ")]
+        spec = get_query(name)
+        assert parse_params_map(line.removeprefix(":params ")) == {**spec.browser, **params}, name
+        # an integer LIMIT gets its own server-evaluated line (the Browser makes :params numbers floats)
+        assert [b for b in block if b.startswith(":param ")] == [
+            f":param {k} => {params.get(k, spec.browser[k])}" for k in spec.browser_integers], name

@@ -4,7 +4,8 @@
     python tools/readme_examples.py --check [--store demo-out/study.lbug]   # exit 1 when it drifted
 
 The section between the two markers in README.md is this script's output: for every named
-query, its description (from the file's header), the Browser parameters and the first rows
+query, its description (from the file's header), the Browser's ``:params`` line (the example's
+values over the file's defaults: what ``commgraph query NAME --browser`` prints) and the first rows
 of ``store.query(...)`` on the demo's store (``commgraph demo``, seed 0). ``tests/test_demo.py``
 regenerates it from a fresh demo run and fails when the README differs.
 """
@@ -12,7 +13,6 @@ regenerates it from a fresh demo run and fails when the README differs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -59,6 +59,17 @@ def _table(df: pd.DataFrame) -> str:
     return shown.to_string(index=False) if len(shown) else "(empty)"
 
 
+def browser_block(name: str, params: dict) -> list[str]:
+    """The README lines for Neo4j Browser: the ``:params`` line with the example's values over the
+    file's defaults (one paste, run first; for ``top_changes`` also ``:param limit => n``, see
+    ``QuerySpec.browser_integers``), then the file."""
+    from commgraph._queries import get_query
+
+    lines = get_query(name).browser_lines(params)
+    run = "run this line" if len(lines) == 1 else "run these lines one at a time"
+    return [f"Neo4j Browser: {run}, then paste `cypher/{name}.cypher`:", "", "```", *lines, "```", ""]
+
+
 def render(store) -> str:
     """The examples section (markers included) from ``store``'s answers."""
     from commgraph._queries import get_query
@@ -69,16 +80,10 @@ def render(store) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an example that only gets a hint is a broken example
             df = store.query(name, **params)
-        browser = "\n".join(f":param {k} => {json.dumps(v)}" for k, v in params.items())
         parts += [
             f"#### `{name}` — {spec.description}",
             "",
-            f"Neo4j Browser: set the parameters, then paste `cypher/{name}.cypher`:",
-            "",
-            "```",
-            browser,
-            "```",
-            "",
+            *browser_block(name, params),
             "Python:",
             "",
             "```python",
