@@ -71,6 +71,16 @@ class GraphFrames:
         return sorted(set(self.counted_in[TO])) if len(self.counted_in) else []
 
 
+def new_load_id() -> str:
+    """A load id that orders loads by start time ('t' + nanoseconds + a random tail): of two loads
+    of one run, the later one wins the switch and sweeps only older edges. The 't' sorts after the
+    hex ids of stores written before, so those count as older."""
+    import time
+    import uuid
+
+    return f"t{time.time_ns():020d}{uuid.uuid4().hex[:12]}"
+
+
 def node_columns(label: str) -> list[str]:
     return [name for name, _ in S.NODE_TABLE[label].properties]
 

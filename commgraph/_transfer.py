@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import _schema as S
-from ._graph import FROM, TO, build, next_edges
+from ._graph import FROM, TO, build, new_load_id, next_edges
 from ._progress import track
 from .errors import CommgraphError
 from .stores import Store
@@ -111,7 +110,7 @@ def export_neo4j_import(
     runs = store.runs()
     if runs.empty:
         raise CommgraphError(f"{store.uri} holds no runs to export")
-    load_id = uuid.uuid4().hex  # the imported edges all belong to this one load
+    load_id = new_load_id()  # the imported edges all belong to this one load
     counts = _cell_counts(store)
     nodes: dict[str, list[pd.DataFrame]] = defaultdict(list)
     rels: dict[str, list[pd.DataFrame]] = defaultdict(list)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -219,3 +220,31 @@ def test_concurrent_loads_leave_each_next_link_once(neo4j_store, neo4j_uri):
     got = neo4j_store.cypher(pairs)
     assert len(got) == expected and not got.duplicated().any()
     assert (got["a"].str.split("|").str[0] == got["b"].str.split("|").str[0]).all()
+
+
+def test_concurrent_loads_of_one_run_leave_one_whole_load(neo4j_store, neo4j_uri):
+    """Two loads of the same run at once used to sweep each other's edges (each swept every edge
+    not of its own load), leaving a run with fewer edges than either load or none. Now load ids
+    are time-ordered: the later switch wins and each sweep takes only older edges."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tables = [synthetic_table(days=(7,), groups=("high",), cell_types=("MX1+ Mono", "Treg", "NK", "B"), seed=s)
+              for s in range(4)]  # four versions of the run "synthetic|d7|high"
+    sizes = {len(t) for t in tables}
+
+    def load(t):
+        with cg.connect(neo4j_uri) as st:
+            st.load(t)
+
+    for _ in range(3):
+        with ThreadPoolExecutor(len(tables)) as pool:
+            list(pool.map(load, tables))
+        live = neo4j_store.runs()
+        assert live[S.RUN_ID].tolist() == ["synthetic|d7|high"]
+        edges = neo4j_store.cypher("MATCH ()-[r:SIGNALS]->() RETURN r.load_id AS l, count(*) AS n")
+        # exactly one load's edges remain, all of them, and it is the live one
+        assert len(edges) == 1 and edges["n"][0] in sizes
+        assert edges["l"][0] == neo4j_store.cypher("MATCH (r:Run) RETURN r.load_id AS l")["l"][0]
+        got = neo4j_store.signals().sort_values([S.SOURCE, S.TARGET, S.INTERACTION]).reset_index(drop=True)
+        assert any(np.allclose(got[S.SCORE], t.sort_values([S.SOURCE, S.TARGET, S.INTERACTION])[S.SCORE])
+                   for t in tables if len(t) == len(got))

@@ -13,7 +13,6 @@ invisible until the next load of that run sweeps them away.
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from abc import ABC, abstractmethod
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import FROM, GraphFrames, build
+from .._graph import FROM, GraphFrames, build, new_load_id
 from .._hints import hint_for, state_hint
 from ..errors import HintWarning, QueryError
 
@@ -219,7 +218,7 @@ class Store(ABC):
         either the old run or the new one, never a mix. ``cell_counts`` (columns
         ``cell_type, day, group, n_cells``) sets the CellState counts and fractions.
         """
-        frames = build(S.validate(table), load_id=uuid.uuid4().hex, cell_counts=cell_counts)
+        frames = build(S.validate(table), load_id=new_load_id(), cell_counts=cell_counts)
         self._write(frames)
         self._mark_stale(frames.runs)
         return frames.runs

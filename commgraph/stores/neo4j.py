@@ -74,10 +74,14 @@ def _signals_query(scalar: set[str], coded: set[str]) -> str:
     )
 
 
+# edges of the run older than load $keep (all with null): a concurrent load's newer edges survive
 DELETE_STALE = (
-    f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} <> $keep) "
+    f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} < $keep) "
     f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n"
 )
+# the switch: a run points at this load unless a later load of it already switched
+SWITCH = (f"UNWIND $rows AS row MERGE (run:{S.RUN} {{{S.RUN_ID}: row.{S.RUN_ID}}}) "
+          f"WITH run, row WHERE run.{S.LOAD_ID} IS NULL OR run.{S.LOAD_ID} <= row.{S.LOAD_ID} SET run = row")
 
 
 def _plain(values) -> list:
@@ -203,16 +207,13 @@ class Neo4jStore(Store):
         return got[0]["l"] if got else None
 
     def _sweep(self, run_id: str, keep: str | None) -> None:
-        """Delete the run's edges that are not of load ``keep`` (all of them when None)."""
+        """Delete the run's edges older than load ``keep`` (all of them when None)."""
         while self._run(DELETE_STALE, {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
             pass
 
     # --- writing ------------------------------------------------------------------------
     def _write(self, frames: GraphFrames) -> None:
         self._writable()
-        live = {run_id: self._live_load(run_id) for run_id in frames.runs[S.RUN_ID]}
-        for run_id, keep in live.items():
-            self._sweep(run_id, keep)  # leftovers of an interrupted load
         for label, frame in frames.nodes().items():
             key = S.NODE_TABLE[label].key
             # counts are set after the switch, with the run they belong to
@@ -237,10 +238,7 @@ class Neo4jStore(Store):
                 )
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
         # the switch: one small transaction makes every run of this load visible at once
-        self._run(
-            f"UNWIND $rows AS row MERGE (run:{S.RUN} {{{S.RUN_ID}: row.{S.RUN_ID}}}) SET run = row",
-            {"rows": _rows(frames.runs)},
-        )
+        self._run(SWITCH, {"rows": _rows(frames.runs)})
         if len(frames.from_sample):
             self._run(
                 f"UNWIND $rows AS row MATCH (run:{S.RUN} {{{S.RUN_ID}: row.`{FROM}`}}) "
@@ -262,9 +260,10 @@ class Neo4jStore(Store):
                 f"SET s.{S.N_CELLS} = row.{S.N_CELLS}, s.{S.FRACTION} = row.{S.FRACTION}",
                 {"rows": _rows(frames.counted_states)},
             )
-        for run_id, before in live.items():
-            if before is not None:  # with no live load before, the first sweep left only this load's edges
-                self._sweep(run_id, frames.load_id)
+        # what is older than the live load goes: the load replaced, leftovers of a killed one, and
+        # this one's edges too if a later load of the run switched first
+        for run_id in frames.runs[S.RUN_ID]:
+            self._sweep(run_id, self._live_load(run_id))
         self._rebuild_next()
 
     def _create_signals(self, sig: pd.DataFrame) -> None:
