@@ -79,8 +79,11 @@ DELETE_STALE = (
     f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} < $keep) "
     f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n"
 )
-# the switch: a run points at this load unless a later load of it already switched
+# the switch: a run points at this load unless a later load of it already switched. Writing the
+# key first takes the node's write lock, so the load_id compared is the last committed one (a
+# WHERE read before the lock could let an earlier load overwrite a later one)
 SWITCH = (f"UNWIND $rows AS row MERGE (run:{S.RUN} {{{S.RUN_ID}: row.{S.RUN_ID}}}) "
+          f"SET run.{S.RUN_ID} = row.{S.RUN_ID} "
           f"WITH run, row WHERE run.{S.LOAD_ID} IS NULL OR run.{S.LOAD_ID} <= row.{S.LOAD_ID} SET run = row")
 
 
