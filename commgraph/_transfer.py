@@ -73,18 +73,18 @@ def copy_store(source: Store, target: Store, *, progress: bool = True) -> pd.Dat
             days, groups = set(part[S.DAY]), set(part[S.GROUP])
             c = counts[counts[S.DAY].isin(days) & counts[S.GROUP].isin(groups)]
         loaded.append(target.load(part, cell_counts=c))
-    sheet = _sample_sheet(source)
+    sheet = sample_sheet_of(source)
     if sheet is not None:
         target.load_samples(sheet)
     return pd.concat(loaded, ignore_index=True) if loaded else source.runs().iloc[0:0]
 
 
-def _sample_sheet(store: Store) -> pd.DataFrame | None:
+def sample_sheet_of(store: Store) -> pd.DataFrame | None:
     """The clinical values a store holds, as the sample sheet they came from (None without any)."""
     m = store.measurements()
     if m.empty:
         return None
-    keys = [S.SAMPLE, S.PATIENT, S.DAY, S.GROUP]
+    keys = [S.SAMPLE, S.PATIENT, S.GROUP, S.DAY]
     value = m[S.VALUE].astype(object).where(m[S.VALUE].notna(), m[S.TEXT])
     wide = m.assign(_v=value).pivot(index=keys, columns=S.VARIABLE, values="_v").reset_index()
     wide.columns.name = None

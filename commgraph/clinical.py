@@ -28,14 +28,12 @@ _SAMPLE_COLS = [S.SAMPLE, S.PATIENT, S.GROUP, S.DAY]
 
 def clinical_table(store: Store) -> pd.DataFrame:
     """The sample sheets loaded into the store, one row per sample (wide, like the sheet)."""
-    m = store.measurements()
-    if m.empty:
+    from ._transfer import sample_sheet_of
+
+    out = sample_sheet_of(store)
+    if out is None:
         raise InputError(f"no clinical values in {store.uri}: load a sample sheet first "
                          "(`commgraph samples load SHEET`)")
-    value = m[S.VALUE].where(m[S.VALUE].notna(), m[S.TEXT])
-    wide = m.assign(_v=value).pivot_table(index=_SAMPLE_COLS, columns=S.VARIABLE, values="_v", aggfunc="first")
-    wide.columns.name = None
-    out = wide.reset_index()
     for c in out.columns[len(_SAMPLE_COLS):]:
         num = pd.to_numeric(out[c], errors="coerce")
         if num.notna().sum() == out[c].notna().sum():
