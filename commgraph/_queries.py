@@ -48,6 +48,78 @@ RANGES = {  # name -> (low, high, low included)
 SIGNIFICANT = "r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)"
 SIGNIFICANT_FILTER = f"(({SIGNIFICANT}) OR NOT coalesce($significant_only, false))"
 
+# --- the guard: what a query checks itself, for Neo4j Browser (the Python API checks first) -----
+#
+# A Browser user sets parameters by hand, and nothing stands between a wrong value and the engine:
+# `:param day => "7"` (a string) or a day never sampled would make signaling_change call every
+# interaction "lost". So each branch of each file opens with a guard derived from its header (written
+# into the files by tools/cypher_fragments.py, checked by tests/test_queries.py): a parameter of the
+# wrong type, out of its range, or a cell type, day or group the store has no CellState for, leaves no
+# row, and the query answers nothing. Portable: no valueType()/toInteger() (LadybugDB has neither);
+# a number is what compares with 0 (a string gives null in Neo4j), an integer a number whose `% 1` is 0
+# (Neo4j Browser sends every :params number as a float: 7.0 is a day), under CASE so `% 1` never sees a
+# string; coalesce() types a null parameter for LadybugDB's binder and lets null through.
+
+LIVE = "MATCH (run:Run) WITH collect(run.load_id) AS live"  # every SIGNALS read keeps to live runs
+GUARD_CARRY = ("live", "1 AS checked")  # after the live-run line; or first in a branch that has none
+STATE_DAYS = ("day", "baseline")  # anchored on a CellState, with the file's cell_type and group
+
+
+def _ref(name: str) -> str:
+    return f"$`{name}`" if name == "group" else f"${name}"
+
+
+def _prop(name: str) -> str:
+    return f"x.`{name}`" if name == "group" else f"x.{name}"
+
+
+def guard_conditions(params: tuple[Param, ...]) -> list[str]:
+    """The guard's conditions for a file's parameters: types and ranges, then CellState anchors."""
+    out = []
+    for p in params:
+        ref = _ref(p.name)
+        if p.type in ("int", "float"):
+            low, high, closed = RANGES.get(p.name, (None, None, True))
+            zero = "0" if p.type == "int" else "0.0"
+            fill = zero if low is None or closed else "1.0"
+            x = f"coalesce({ref}, {fill if low is None or not closed else _num(low, p.type)})"
+            if low is None:
+                test = f"({x} >= {zero} OR {x} < {zero})"
+            else:
+                test = f"{x} {'>=' if closed else '>'} {_num(low, p.type)}"
+                if high is not None:
+                    test = f"({test} AND {x} <= {_num(high, p.type)})"
+            out.append(f"CASE WHEN {test} THEN {x} % 1 = 0 END" if p.type == "int" else test)
+        elif p.type == "bool":
+            out.append(f"coalesce({ref}, true) IN [true, false]")
+        elif p.name in CHOICES:
+            choices = ", ".join(json.dumps(c) for c in CHOICES[p.name])
+            out.append(f"coalesce({ref}, {json.dumps(CHOICES[p.name][0])}) IN [{choices}]")
+    names = {p.name: p for p in params}
+    states = [n for n in ("cell_type", "group") if n in names]
+    days = [n for n in STATE_DAYS if n in names] or ([None] if states else [])
+    for day in days:
+        conds = []
+        for n in ([day] if day else []) + states:
+            prop = _prop("day" if n in STATE_DAYS else n)
+            optional = names[n].default is None and not names[n].required  # null: every one; else null matches none
+            conds.append(f"({prop} = {_ref(n)} OR {_ref(n)} IS NULL)" if optional else f"{prop} = {_ref(n)}")
+        out.append("EXISTS { MATCH (x:CellState) WHERE " + " AND ".join(conds) + " }")
+    return out
+
+
+def _num(value: float, type_: str) -> str:
+    return str(int(value)) if type_ == "int" else cypher_literal(value, "float")
+
+
+def guard_lines(params: tuple[Param, ...], carry: str) -> list[str]:
+    """``WITH <carry> WHERE …`` and ``  AND …`` lines: the guard as it stands in a file."""
+    conds = guard_conditions(params)
+    if not conds:
+        return []
+    return [f"WITH {carry} WHERE {conds[0]}"] + [f"  AND {c}" for c in conds[1:]]
+
+
 _PARAM = re.compile(r"^\$(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?P<default>.+?))?\s*[—-]+\s*(?P<doc>.*)$")
 
 

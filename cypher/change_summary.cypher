@@ -9,6 +9,9 @@
 // :params {day: 7, group: "all", reference: null, level: "interaction", fdr: 0.05, method: null}
 // A time contrast has no reference group, so null = null picks it (coalesce: both engines compare "" = "").
 // net_delta: the sum of the significant features' delta (the paired change, or the difference of changes).
+WITH 1 AS checked WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND (coalesce($fdr, 0.0) >= 0.0 OR coalesce($fdr, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.`group` = $`group` }
 MATCH (k:Contrast)
 WHERE k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
   AND coalesce(k.reference, "") = coalesce($reference, "")

@@ -5,6 +5,7 @@
 // returns: group, patient, day, sample, value, text
 // :params {score: "child_pugh", group: null, patient: null}
 // value: the number (null for a categorical column, whose level is in text).
+WITH 1 AS checked WHERE EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (x:Sample)-[:MEASURED]->(m:Measurement)
 WHERE m.variable = $score
   AND (x.`group` = $`group` OR $`group` IS NULL)

@@ -12,6 +12,11 @@
 // :params {cell_type: "MX1+ Mono", day: 7, group: "all", direction: "out", level: "interaction", fdr: 0.05, min_abs_log2fc: 0.0, partner: null, method: null}
 // delta: the mean paired change (day minus baseline, in the tool's score units); n: patients with both days.
 // A stale contrast used runs that were replaced or removed since, or misses runs added since: compute it again.
+WITH 1 AS checked WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($fdr, 0.0) >= 0.0 OR coalesce($fdr, 0.0) < 0.0)
+  AND (coalesce($min_abs_log2fc, 0.0) >= 0.0 OR coalesce($min_abs_log2fc, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (k:Contrast)
 WHERE k.kind = "time" AND k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
 MATCH (s:CellState)-[c:CHANGED]->(o:CellState)
@@ -23,6 +28,11 @@ RETURN o.cell_type AS partner, c.interaction AS interaction, c.pathway AS pathwa
        c.mean_day AS mean_day, c.n AS n, k.baseline AS baseline, k.id AS contrast, k.stale AS stale
 ORDER BY p, partner, interaction
 UNION ALL
+WITH 1 AS checked WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($fdr, 0.0) >= 0.0 OR coalesce($fdr, 0.0) < 0.0)
+  AND (coalesce($min_abs_log2fc, 0.0) >= 0.0 OR coalesce($min_abs_log2fc, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (k:Contrast)
 WHERE k.kind = "time" AND k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
 MATCH (o:CellState)-[c:CHANGED]->(s:CellState)

@@ -11,6 +11,9 @@
 // :params {day: 7, group: "high", reference: "low", level: "interaction", fdr: 0.05, sender: null, receiver: null, method: null}
 // difference: the group's mean paired change minus the reference group's; change, reference_change: each group's own
 // (mean of the paired patients' day minus baseline); log2fc: the group's log2 fold change minus the reference's.
+WITH 1 AS checked WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND (coalesce($fdr, 0.0) >= 0.0 OR coalesce($fdr, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.`group` = $`group` }
 MATCH (k:Contrast)
 WHERE k.kind = "dose_time" AND k.`group` = $`group` AND k.reference = $reference AND k.day = $day
   AND (k.method = $method OR $method IS NULL)

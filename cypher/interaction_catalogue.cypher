@@ -11,6 +11,7 @@
 // ordered by interaction, group, day; after them, one row per interaction no live run shows, with
 // group and day null and counts 0. n_pairs: sender × receiver edges (× samples).
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
 MATCH (a:CellState)-[r:SIGNALS]->(:CellState)
 WHERE r.load_id IN live
   AND (r.interaction = $interaction OR $interaction IS NULL)
@@ -38,9 +39,10 @@ RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.path
 ORDER BY interaction, `group`, day
 UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
 OPTIONAL MATCH (:CellState)-[r:SIGNALS]->(:CellState)
 WHERE r.load_id IN live
-WITH collect(DISTINCT r.interaction) AS seen
+WITH live, collect(DISTINCT r.interaction) AS seen  // grouped by live: no row when the guard left none
 MATCH (i:Interaction)
 WHERE (i.name = $interaction OR $interaction IS NULL)
   AND (i.ligand = $ligand OR $ligand IS NULL)

@@ -12,6 +12,10 @@
 // returns: interaction, sender, receiver, group, day, n_runs, n_significant, mean_score, max_score, min_pvalue
 // :params {ligand: null, receptor: null, interaction: null, sender: null, receiver: null, group: null, method: null, pvalue: 0.05, significant_only: false, min_score: 0.0}
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
   AND (r.ligand = $ligand OR $ligand IS NULL)

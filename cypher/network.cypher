@@ -14,6 +14,11 @@
 // returns: day, group, sender, receiver, n_interactions, total_score, mean_score
 // :params {day: null, group: null, sender: null, receiver: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE (x.day = $day OR $day IS NULL) AND (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
   AND (a.day = $day OR $day IS NULL)

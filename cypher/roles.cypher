@@ -12,6 +12,11 @@
 // A cell type shows up on a day when it sends or receives at least one interaction that passes the filters.
 // Each edge is read once and counted for its sender (o = 1) and its receiver (o = 0).
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE (x.day = $day OR $day IS NULL) AND (x.cell_type = $cell_type OR $cell_type IS NULL) AND (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
   AND (a.day = $day OR $day IS NULL)

@@ -16,6 +16,11 @@
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
 // lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND r.load_id IN live
   AND (s.`group` = $`group` OR $`group` IS NULL)
@@ -32,6 +37,11 @@ RETURN s.day AS day, s.`group` AS `group`, count(r) AS n_interactions, count(DIS
 ORDER BY day, `group`
 UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND r.load_id IN live
   AND (s.`group` = $`group` OR $`group` IS NULL)

@@ -22,6 +22,16 @@
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
 // lets both engines start from the cell type's CellStates instead of scanning every edge.
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND coalesce($fold_change, 1.0) >= 1.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type AND x.`group` = $`group` }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND s.`group` = $`group` AND (s.day = $day OR s.day = $baseline)
   AND r.load_id IN live
@@ -53,6 +63,16 @@ RETURN other AS partner, i AS interaction, l AS ligand, rc AS receptor, pw AS pa
 ORDER BY partner, interaction
 UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND coalesce($fold_change, 1.0) >= 1.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type AND x.`group` = $`group` }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND s.`group` = $`group` AND (s.day = $day OR s.day = $baseline)
   AND r.load_id IN live

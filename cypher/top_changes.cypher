@@ -18,6 +18,17 @@
 // Same rules as signaling_change. Ranked by |delta| (the change in mean score), ties by |log2fc|, then by names:
 // a gained or lost pair's log2fc is log2((score + $pseudocount) / $pseudocount), set by the pseudocount, not the data.
 MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND CASE WHEN coalesce($limit, 0) >= 0 THEN coalesce($limit, 0) % 1 = 0 END
+  AND coalesce($status, "gained") IN ["gained", "lost", "up", "down"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND coalesce($fold_change, 1.0) >= 1.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.`group` = $`group` }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.`group` = $`group` }
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
   AND (a.day = $day OR a.day = $baseline) AND a.`group` = $`group`

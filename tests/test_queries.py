@@ -18,7 +18,7 @@ import pytest
 import commgraph as cg
 from commgraph import _schema as S
 from commgraph import questions as Q
-from commgraph._queries import TYPES, _all, get_query
+from commgraph._queries import GUARD_CARRY, LIVE, TYPES, _all, get_query, guard_lines
 from commgraph.errors import QueryError
 
 CELL_TYPES = ("MX1+ Mono", "LGALS2+ Mono", "CD4 Naive T", "Treg", "B 'naive'")
@@ -809,9 +809,74 @@ def test_significance_is_said_one_way_in_every_file():
     for spec in _all().values():
         body = "\n".join(line for line in spec.text.splitlines() if not line.startswith("//"))
         rest = body.replace(SIGNIFICANT_FILTER, "").replace(SIGNIFICANT, "")
+        for carry in GUARD_CARRY:  # the guard checks $pvalue's and $significant_only's types (tested below)
+            rest = rest.replace("\n".join(guard_lines(spec.params, carry)), "")
         assert "r.significant" not in rest and "$significant_only" not in rest, f"{spec.name}: another spelling"
         assert "$pvalue" not in rest, spec.name
         users += SIGNIFICANT in body
     # every query that reads SIGNALS edges reads significance (cell_composition and the questions
     # about contrasts and sample sheets read no SIGNALS)
     assert users == sum(":SIGNALS]" in s.text for s in _all().values()) == len(_all()) - 5
+
+
+# --- the guard: Neo4j Browser users set parameters by hand ------------------------------------
+
+
+def branches(spec) -> list[list[str]]:
+    body = [line for line in spec.text.splitlines() if not line.startswith("//")]
+    out = [[]]
+    for line in body:
+        if line in ("UNION ALL", "UNION"):
+            out.append([])
+        else:
+            out[-1].append(line)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(_all()))
+def test_every_branch_opens_with_the_guard_its_header_implies(name):
+    spec = get_query(name)
+    for branch in branches(spec):
+        if branch[0] == LIVE:
+            want = guard_lines(spec.params, "live")
+            assert branch[1:1 + len(want)] == want, f"{name}: run python tools/cypher_fragments.py"
+        else:
+            want = guard_lines(spec.params, "1 AS checked")
+            assert branch[:len(want)] == want, f"{name}: run python tools/cypher_fragments.py"
+            assert LIVE not in branch
+        assert want, f"{name}: nothing to guard"
+        # what the guard checks: every number (an integer: also whole), bool and choice parameter
+        text = "\n".join(want)
+        for p in spec.params:
+            if p.type != "string" or p.name in ("direction", "status"):
+                assert f"${p.name}" in text, f"{name}: ${p.name} unchecked"
+    import subprocess
+    import sys as _sys
+    from conftest import REPO
+
+    done = subprocess.run([_sys.executable, str(REPO / "tools" / "cypher_fragments.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+MISSING_STATE = {"cell_type": "Mono MX1+", "sender": "Mono MX1+", "partner": "Mono MX1+", "day": 5,
+                 "baseline": 5, "group": "medium"}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if set(c[1]) & set(MISSING_STATE)
+                                  or {"cell_type", "day", "group"} & set(get_query(c[0]).param_names)],
+                         ids=_case_id)
+def test_a_state_the_store_lacks_gives_no_rows_even_unchecked(study, case):
+    """Run as Neo4j Browser runs it (no hint first): a cell type, day, baseline or group the store
+    doesn't have, or a day it has but not for that cell type and group, gives no rows."""
+    name, params = case
+    spec = get_query(name)
+    full = spec.bind(params)
+    for key, bad in MISSING_STATE.items():
+        if key in spec.param_names:
+            got = study.cypher(spec.text, {**full, key: bad})
+            assert got.empty, f"{name} ${key}={bad!r}: {len(got)} rows"
+    if "day" in spec.param_names and "group" in spec.param_names and "cell_type" in spec.param_names:
+        # B 'naive' was never counted on day 14 in group low, but day 14 and group low exist
+        got = study.cypher(spec.text, {**full, "cell_type": COUNT_ONLY, "day": 14, "group": "low"})
+        assert got.empty, name

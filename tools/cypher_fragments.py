@@ -1,11 +1,13 @@
-"""Write the shared significance predicate into every cypher/*.cypher file.
+"""Write the shared fragments into every cypher/*.cypher file: the significance predicate and the
+parameter guard that opens each branch.
 
     python tools/cypher_fragments.py          # rewrite the files
     python tools/cypher_fragments.py --check  # exit 1 when a file says it another way
 
 The query files can't include one another (each must run unchanged in Neo4j Browser), so the
-one definition lives in ``commgraph/_queries.py`` (``SIGNIFICANT``, ``SIGNIFICANT_FILTER``) and
-this script puts it in the files; older spellings of the same predicate are replaced.
+one definition lives in ``commgraph/_queries.py`` (``SIGNIFICANT``, ``SIGNIFICANT_FILTER``,
+``guard_lines``) and this script puts it in the files; older spellings of the same predicate are
+replaced, and a guard is rewritten from the file's header (its parameters, types and defaults).
 """
 
 from __future__ import annotations
@@ -17,18 +19,57 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from commgraph._queries import SIGNIFICANT, SIGNIFICANT_FILTER  # noqa: E402
+from commgraph._queries import GUARD_CARRY, LIVE, SIGNIFICANT, SIGNIFICANT_FILTER, guard_lines, parse  # noqa: E402
 
 # the spellings the files used before the predicate was said once
 _OLD_SIG = r"r\.significant AND \(r\.pvalue <= \$pvalue OR \$pvalue IS NULL OR r\.pvalue IS NULL\)"
 _OLD_FILTER = re.compile(
     r"\(\(" + _OLD_SIG + r"\)\s*OR \$significant_only = false OR \$significant_only IS NULL\)"
 )
+_GUARD_START = tuple(f"WITH {c} WHERE " for c in GUARD_CARRY)
+
+
+def with_guards(text: str) -> str:
+    """``text`` with each branch's guard (re)written from its header, after the live-run line or
+    first in a branch without one."""
+    spec = parse(text)
+    out, lines, i = [], text.splitlines(), 0
+    first_branch = True
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(_GUARD_START):  # an old guard: dropped, written anew below
+            i += 1
+            while i < len(lines) and lines[i].startswith("  AND "):
+                i += 1
+            continue
+        if line == LIVE:
+            out += [line, *guard_lines(spec.params, GUARD_CARRY[0])]
+        elif line.startswith("//") and first_branch:
+            out.append(line)
+        elif (first_branch or out[-1] in ("UNION ALL", "UNION")) and not line.startswith(("MATCH (run:Run)", "//")):
+            # the first clause of a branch that reads no SIGNALS edge (no live-run line)
+            branch = text_branch(lines, i)
+            if LIVE in branch:
+                out.append(line)
+            else:
+                out += [*guard_lines(spec.params, GUARD_CARRY[1]), line]
+        else:
+            out.append(line)
+        if not line.startswith("//"):
+            first_branch = False
+        i += 1
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def text_branch(lines: list[str], i: int) -> list[str]:
+    """The lines of the branch that starts at ``i``."""
+    end = next((j for j in range(i, len(lines)) if lines[j] in ("UNION ALL", "UNION")), len(lines))
+    return lines[i:end]
 
 
 def rewrite(text: str) -> str:
     text = _OLD_FILTER.sub(lambda m: SIGNIFICANT_FILTER, text)
-    return re.sub(_OLD_SIG, lambda m: SIGNIFICANT, text)
+    return with_guards(re.sub(_OLD_SIG, lambda m: SIGNIFICANT, text))
 
 
 def main(argv: list[str]) -> int:
@@ -41,7 +82,7 @@ def main(argv: list[str]) -> int:
             if "--check" not in argv:
                 path.write_text(new)
     if stale and "--check" in argv:
-        print(f"significance predicate not in its one form in: {', '.join(stale)}; "
+        print(f"significance predicate or parameter guard not in its one form in: {', '.join(stale)}; "
               "run python tools/cypher_fragments.py", file=sys.stderr)
         return 1
     return 0
