@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import _schema as S
 from ._resources import resource_dir
 from .errors import QueryError
 
@@ -218,7 +219,16 @@ class QuerySpec:
             return pd.DataFrame(columns=list(self.returns))
         if list(df.columns) != list(self.returns):
             raise AssertionError(f"{self.path}: returns {list(df.columns)}, header says {list(self.returns)}")
-        return df.reset_index(drop=True)
+        df = df.reset_index(drop=True)
+        for col in df.columns:  # the graph files' nodes and edges: one form from both engines
+            if df[col].dtype == object and any(_is_element(v) for v in df[col]):
+                df[col] = [element_properties(v) for v in df[col]]
+        return df
+
+    @property
+    def draws(self) -> bool:
+        """Whether the file returns nodes and edges for Neo4j Browser's graph view (``graph_*``)."""
+        return self.name.startswith("graph_")
 
     def header(self) -> str:
         return "\n".join(
@@ -226,6 +236,23 @@ class QuerySpec:
             + [f"  {p.describe()}" for p in self.params]
             + [f"  returns: {', '.join(self.returns)}"]
         )
+
+
+def _is_element(value: Any) -> bool:
+    """A node or relationship: the Neo4j driver's objects, or LadybugDB's dicts (``_LABEL``, ``_ID``)."""
+    if isinstance(value, dict):
+        return "_LABEL" in value and "_ID" in value
+    return hasattr(value, "element_id") and hasattr(value, "items")
+
+
+def element_properties(value: Any) -> dict[str, Any] | None:
+    """A node's or relationship's properties as a plain dict, the same from both engines: LadybugDB
+    gives every property of the table (unset ones null) plus its internal ids, Neo4j only what is set.
+    An edge's load id is left out: bookkeeping of the load that wrote it (see README, the graph model),
+    different in every store that holds the same run."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return {k: v for k, v in sorted(value.items()) if not k.startswith("_") and v is not None and k != S.LOAD_ID}
 
 
 def _convert(query: str, p: Param, value: Any, from_text: bool) -> Any:

@@ -326,6 +326,67 @@ def ref_interaction_catalogue(t, *, interaction=None, ligand=None, receptor=None
     return out.drop(columns="_unseen")  # interactions no live run shows come last
 
 
+def _state(cell_type, day, group):
+    """A CellState as the graph files return it (its properties, unset ones left out)."""
+    c = study_counts()
+    c[S.FRACTION] = c[S.N_CELLS] / c.groupby([S.DAY, S.GROUP])[S.N_CELLS].transform("sum")
+    row = c[(c[S.CELL_TYPE_PROP] == cell_type) & (c[S.DAY] == day) & (c[S.GROUP] == group)]
+    out = {S.CELL_TYPE_PROP: cell_type, S.DAY: int(day), S.GROUP: group, "key": S.state_key(cell_type, day, group)}
+    if len(row):
+        out |= {S.N_CELLS: int(row[S.N_CELLS].iloc[0]), S.FRACTION: float(row[S.FRACTION].iloc[0])}
+    return dict(sorted(out.items()))
+
+
+def _edge(row):
+    names = [n for n, _ in S.SIGNALS_PROPERTIES if n != S.LOAD_ID]
+    return dict(sorted((n, row[n]) for n in names if n in row and not _null(row[n])))
+
+
+def _strongest(e, keys):
+    """Per pair: count, total, and the highest-scoring edge (ties: interaction, then run)."""
+    e = e.sort_values([S.SCORE, S.INTERACTION, S.RUN_ID], ascending=[False, True, True], kind="mergesort")
+    rows = []
+    for (src, dst), g in e.groupby(keys, sort=False):
+        top = g.iloc[0]
+        rows.append({"sender": src, "receiver": dst, "n_interactions": len(g), "total_score": g[S.SCORE].sum(),
+                     S.INTERACTION: top[S.INTERACTION], S.SCORE: top[S.SCORE],
+                     "sender_state": _state(src, top[S.DAY], top[S.GROUP]), "edge": _edge(top),
+                     "receiver_state": _state(dst, top[S.DAY], top[S.GROUP])})
+    cols = ["sender", "receiver", "n_interactions", "total_score", S.INTERACTION, S.SCORE, "sender_state", "edge",
+            "receiver_state"]
+    return ordered(pd.DataFrame(rows, columns=cols), ["sender", "receiver"])
+
+
+def ref_graph_network(t, *, day, group="all", **f):
+    return _strongest(edges(t, day=day, group=group, **f), [S.SOURCE, S.TARGET])
+
+
+def ref_graph_ego(t, *, cell_type, day, group="all", **f):
+    e = edges(t, day=day, group=group, **f)
+    return _strongest(e[(e[S.SOURCE] == cell_type) | (e[S.TARGET] == cell_type)], [S.SOURCE, S.TARGET])
+
+
+def ref_graph_trajectory(t, *, cell_type, group=None, pvalue=0.05, significant_only=True):
+    states = pd.concat([t[[S.SOURCE, S.DAY, S.GROUP]].set_axis([S.CELL_TYPE_PROP, S.DAY, S.GROUP], axis=1),
+                       t[[S.TARGET, S.DAY, S.GROUP]].set_axis([S.CELL_TYPE_PROP, S.DAY, S.GROUP], axis=1),
+                       study_counts()[[S.CELL_TYPE_PROP, S.DAY, S.GROUP]]]).drop_duplicates()
+    states = states[states[S.CELL_TYPE_PROP] == cell_type]
+    if group is not None:
+        states = states[states[S.GROUP] == group]
+    sent = edges(t, group=group, sender=cell_type, pvalue=pvalue, significant_only=significant_only, min_score=None)
+    rows = []
+    for (g, d), _ in states.groupby([S.GROUP, S.DAY]):
+        days = sorted(states.loc[states[S.GROUP] == g, S.DAY])
+        nxt = next((x for x in days if x > d), None)
+        mine = sent[(sent[S.GROUP] == g) & (sent[S.DAY] == d)]
+        st = _state(cell_type, d, g)
+        rows.append({S.GROUP: g, S.DAY: d, "next_day": nxt, S.N_CELLS: st.get(S.N_CELLS),
+                     "n_interactions": len(mine), "total_score": float(mine[S.SCORE].sum()),
+                     "state": st, "next": {} if nxt is not None else None,
+                     "next_state": _state(cell_type, nxt, g) if nxt is not None else None})
+    return ordered(pd.DataFrame(rows), [S.GROUP, S.DAY])
+
+
 REFERENCE = {name[4:]: fn for name, fn in globals().items() if name.startswith("ref_")}
 
 CASES = [
@@ -379,6 +440,15 @@ CASES = [
     ("network", {"day": 7, "group": "high", "pathway": "CD86"}),
     ("network", {"sender": MX1, "receiver": CD4T, "interaction": ICAM}),
     ("network", {"ligand": "LGALS9", "receptor": "HAVCR2", "min_score": None, "pvalue": 0.02}),
+    ("graph_network", {"day": 7, "group": "high"}),
+    ("graph_network", {"day": 0, "group": "low", "pathway": "ICAM", "significant_only": False}),
+    ("graph_network", {"day": 7, "group": "high", "method": LIANA, "min_score": 0.6}),
+    ("graph_ego", {"cell_type": MX1, "day": 7, "group": "high"}),
+    ("graph_ego", {"cell_type": TREG, "day": 3, "group": "high", "pvalue": None, "min_score": None}),
+    ("graph_ego", {"cell_type": LGALS2, "day": 14, "group": "low", "pathway": "GALECTIN"}),
+    ("graph_trajectory", {"cell_type": MX1}),
+    ("graph_trajectory", {"cell_type": "B 'naive'", "group": "low", "significant_only": False}),
+    ("graph_trajectory", {"cell_type": COUNT_ONLY}),
     ("cell_composition", {}),
     ("cell_composition", {"cell_type": MX1}),
     ("cell_composition", {"day": 14, "group": "low"}),

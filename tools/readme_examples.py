@@ -34,6 +34,9 @@ EXAMPLES: list[tuple[str, dict]] = [
     ("differential", {"cell_type": "MX1+ Mono", "day": 7, "group": "high"}),
     ("dose_effect", {"day": 7, "group": "high", "reference": "low", "sender": "MX1+ Mono"}),
     ("dose_response", {"cell_type": "MX1+ Mono", "day": 7}),
+    ("graph_ego", {"cell_type": "MX1+ Mono", "day": 7, "group": "high", "pathway": "ICAM"}),
+    ("graph_network", {"day": 7, "group": "high"}),
+    ("graph_trajectory", {"cell_type": "MX1+ Mono", "group": "high"}),
     ("interaction_catalogue", {"interaction": "ICAM1^ITGAL_ITGB2"}),
     ("lr_trajectory", {"ligand": "CD86", "receptor": "CTLA4", "sender": "MX1+ Mono", "receiver": "Treg"}),
     ("network", {"day": 7, "group": "high", "sender": "MX1+ Mono"}),
@@ -53,6 +56,10 @@ def _call(name: str, params: dict) -> str:
 
 def _table(df: pd.DataFrame) -> str:
     shown = df.head(ROWS).copy()
+    # the graph files' nodes and edges (dicts of their properties) are for the Browser to draw: not shown
+    drawn = [c for c in shown.columns if any(isinstance(v, dict) for v in shown[c])]
+    if drawn:
+        return _table(shown.drop(columns=drawn)) + f"\n(and {', '.join(drawn)}: the nodes and edges Neo4j Browser draws)"
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].round(DECIMALS)

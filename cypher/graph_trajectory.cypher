@@ -1,0 +1,23 @@
+// graph_trajectory: one cell type through time, to draw — its CellState on every sampled day of each group, linked by NEXT (the next sampled day), with cell counts and its outgoing significant signaling per day (Neo4j Browser's graph view)
+// $cell_type string — the cell type, e.g. "MX1+ Mono"
+// $group string = null — only this dose group or cohort (null: every group)
+// $pvalue float = 0.05 — a significant interaction also needs a p-value at most this, where the tool gives one (null: no cut)
+// $significant_only bool = true — only interactions the tool called significant (false: every inferred interaction)
+// returns: group, day, next_day, n_cells, n_interactions, total_score, state, next, next_state
+// :params {cell_type: "MX1+ Mono", group: null, pvalue: 0.05, significant_only: true}
+// One row per CellState of the cell type; next and next_state are null on a group's last sampled day.
+// n_interactions and total_score: what the state sends on that day (the network query's count and total, summed over receivers; 0 when it sends nothing).
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND (x.`group` = $`group` OR $`group` IS NULL) }
+MATCH (s:CellState)
+WHERE s.cell_type = $cell_type AND (s.`group` = $`group` OR $`group` IS NULL)
+OPTIONAL MATCH (s)-[r:SIGNALS]->(:CellState)
+WHERE r.load_id IN live
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
+WITH s, count(r) AS n, coalesce(sum(r.score), 0.0) AS total
+OPTIONAL MATCH (s)-[x:NEXT]->(t:CellState)
+RETURN s.`group` AS `group`, s.day AS day, t.day AS next_day, s.n_cells AS n_cells, n AS n_interactions,
+       total AS total_score, s AS state, x AS next, t AS next_state
+ORDER BY `group`, day
