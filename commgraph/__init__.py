@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._differential import Differential, contrast_id, differential, model_matrices
 from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
-from ._queries import list_queries
+from ._queries import browser_favorites, list_queries
 from ._samples import read_sample_sheet, sample_measurements
 from ._schema import COLUMNS, describe_columns, validate
 from ._transfer import copy_store, export_neo4j_import, study_table
@@ -72,6 +72,7 @@ __all__ = [
     "contrast_id",
     "differential",
     "model_matrices",
+    "browser_favorites",
     "list_queries",
     "load",
     "load_manifest",

@@ -230,6 +230,11 @@ class QuerySpec:
         """Whether the file returns nodes and edges for Neo4j Browser's graph view (``graph_*``)."""
         return self.name.startswith("graph_")
 
+    @property
+    def group(self) -> str:
+        """Its heading in ``commgraph queries`` and its folder among Neo4j Browser favourites."""
+        return GROUPS[1] if self.draws else GROUPS[0]
+
     def header(self) -> str:
         return "\n".join(
             [f"{self.name}: {self.description}"]
@@ -444,6 +449,39 @@ def get_query(name: str) -> QuerySpec:
         return _all()[name]
     except KeyError:
         raise QueryError(f"no named query {name!r}; known: {', '.join(_all())}") from None
+
+
+GROUPS = ("questions", "graph views")  # tables; nodes and edges to draw in Neo4j Browser
+FAVORITES_ZIP = "commgraph-favorites.zip"
+
+
+def favorite_path(spec: QuerySpec) -> str:
+    """Where a query goes in the favourites zip: ``commgraph <group>/<name>.cypher``. Neo4j Browser
+    5.x files each ``.cypher`` entry of a dropped zip as a favourite in a folder named after its
+    directory, and names the favourite after its first line without the ``//``: the query's
+    ``name: description``, as ``commgraph queries`` lists it."""
+    return f"commgraph {spec.group}/{spec.name}.cypher"
+
+
+def browser_favorites(directory) -> list:
+    """Write Neo4j Browser favourites of every named query to ``directory``: ``commgraph-favorites.zip``
+    (drag it onto the Browser window: the Browser 5.x favourites drawer has no import button, its
+    file drop takes a zip of ``.cypher`` files) and the style ``commgraph.grass`` (dragged the same
+    way). Returns the paths written. The zip is the same bytes for the same query files."""
+    import zipfile
+    from pathlib import Path
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / FAVORITES_ZIP
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for spec in sorted(_all().values(), key=lambda s: (GROUPS.index(s.group), s.name)):
+            info = zipfile.ZipInfo(favorite_path(spec), date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, spec.text)
+    style = out / "commgraph.grass"
+    style.write_text((resource_dir("cypher") / "commgraph.grass").read_text())
+    return [target, style]
 
 
 def list_queries() -> pd.DataFrame:

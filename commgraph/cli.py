@@ -189,11 +189,15 @@ def queries():
     """The named queries, with their parameters and returned columns."""
     from ._queries import _all
 
-    for spec in _all().values():
-        out.print(f"[bold]{spec.name}[/bold]: {spec.description}")
-        for p in spec.params:
-            out.print(f"    {p.describe()}", highlight=False)
-        out.print(f"    returns: {', '.join(spec.returns)}", highlight=False)
+    from ._queries import GROUPS
+
+    for group in GROUPS:
+        out.print(f"[bold underline]{group}[/bold underline]")
+        for spec in (s for s in _all().values() if s.group == group):
+            out.print(f"[bold]{spec.name}[/bold]: {spec.description}")
+            for p in spec.params:
+                out.print(f"    {p.describe()}", highlight=False)
+            out.print(f"    returns: {', '.join(spec.returns)}", highlight=False)
 
 
 @app.command()
@@ -440,6 +444,23 @@ def differential(
         res.results.to_csv(out_csv, index=False)
         err.print(f"wrote {len(res.results):,} tested features to {out_csv}")
     err.print("ask: commgraph query differential -p cell_type=… -p day=… -p group=…  |  dose_effect  |  change_summary")
+
+
+browser_app = typer.Typer(help="Neo4j Browser: the named queries as favourites, and the style.", no_args_is_help=True)
+app.add_typer(browser_app, name="browser")
+
+
+@browser_app.command("export")
+def browser_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write commgraph-favorites.zip and commgraph.grass to")],
+):
+    """Write every named query as Neo4j Browser favourites (a zip: drag it onto the Browser window)."""
+    from ._queries import browser_favorites
+
+    for path in browser_favorites(directory):
+        out.print(str(path), highlight=False, soft_wrap=True)
+    err.print("drag commgraph-favorites.zip onto Neo4j Browser (favourites, one folder per group), "
+              "then commgraph.grass (the style)")
 
 
 samples_app = typer.Typer(help="Samples, patients and clinical values (sample sheets).", no_args_is_help=True)

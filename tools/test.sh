@@ -36,6 +36,8 @@ if [ -z "${COMMGRAPH_TEST_NEO4J:-}" ]; then
   bash tools/neo4j-test-server/server.sh start
   started=1
   export COMMGRAPH_TEST_NEO4J="bolt://127.0.0.1:$NEO4J_BOLT_PORT"
+  # the server's HTTP port serves Neo4j Browser: tests/test_browser.py drives it in headless Chromium
+  export COMMGRAPH_TEST_NEO4J_HTTP="http://127.0.0.1:$NEO4J_HTTP_PORT"
 fi
 cleanup() { [ "$started" = 1 ] && bash tools/neo4j-test-server/server.sh stop || true; }
 trap cleanup EXIT
