@@ -82,8 +82,8 @@ def guard_conditions(params: tuple[Param, ...]) -> list[str]:
         if p.type in ("int", "float"):
             low, high, closed = RANGES.get(p.name, (None, None, True))
             zero = "0" if p.type == "int" else "0.0"
-            fill = zero if low is None or closed else "1.0"
-            x = f"coalesce({ref}, {fill if low is None or not closed else _num(low, p.type)})"
+            inside = zero if low is None else _num(low if closed else low + 1, p.type)  # what null stands for
+            x = f"coalesce({ref}, {inside})"
             if low is None:
                 test = f"({x} >= {zero} OR {x} < {zero})"
             else:
