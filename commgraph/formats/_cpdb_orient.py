@@ -5,6 +5,7 @@ the ligand: the orientation rule of :mod:`commgraph.formats.cellphonedb`.
 from __future__ import annotations
 
 import io
+import re
 import os
 import zipfile
 from functools import lru_cache
@@ -30,6 +31,8 @@ from ._cpdb_files import (
 )
 
 BUNDLED_DATABASE = "cellphonedb-v5.0.0.zip"
+# CellPhoneDB names a small molecule after the metabolite and the enzyme(s) making it
+_SMALL_MOLECULE = re.compile(r"^(.+?)_by[A-Z0-9]")
 _TRUE = {"true", "1", "yes", "t"}
 
 
@@ -107,6 +110,11 @@ def orient(main: Wide, database: str | os.PathLike | None) -> tuple[np.ndarray, 
             if not name:
                 raise InputError("empty partner name", file=main.file, column=partner, row=i + 1)
             sym = symbols.get(name)
+            if sym is None:  # CellPhoneDB <= v4 wrote complex names with spaces ("ACVR_1B2A receptor")
+                sym = symbols.get(name.replace(" ", "_"))
+            molecule = _SMALL_MOLECULE.match(name)
+            if sym is not None and molecule:  # keep the metabolite's name, with the enzymes that make it
+                sym = S.small_molecule_name(molecule.group(1), sym)
             if sym is None and kind.strip() != "complex" and str(g).strip():
                 sym = str(g).strip()  # a simple partner the database lacks: CellPhoneDB's gene name
             if sym is None:
