@@ -233,7 +233,8 @@ def stats(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None):
         out.print(f"store: {store.uri}")
         times = (f"days: {s['days']}" if clock.unit == "day"
                  else f"{clock.noun}: [{', '.join(clock.text(d) for d in s['days'])}]")
-        out.print(f"runs: {s['runs']}   cell types: {s['cell_types']}   {times}   groups: {s['groups']}", highlight=False)
+        out.print(f"runs: {s['runs']}   cell types: {s['cell_types']}   {times}   groups: {s['groups']}", highlight=False,
+                  markup=False)
         out.print(f"SIGNALS: {s['signals']:,} ({s['significant']:,} significant)")
         _print_frame(clock.shown(s["by_day_group"]), title=f"SIGNALS per {clock.noun_one} and group")
 
