@@ -326,3 +326,33 @@ def test_manifest_with_units_labels_and_a_long_table(tmp_path):
     with cg.connect(tmp_path / "long.lbug") as st:
         runs = cg.load_manifest(st, long, progress=False)
         assert len(runs) == 7 and runs.attrs["notes"][0].startswith("turned 6 of 10 pairs round")
+
+
+def test_readme_hours_example_is_what_the_cli_prints(tmp_path):
+    """README "Real studies": each command of the hours example, run on the fixture, prints every
+    line the README shows after it."""
+    import re
+    import shlex
+    import shutil
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Real studies", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(bash)?\n(.*?)```", section, re.S)
+    shutil.copy(HOURS, tmp_path / HOURS.name)
+    db = tmp_path / "lps.lbug"
+    checked = 0
+    for (lang, text), (next_lang, shown) in zip(blocks, blocks[1:] + [("bash", "")]):
+        if lang != "bash":
+            continue
+        command = shlex.split(text.replace("\\\n", " "), comments=True)
+        assert command[0] == "commgraph"
+        env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100", "COMMGRAPH_DB": str(db)}
+        r = subprocess.run([sys.executable, "-m", "commgraph.cli", *command[1:]], capture_output=True, text=True,
+                           env=env, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        printed = {line.rstrip() for line in (r.stdout + r.stderr).splitlines()}
+        if next_lang != "bash":
+            for line in shown.splitlines():
+                assert line.rstrip() in printed, (command, line)
+                checked += 1
+    assert checked == 14  # 3 load lines, 2 of stats, the 9 of the table
