@@ -356,3 +356,34 @@ def test_readme_hours_example_is_what_the_cli_prints(tmp_path):
                 assert line.rstrip() in printed, (command, line)
                 checked += 1
     assert checked == 14  # 3 load lines, 2 of stats, the 9 of the table
+
+
+def test_user_pathway_file_wins(tmp_path):
+    mine = tmp_path / "pathways.csv"
+    mine.write_text("interaction,pathway\nMIF^CD74,MY_MIF\nCD74^APP,MY_APP\n")  # either way round
+    t = read("csv", HOURS, orient="resource", pathways=str(mine), **LONG)
+    by = t.drop_duplicates(S.INTERACTION).set_index(S.INTERACTION)[S.PATHWAY].astype(str)
+    assert (by["MIF^CD74"], by["APP^CD74"], by["SPP1^CD44"]) == ("MY_MIF", "MY_APP", "SPP1")
+    assert '"pathways": "' in str(t[S.PARAMETERS].iloc[0])  # the run records which table it used
+    mine.write_text("ligand,receptor,pathway\nMIF,CD74,A\nMIF,CD74,B\n")
+    with pytest.raises(InputError, match="row 2: MIF\\^CD74 is given two pathways"):
+        read("csv", HOURS, pathways=str(mine), **LONG)
+    with pytest.raises(InputError, match="pathway table not found"):
+        read("csv", HOURS, pathways=str(tmp_path / "none.csv"), **LONG)
+
+
+def test_manifest_of_conditions_numbers_them_in_its_order(tmp_path):
+    liana = DATA / "liana" / "rank_aggregate.csv"
+    counts = tmp_path / "counts.csv"
+    counts.write_text("cell_type,n_cells\nMyeloid,10\nTcells,5\n")
+    manifest = tmp_path / "study.csv"
+    pd.DataFrame([
+        {"path": str(liana), "format": "liana", "day": "stimulated", "time_unit": "condition", "cell_counts": str(counts)},
+        {"path": str(liana), "format": "liana", "day": "control", "time_unit": "condition", "cell_counts": ""},
+    ]).to_csv(manifest, index=False)
+    with cg.connect(tmp_path / "c.lbug") as st:
+        runs = cg.load_manifest(st, manifest, progress=False)
+        assert sorted(runs[S.RUN_ID]) == ["liana|control|all", "liana|stimulated|all"]
+        assert st.time_labels() == {0: "stimulated", 1: "control"}  # the manifest's order
+        states = st.cell_states()
+        assert states.loc[states[S.CELL_TYPE_PROP] == "Myeloid"].set_index(S.DAY)[S.N_CELLS].to_dict()[0] == 10
