@@ -131,6 +131,9 @@ class _Clock:
                 out[key] = str(by_label[str(v).strip()])
             elif self.unit != CONDITION:
                 out[key] = str(parse_time(v, self.unit)[0])
+            else:
+                raise InputError(f"no condition {str(v).strip()!r} (${key}) in the store "
+                                 f"(known: {', '.join(by_label) or 'none'})", column=key)
         return out
 
 

@@ -281,6 +281,8 @@ def test_cli_control_vs_stimulated_one_run_at_a_time(tmp_path):
     assert "conditions: [control, stimulated]" in stats
     q = cli("query", "pathway_flow", "-p", "day=stimulated", db=db).stdout
     assert "stimulated" in q and "control" not in q
+    bad = cli("query", "pathway_flow", "-p", "day=mock", db=db, check=False)
+    assert bad.returncode == 1 and "no condition 'mock' ($day) in the store (known: control, stimulated)" in bad.stderr
     q = cli("query", "signaling_by_day", "-p", "cell_type=Myeloid", db=db).stdout
     rows = [line.split() for line in q.splitlines() if line.strip().startswith(("control", "stimulated"))]
     assert [r[0] for r in rows] == ["control", "stimulated"]
@@ -304,6 +306,9 @@ def test_cli_hours_long_table_end_to_end(tmp_path):
                                                    "-f", "csv", db=db).stdout))
     assert {S.DAY, S.TIME_UNIT, "time"} <= set(as_csv.columns)
     assert set(as_csv[S.DAY]) == {0, 2, 4, 6, 12, 24, 48} and set(as_csv[S.TIME_UNIT]) == {"hour"}
+    hint = cli("query", "pathway_flow", "-p", "day=5h", db=db, check=False)
+    assert hint.returncode == 1
+    assert "hint: no time 5 h ($day = 5) in the store (known: 0 h, 2 h, 4 h, 6 h, 12 h, 24 h, 48 h)" in hint.stderr
     bad = cli("load", "liana", DATA / "liana" / "rank_aggregate.csv", "--day", "3", db=db, check=False)
     assert bad.returncode == 1 and "holds a study timed in hours; these runs are timed in days" in bad.stderr
 
