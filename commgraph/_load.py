@@ -9,7 +9,8 @@ or a mapping (YAML) passed to the format's parser; path, format and day are requ
 that a long table whose options name a ``time_col`` has no day. ``day`` is a number in the run's
 ``time_unit`` (day by default; hour, week, condition) or a text such as ``4h`` or ``LPS 4h``;
 ``time_label`` names the timepoint. With ``time_unit`` condition, ``day`` holds the condition's
-name; conditions are numbered in the order the manifest first lists them.
+name; conditions are numbered in the order the manifest first lists them. A YAML manifest may set
+the study's unit once, at the top (``time_unit: hour`` beside ``runs:``).
 ``patient`` names the patient a sample came from, so that a patient's days pair up in
 :func:`commgraph.differential`; a run with a sample's counts keeps them per sample.
 Every run is read and validated before anything is written, so a bad line leaves the
@@ -121,6 +122,12 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         if not isinstance(rows, list):
             raise InputError("a YAML manifest holds a list 'runs:' of mappings", file=str(path))
         table = pd.DataFrame(rows)
+        study_unit = doc.get("time_unit") if isinstance(doc, dict) else None  # the study's unit, for every run
+        if study_unit is not None and not table.empty:
+            if "time_unit" not in table.columns:
+                table["time_unit"] = study_unit
+            else:
+                table["time_unit"] = table["time_unit"].where(table["time_unit"].notna(), study_unit)
     else:
         try:
             table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)

@@ -325,12 +325,14 @@ def test_manifest_with_units_labels_and_a_long_table(tmp_path):
         assert st.time_unit() == "hour" and st.time_labels() == {4: "LPS 4h"}
         assert runs.attrs["notes"] and runs.attrs["notes"][-1].startswith("pathway known for")
     long = tmp_path / "long.yaml"
-    long.write_text(f"runs:\n  - path: {HOURS}\n    format: csv\n    time_unit: hour\n"
+    long.write_text(f"time_unit: hour\nruns:\n  - path: {HOURS}\n    format: csv\n"
                     f"    options: {{time_col: time, pair_col: interacting_pair, cell_pair_col: cell_pair,"
-                    f" columns: mean=score, orient: resource, complex_names: cellphonedb}}\n")
+                    f" columns: mean=score, orient: resource, complex_names: cellphonedb}}\n"
+                    f"  - path: {DATA / 'liana' / 'rank_aggregate.csv'}\n    format: liana\n    day: 3\n")
     with cg.connect(tmp_path / "long.lbug") as st:
-        runs = cg.load_manifest(st, long, progress=False)
-        assert len(runs) == 7 and runs.attrs["notes"][0].startswith("turned 6 of 10 pairs round")
+        runs = cg.load_manifest(st, long, progress=False)  # the study's unit applies to day: 3 too
+        assert len(runs) == 8 and runs.attrs["notes"][0].startswith("turned 6 of 10 pairs round")
+        assert "liana|3h|all" in set(runs[S.RUN_ID]) and st.time_unit() == "hour"
 
 
 def test_readme_hours_example_is_what_the_cli_prints(tmp_path):
