@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _schema as S
+from ._time import DEFAULT_UNIT
 from ._lineage import lineage_of  # the same rule table the views colour by
 
 FROM, TO = "from", "to"
@@ -268,7 +269,7 @@ def _first_rows(column: pd.Series) -> np.ndarray:
 
 
 def _subunits(interactions: pd.DataFrame, side: str) -> pd.DataFrame:
-    genes = interactions[side].str.split(S.SUBUNIT_SEP)
+    genes = interactions[side].map(S.subunit_genes)  # a small molecule's genes are its enzymes
     out = pd.DataFrame({FROM: interactions[S.NAME], TO: genes}).explode(TO)
     return out[out[TO].notna() & (out[TO] != "")].drop_duplicates().reset_index(drop=True)
 
@@ -302,7 +303,7 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
     # each run's rows; a load of one run (the usual case) reads its columns without copying them
     at = {run_ids[0]: slice(None)} if len(run_ids) == 1 else t.groupby(S.RUN_ID, observed=True).indices
     cols = [S.DAY, S.GROUP, S.SAMPLE, S.PATIENT, S.METHOD, S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS,
-            S.SOURCE_FILES, S.SIGNIFICANT]
+            S.SOURCE_FILES, S.SIGNIFICANT, S.TIME_UNIT, S.TIME_LABEL]
     for run_id in sorted(at):
         g = {c: t[c].iloc[at[run_id]] for c in cols}
         days, groups = g[S.DAY].unique(), g[S.GROUP].unique()
@@ -326,6 +327,8 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
                 S.N_ROWS: int(len(g[S.DAY])),
                 S.N_SIGNIFICANT: int(g[S.SIGNIFICANT].sum()),
                 S.LOADED_AT: now,
+                S.TIME_UNIT: _first(g[S.TIME_UNIT]) or DEFAULT_UNIT,
+                S.TIME_LABEL: _first(g[S.TIME_LABEL]) if len(days) == 1 else None,
             }
         )
     return pd.DataFrame(rows, columns=node_columns(S.RUN)).astype(object).where(lambda d: d.notna(), None)

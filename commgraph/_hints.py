@@ -85,14 +85,33 @@ def _state_problems(store: Store, given: Mapping[str, Any]) -> list[str]:
     for p in CELL_TYPE_PARAMS:
         if p in given and given[p] not in cell_types:
             problems.append(_unknown("cell type", p, given[p], cell_types))
+    show = _time_shower(store)
     for p in DAY_PARAMS:
         if p in given and given[p] not in days:
-            problems.append(_unknown("day", p, given[p], days))
+            if show is None:
+                problems.append(_unknown("day", p, given[p], days))
+            else:  # a study timed in hours, weeks or conditions: say it in its unit
+                known = ", ".join(show(d) for d in days[:MAX_LISTED]) + (", …" if len(days) > MAX_LISTED else "")
+                problems.append(f"no time {show(given[p])} (${p} = {given[p]}) in the store (known: {known or 'none'})")
     if S.GROUP in given and given[S.GROUP] not in groups:
         problems.append(_unknown("group", S.GROUP, given[S.GROUP], groups))
     if not problems and len(states):
-        problems += _missing_states(states, given)
+        problems += _missing_states(states, given, show)
     return problems
+
+
+def _time_shower(store: Store):
+    """None for a study in days (hints as before); else value -> "4 h" / "LPS 4h" / "stimulated"."""
+    from ._time import DAY, time_text
+
+    try:
+        unit = store.time_unit()
+    except Exception:  # noqa: BLE001 - a store without the time properties is a study in days
+        return None
+    if unit == DAY:
+        return None
+    labels = store.time_labels()
+    return lambda v: time_text(v, unit, labels.get(int(v)) if isinstance(v, (int, float)) else None)
 
 
 def hint_for(store: Store, params: Mapping[str, Any]) -> str | None:
@@ -160,9 +179,14 @@ def _contrast_problems(store: Store, given: Mapping[str, Any]) -> list[str]:
     return [f"no contrast computed for {what} (computed: {shown}); run `commgraph differential`"]
 
 
-def _missing_states(states: pd.DataFrame, given: Mapping[str, Any]) -> list[str]:
+def _missing_states(states: pd.DataFrame, given: Mapping[str, Any], show=None) -> list[str]:
     """Known cell type, day and group that never occur together."""
     out = []
+    word = "day" if show is None else "time"
+
+    def t(v) -> str:
+        return str(int(v)) if show is None else show(int(v))
+
     group = given.get(S.GROUP)
     for p in CELL_TYPE_PARAMS:
         if p not in given:
@@ -177,12 +201,12 @@ def _missing_states(states: pd.DataFrame, given: Mapping[str, Any]) -> list[str]
         for d in DAY_PARAMS:
             if d in given and given[d] not in set(mine[S.DAY]):
                 where = f" in group {group!r}" if group is not None else ""
-                have = ", ".join(str(int(x)) for x in sorted(mine[S.DAY].unique()))
-                out.append(f"{given[p]!r} has no cell state on day {given[d]}{where} (its days: {have})")
+                have = ", ".join(t(x) for x in sorted(mine[S.DAY].unique()))
+                out.append(f"{given[p]!r} has no cell state on {word} {t(given[d])}{where} (its {word}s: {have})")
     if not out and group is not None:
         in_group = states[states[S.GROUP] == group]
         for d in DAY_PARAMS:
             if d in given and given[d] not in set(in_group[S.DAY]):
-                have = ", ".join(str(int(x)) for x in sorted(in_group[S.DAY].unique()))
-                out.append(f"group {group!r} has no day {given[d]} (its days: {have})")
+                have = ", ".join(t(x) for x in sorted(in_group[S.DAY].unique()))
+                out.append(f"group {group!r} has no {word} {t(given[d])} (its {word}s: {have})")
     return out

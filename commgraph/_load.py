@@ -2,10 +2,15 @@
 
 A manifest (CSV, or YAML with a ``runs:`` list) has one line per run:
 
-    path, format, day, group, sample, patient, run_id, options, cell_counts
+    path, format, day, group, sample, patient, run_id, options, cell_counts, time_unit, time_label
 
 ``path`` and ``cell_counts`` are relative to the manifest; ``options`` is a JSON object (CSV)
-or a mapping (YAML) passed to the format's parser; only path, format and day are required.
+or a mapping (YAML) passed to the format's parser; path, format and day are required, except
+that a long table whose options name a ``time_col`` has no day. ``day`` is a number in the run's
+``time_unit`` (day by default; hour, week, condition) or a text such as ``4h`` or ``LPS 4h``;
+``time_label`` names the timepoint. With ``time_unit`` condition, ``day`` holds the condition's
+name; conditions are numbered in the order the manifest first lists them. A YAML manifest may set
+the study's unit once, at the top (``time_unit: hour`` beside ``runs:``).
 ``patient`` names the patient a sample came from, so that a patient's days pair up in
 :func:`commgraph.differential`; a run with a sample's counts keeps them per sample.
 Every run is read and validated before anything is written, so a bad line leaves the
@@ -28,8 +33,8 @@ from .errors import InputError
 from .stores import Store, connect
 
 MANIFEST_COLUMNS = ("path", "format", "day", "group", "sample", "patient", "run_id", "options", "cell_counts",
-                    "sample_sheet")
-MANIFEST_REQUIRED = ("path", "format", "day")
+                    "sample_sheet", "time_unit", "time_label")
+MANIFEST_REQUIRED = ("path", "format")
 KEEP_IN_MEMORY = 5_000_000  # rows; above this a manifest's runs are read twice, not held
 
 
@@ -39,7 +44,7 @@ class RunSpec:
 
     path: str
     format: str
-    day: int
+    day: int | str | None
     group: str = S.NO_GROUP
     sample: str | None = None
     patient: str | None = None
@@ -48,13 +53,18 @@ class RunSpec:
     cell_counts: str | None = None
     sample_sheet: str | None = None  # the study's sample sheet (clinical values), loaded after the runs
     where: str = ""  # "manifest.csv, row 3" for errors
+    time_unit: str | None = None
+    time_label: str | None = None
+    time_order: list[str] | None = None  # the study's conditions, in order
 
     def read(self) -> pd.DataFrame:
         from .formats import read
 
+        time = {k: v for k, v in (("time_unit", self.time_unit), ("time_label", self.time_label),
+                                  ("time_order", self.time_order)) if v is not None}
         try:
             return read(self.format, self.path, day=self.day, group=self.group, sample=self.sample,
-                        patient=self.patient, run_id=self.run_id, **self.options)
+                        patient=self.patient, run_id=self.run_id, **time, **self.options)
         except InputError as ex:
             if self.where and self.where not in str(ex):
                 raise InputError(f"{ex} (run listed at {self.where})") from None
@@ -63,7 +73,16 @@ class RunSpec:
     def counts(self) -> pd.DataFrame | None:
         if not self.cell_counts:
             return None
-        return read_cell_counts(self.cell_counts, day=self.day, group=self.group, sample=self.sample,
+        if self.day is None:
+            raise InputError("cell counts of a long table (a time column) can't be given per manifest line",
+                             file=self.where, column="cell_counts")
+        day = self.day
+        if not isinstance(day, int):
+            from ._time import CONDITION, parse_time, unit_name
+
+            day = (self.time_order.index(str(day).strip()) if unit_name(self.time_unit) == CONDITION
+                   else parse_time(day, self.time_unit)[0])
+        return read_cell_counts(self.cell_counts, day=day, group=self.group, sample=self.sample,
                                 patient=self.patient)
 
 
@@ -103,6 +122,12 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         if not isinstance(rows, list):
             raise InputError("a YAML manifest holds a list 'runs:' of mappings", file=str(path))
         table = pd.DataFrame(rows)
+        study_unit = doc.get("time_unit") if isinstance(doc, dict) else None  # the study's unit, for every run
+        if study_unit is not None and not table.empty:
+            if "time_unit" not in table.columns:
+                table["time_unit"] = study_unit
+            else:
+                table["time_unit"] = table["time_unit"].where(table["time_unit"].notna(), study_unit)
     else:
         try:
             table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
@@ -120,10 +145,12 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         raise InputError(f"unknown column {unknown[0]!r} (columns: {', '.join(MANIFEST_COLUMNS)})", file=str(path),
                          column=unknown[0])
 
+    from ._time import CONDITION, parse_time, unit_name
     from .formats import FORMATS
 
     base = path.parent
     specs = []
+    conditions: list[str] = []
     for i, row in enumerate(table.to_dict("records"), start=1):
         def val(col):
             v = row.get(col)
@@ -140,12 +167,6 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         run_path = base / str(val("path"))
         if not run_path.exists():
             fail("path", f"{run_path} does not exist")
-        try:
-            day = float(val("day"))
-            if not day.is_integer():
-                raise ValueError
-        except (TypeError, ValueError):
-            fail("day", f"day {val('day')!r} is not a whole number")
         options = val("options") or {}
         if isinstance(options, str):
             try:
@@ -154,6 +175,21 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
                 fail("options", f"options are not a JSON object: {ex}")
         if not isinstance(options, dict):
             fail("options", "options must be a mapping")
+        try:
+            unit = unit_name(val("time_unit"))
+        except InputError as ex:
+            fail("time_unit", ex.message)
+        day = val("day")
+        if day is None and "time_col" not in options:
+            fail("day", "no day (give the run's day or time, or a time_col option for a long table)")
+        if day is not None and unit != CONDITION:
+            try:
+                number, unit, label = parse_time(day, unit if val("time_unit") is not None else None)
+            except InputError as ex:
+                fail("day", f"day {day!r} is not a whole number" if "names no number" in ex.message else ex.message)
+            day = number if label is None else str(day).strip()  # read() takes the label from the text
+        elif day is not None:
+            conditions.append(str(day).strip())
         counts = val("cell_counts")
         if counts is not None and not (base / str(counts)).exists():
             fail("cell_counts", f"{base / str(counts)} does not exist")
@@ -161,30 +197,51 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         if sheet is not None and not (base / str(sheet)).exists():
             fail("sample_sheet", f"{base / str(sheet)} does not exist")
         specs.append(
-            RunSpec(path=str(run_path), format=fmt, day=int(day), group=str(val("group") or S.NO_GROUP),
+            RunSpec(path=str(run_path), format=fmt, day=day, group=str(val("group") or S.NO_GROUP),
+                    time_unit=unit if (val("time_unit") is not None or unit != "day") else None,
+                    time_label=None if val("time_label") is None else str(val("time_label")),
                     sample=None if val("sample") is None else str(val("sample")),
                     patient=None if val("patient") is None else str(val("patient")),
                     run_id=None if val("run_id") is None else str(val("run_id")), options=options,
                     cell_counts=None if counts is None else str(base / str(counts)),
                     sample_sheet=None if sheet is None else str(base / str(sheet)), where=f"{path}, row {i}")
         )
+    if conditions:  # one numbering of the study's conditions: the order the manifest lists them
+        order = list(dict.fromkeys(conditions))
+        for spec in specs:
+            if spec.time_unit == CONDITION:
+                spec.time_order = order
     return specs
 
 
-def load(store: Store | str | os.PathLike | None, format: str, source, *, day: int, group: str = S.NO_GROUP,
+def load(store: Store | str | os.PathLike | None, format: str, source, *, day: int | str | None = None,
+         group: str = S.NO_GROUP,
          sample: str | None = None, patient: str | None = None, run_id: str | None = None,
          cell_counts: pd.DataFrame | str | None = None, **options) -> pd.DataFrame:
     """Read one run (see :func:`commgraph.read`) and load it; returns the loaded run(s).
 
     >>> cg.load("study.lbug", "cellphonedb", "out/day7_high", day=7, group="high")  # doctest: +SKIP
     """
+    from ._time import CONDITION, unit_name
     from .formats import read
 
-    table = read(format, source, day=day, group=group, sample=sample, patient=patient, run_id=run_id, **options)
-    if isinstance(cell_counts, (str, os.PathLike)):
-        cell_counts = read_cell_counts(cell_counts, day=day, group=group, sample=sample, patient=patient)
     with _opened(store) as st:
-        return st.load(table, cell_counts=cell_counts)
+        if (unit_name(options.get("time_unit")) == CONDITION and isinstance(day, str) and not day.strip().isdigit()
+                and options.get("time_order") is None):
+            # a condition loaded on its own: the number the store gives it, or the next one
+            known = {v: k for k, v in st.time_labels().items()} if st.time_unit() == CONDITION else {}
+            label = day.strip()
+            day = known.get(label, max(known.values(), default=-1) + 1)
+            options.setdefault("time_label", label)
+        table = read(format, source, day=day, group=group, sample=sample, patient=patient, run_id=run_id, **options)
+        if isinstance(cell_counts, (str, os.PathLike)):
+            days = table[S.DAY].unique()
+            if len(days) != 1:
+                raise InputError("cell counts go with one run: this table holds several timepoints", column="cell_counts")
+            cell_counts = read_cell_counts(cell_counts, day=int(days[0]), group=group, sample=sample, patient=patient)
+        runs = st.load(table, cell_counts=cell_counts)
+    runs.attrs["notes"] = list(table.attrs.get("notes", []))
+    return runs
 
 
 def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.PathLike, *,
@@ -221,7 +278,23 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
                 loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
         if sheets:
             st.load_samples(sheets[0])
-    return pd.concat(loaded, ignore_index=True)
+    runs = pd.concat(loaded, ignore_index=True)
+    runs.attrs["notes"] = _manifest_notes(tables)
+    return runs
+
+
+def _manifest_notes(tables: list[pd.DataFrame | None]) -> list[str]:
+    """Each run's reader notes but the pathway coverage, which is given once for the whole study."""
+    from .formats import coverage_note
+
+    notes, known, total = [], 0, 0
+    for t in tables:
+        if t is None:
+            continue
+        notes += [n for n in t.attrs.get("notes", []) if not n.startswith("pathway known")]
+        k, n = t.attrs.get("pathway_rows", (0, 0))
+        known, total = known + k, total + n
+    return list(dict.fromkeys(notes)) + ([coverage_note(known, total)] if total else [])
 
 
 def _one_load(specs: list[RunSpec], tables: list[pd.DataFrame | None]) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:

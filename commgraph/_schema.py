@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._time import UNITS as TIME_UNITS
 from .errors import InputError
 
 # --- canonical interaction table -------------------------------------------------------
@@ -29,6 +30,8 @@ DAY = "day"
 GROUP = "group"
 SAMPLE = "sample"
 PATIENT = "patient"
+TIME_UNIT = "time_unit"  # the unit of `day`: day (default), hour, week or condition (see commgraph._time)
+TIME_LABEL = "time_label"  # the timepoint as the study names it ("LPS 4h", "stimulated"), when it has a name
 METHOD = "method"
 RUN_ID = "run_id"
 # provenance, repeated on every row (categoricals keep that cheap)
@@ -64,10 +67,12 @@ COLUMNS: tuple[Column, ...] = (
     Column(SCORE, "float64", True, "the tool's magnitude score; higher = stronger (ranks are turned around)"),
     Column(PVALUE, "float64", False, "the tool's p-value in [0, 1]; NaN if the tool gives none"),
     Column(SIGNIFICANT, "bool", True, "significant by the tool's own rule (or the loader's threshold)"),
-    Column(DAY, "int64", True, "day of sampling relative to dosing (0 = baseline)"),
+    Column(DAY, "int64", True, "timepoint: day of sampling relative to dosing (0 = baseline), or a whole number in time_unit"),
     Column(GROUP, "category", True, f"dose arm or cohort; '{NO_GROUP}' when the study has none"),
     Column(SAMPLE, "category", False, "sample (one library: a patient on a day); missing for pooled runs"),
     Column(PATIENT, "category", False, "patient the sample came from (pairs a patient's days); missing: the sample is its own patient"),
+    Column(TIME_UNIT, "category", False, "unit of day: day (missing = day), hour, week, or condition (unordered; day = its position)"),
+    Column(TIME_LABEL, "category", False, "the timepoint's name as the study gives it (\"LPS 4h\", \"stimulated\"), if any"),
     Column(METHOD, "category", True, "inference method, e.g. cellphonedb, liana:rank_aggregate, cellchat"),
     Column(RUN_ID, "category", True, "the run this row came from"),
     Column(TOOL, "category", True, "tool that produced the file"),
@@ -200,6 +205,8 @@ NODE_TABLES: tuple[NodeTable, ...] = (
             (N_ROWS, "INT64"),
             (N_SIGNIFICANT, "INT64"),
             (LOADED_AT, "STRING"),
+            (TIME_UNIT, "STRING"),  # appended: older stores gain them (see EmbeddedStore._add_new_properties)
+            (TIME_LABEL, "STRING"),
         ),
     ),
     NodeTable(
@@ -303,6 +310,22 @@ def interaction_name(ligand: str, receptor: str) -> str:
     return f"{ligand}{INTERACTION_SEP}{receptor}"
 
 
+def small_molecule_name(metabolite: str, enzymes: str) -> str:
+    """A small-molecule ligand keeps the metabolite's name, with the gene(s) that make it:
+    ``22Hydroxycholesterol(CYP11A1)``, ``5-HT(SLC6A4,TPH1)`` (``enzymes`` '_'-joined, as subunits)."""
+    genes = ",".join(sorted({g for g in str(enzymes).split(SUBUNIT_SEP) if g}))
+    return f"{metabolite}({genes})" if genes else str(metabolite)
+
+
+def subunit_genes(name: str) -> list[str]:
+    """The genes behind a ligand or receptor name: ``ITGAL_ITGB2`` → ITGAL, ITGB2; a small molecule
+    ``22Hydroxycholesterol(CYP11A1)`` → CYP11A1 (the enzymes that make it)."""
+    s = str(name)
+    if s.endswith(")") and "(" in s:
+        return [g for g in s[s.rindex("(") + 1:-1].split(",") if g]
+    return [g for g in s.split(SUBUNIT_SEP) if g]
+
+
 # --- validation -------------------------------------------------------------------------
 
 
@@ -342,6 +365,11 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
         empty = out[col].isna() | (out[col].isin(blank) if len(blank) else False)
         if empty.any():
             raise InputError("empty value", file=where, column=col, row=_bad_row(empty))
+    units = out[TIME_UNIT].cat.categories
+    bad_units = units[~units.isin(TIME_UNITS)]
+    if len(bad_units):
+        row = _bad_row(out[TIME_UNIT].isin(bad_units))
+        raise InputError(f"time unit {bad_units[0]!r} is not one of {', '.join(TIME_UNITS)}", file=where, column=TIME_UNIT, row=row)
     if out[SCORE].isna().any():
         raise InputError("score is missing", file=where, column=SCORE, row=_bad_row(out[SCORE].isna()))
     if not np.isfinite(out[SCORE]).all():

@@ -16,6 +16,13 @@ from .errors import CommgraphError
 from .stores import Store
 
 PROVENANCE = [S.TOOL, S.TOOL_VERSION, S.DATABASE_VERSION, S.PARAMETERS, S.SOURCE_FILES]
+TIME = [S.TIME_UNIT, S.TIME_LABEL]
+
+
+def _with_time(store: Store, runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with their time unit and label (see Store.timepoints)."""
+    t = store.timepoints()[[S.RUN_ID, *TIME]]
+    return runs.drop(columns=[c for c in TIME if c in runs.columns]).merge(t, on=S.RUN_ID, how="left")
 
 
 def study_table(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -24,8 +31,8 @@ def study_table(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     The whole study in one DataFrame: for a large store, :func:`copy_store` and
     :func:`export_neo4j_import` read it run by run instead.
     """
-    runs = store.runs()
-    table = store.signals().merge(runs[[S.RUN_ID, *PROVENANCE]], on=S.RUN_ID, how="left")
+    runs = _with_time(store, store.runs())
+    table = store.signals().merge(runs[[S.RUN_ID, *PROVENANCE, *TIME]], on=S.RUN_ID, how="left")
     table.attrs["annotation"] = _annotation(store)
     return table, _cell_counts(store)
 
@@ -44,11 +51,11 @@ def _cell_counts(store: Store) -> pd.DataFrame:
 def _run_tables(store: Store, *, description: str, progress: bool) -> Iterator[pd.DataFrame]:
     """Each run of ``store`` as a canonical table with provenance, one at a time, so that
     copying or exporting a study holds one run in memory, not the whole study."""
-    runs = store.runs()
+    runs = _with_time(store, store.runs())
     annotation = _annotation(store)
     for run in track(runs.to_dict("records"), description=description, show=progress):
         part = store.signals(run[S.RUN_ID])
-        for col in PROVENANCE:
+        for col in PROVENANCE + TIME:
             part[col] = run[col]
         part[S.PATIENT] = run.get(S.PATIENT)
         part.attrs = {"annotation": annotation, "format": run[S.FORMAT]}
@@ -110,6 +117,7 @@ def export_neo4j_import(
     runs = store.runs()
     if runs.empty:
         raise CommgraphError(f"{store.uri} holds no runs to export")
+    runs = _with_time(store, runs)
     load_id = new_load_id()  # the imported edges all belong to this one load
     counts = _cell_counts(store)
     nodes: dict[str, list[pd.DataFrame]] = defaultdict(list)

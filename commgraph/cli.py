@@ -76,6 +76,81 @@ def _print_frame(df: pd.DataFrame, fmt: str = "table", title: str | None = None)
         wide.print(table, crop=False)
 
 
+TIME_COLUMNS = (S.DAY, S.BASELINE)  # columns holding a timepoint's number
+
+
+class _Clock:
+    """How a store's timepoints are shown: integer days as before; other units as text with the
+    unit ("4 h", "LPS 4h", "stimulated") under a "time" header in tables, and as extra time_unit /
+    time columns (the number kept) in csv and json."""
+
+    def __init__(self, unit: str = "day", labels: dict[int, str] | None = None, run_labels: dict[str, str] | None = None):
+        self.unit, self.labels, self.run_labels = unit, labels or {}, run_labels or {}
+        self.noun = "days" if unit == "day" else "conditions" if unit == "condition" else "times"
+        self.noun_one = "day" if unit == "day" else "condition" if unit == "condition" else "time"
+
+    def text(self, value) -> str:
+        from ._time import time_text
+
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        return time_text(value, self.unit, self.labels.get(int(value)))
+
+    def shown(self, df: pd.DataFrame, fmt: str = "table") -> pd.DataFrame:
+        if self.unit == "day" or df.empty and not any(c in df.columns for c in TIME_COLUMNS):
+            return df
+        out = df.copy()
+        for col in TIME_COLUMNS:
+            if col not in out.columns:
+                continue
+            text = [self.run_labels.get(r) or self.text(v) for r, v in
+                    zip(out[S.RUN_ID] if S.RUN_ID in out.columns else [None] * len(out), out[col])]
+            name = "time" if col == S.DAY else f"{col} time"
+            if fmt == "table":
+                out[col] = text
+                out = out.rename(columns={col: name})
+            else:
+                at = out.columns.get_loc(col) + 1
+                if col == S.DAY:
+                    out.insert(at, S.TIME_UNIT, self.unit)
+                    at += 1
+                out.insert(at, name, text)
+        return out
+
+    def parameters(self, values: dict[str, str]) -> dict[str, str]:
+        """``-p day=4h`` / ``-p day="LPS 4h"`` / ``-p baseline=control``: the number the store uses."""
+        from ._time import CONDITION, parse_time
+
+        out = dict(values)
+        for key in TIME_COLUMNS:
+            v = out.get(key)
+            if v is None or str(v).strip().lstrip("-").isdigit():
+                continue
+            by_label = {lab: d for d, lab in self.labels.items()}
+            if str(v).strip() in by_label:
+                out[key] = str(by_label[str(v).strip()])
+            elif self.unit != CONDITION:
+                out[key] = str(parse_time(v, self.unit)[0])
+            else:
+                raise InputError(f"no condition {str(v).strip()!r} (${key}) in the store "
+                                 f"(known: {', '.join(by_label) or 'none'})", column=key)
+        return out
+
+
+def _clock(store, *, runs: bool = False) -> _Clock:
+    try:
+        unit = store.time_unit()
+    except Exception:  # noqa: BLE001 - a store without Run nodes (or an older one) reads as days
+        return _Clock()
+    if unit == "day":
+        return _Clock()
+    run_labels = {}
+    if runs:
+        t = store.timepoints()
+        run_labels = {r: lab for r, lab in zip(t[S.RUN_ID], t[S.TIME_LABEL]) if isinstance(lab, str) and lab}
+    return _Clock(unit, store.time_labels(), run_labels)
+
+
 def _cell(v) -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
@@ -101,7 +176,16 @@ def _options(pairs: list[str] | None) -> dict:
 def load(
     format: Annotated[Optional[str], typer.Argument(help="Input format (see `commgraph formats`)")] = None,
     path: Annotated[Optional[Path], typer.Argument(help="The run's output file or folder")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day of the run (0 = baseline)")] = None,
+    day: Annotated[Optional[str], typer.Option(help="Day of the run (0 = baseline), or its time in --time-unit "
+                                               "(4, 4h, 'LPS 4h', week 2), or its condition's name")] = None,
+    time_unit: Annotated[Optional[str], typer.Option(help="Unit of --day and of a time column: day (default), hour, "
+                                                     "week, or condition (unordered, e.g. control/stimulated)")] = None,
+    time_label: Annotated[Optional[str], typer.Option(help="Name of the timepoint as the study gives it ('LPS 4h', 'pre')")] = None,
+    time_order: Annotated[Optional[str], typer.Option(help="Conditions in order, comma-separated (control,stimulated)")] = None,
+    time_col: Annotated[Optional[str], typer.Option(help="csv: column with each row's timepoint (one file, many runs)")] = None,
+    group_col: Annotated[Optional[str], typer.Option(help="csv: column with each row's group")] = None,
+    sample_col: Annotated[Optional[str], typer.Option(help="csv: column with each row's sample")] = None,
+    pathways: Annotated[Optional[Path], typer.Option(help="ligand,receptor,pathway CSV that wins over the bundled pathway table")] = None,
     group: Annotated[str, typer.Option(help="Dose group or cohort")] = S.NO_GROUP,
     sample: Annotated[Optional[str], typer.Option(help="Sample (library: one patient on one day)")] = None,
     patient: Annotated[Optional[str], typer.Option(help="Patient the sample came from (pairs days in `differential`)")] = None,
@@ -113,7 +197,8 @@ def load(
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
 ):
-    """Load one run (FORMAT PATH --day D) or every run of a manifest (--manifest)."""
+    """Load one run (FORMAT PATH --day D), a long table (csv PATH --time-col C …) or every run of a
+    manifest (--manifest)."""
     from ._load import load as load_one
     from ._load import load_manifest
 
@@ -123,11 +208,21 @@ def load(
         with _store(db, neo4j, user) as store:
             runs = load_manifest(store, manifest)
     else:
-        if not (format and path) or day is None:
-            raise InputError("give FORMAT PATH --day D (or --manifest FILE)")
+        if not (format and path) or (day is None and time_col is None):
+            raise InputError("give FORMAT PATH --day D (or --time-col C for a long csv table, or --manifest FILE)")
+        options = _options(option)
+        for key, value in (("time_col", time_col), ("group_col", group_col), ("sample_col", sample_col)):
+            if value is not None:
+                options[key] = value
+        for key, value in (("time_unit", time_unit), ("time_label", time_label), ("time_order", time_order),
+                           ("pathways", pathways)):
+            if value is not None:
+                options[key] = str(value)
         with _store(db, neo4j, user) as store:
             runs = load_one(store, format, path, day=day, group=group, sample=sample, patient=patient, run_id=run_id,
-                            cell_counts=cell_counts, **_options(option))
+                            cell_counts=cell_counts, **options)
+    for note in runs.attrs.get("notes", []):
+        err.print(f"note: {note}", highlight=False, soft_wrap=True)
     err.print(f"loaded {len(runs)} run(s), {int(runs[S.N_ROWS].sum()):,} interactions "
               f"({int(runs[S.N_SIGNIFICANT].sum()):,} significant)")
 
@@ -137,10 +232,14 @@ def stats(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None):
     """What the store holds: runs, cell types, days, groups, SIGNALS per day and group."""
     with _store(db, neo4j, user, read_only=True) as store:
         s = store.stats()
+        clock = _clock(store)
         out.print(f"store: {store.uri}")
-        out.print(f"runs: {s['runs']}   cell types: {s['cell_types']}   days: {s['days']}   groups: {s['groups']}")
+        times = (f"days: {s['days']}" if clock.unit == "day"
+                 else f"{clock.noun}: [{', '.join(clock.text(d) for d in s['days'])}]")
+        out.print(f"runs: {s['runs']}   cell types: {s['cell_types']}   {times}   groups: {s['groups']}", highlight=False,
+                  markup=False)
         out.print(f"SIGNALS: {s['signals']:,} ({s['significant']:,} significant)")
-        _print_frame(s["by_day_group"], title="SIGNALS per day and group")
+        _print_frame(clock.shown(s["by_day_group"]), title=f"SIGNALS per {clock.noun_one} and group")
 
 
 # what `runs` shows as a table (tool versions, parameters and files: --format csv/json)
@@ -154,9 +253,10 @@ def runs(db: DbOpt = None, neo4j: Neo4jOpt = None, user: UserOpt = None,
     _check_output(format)
     with _store(db, neo4j, user, read_only=True) as store:
         runs = store.runs()
+        clock = _clock(store, runs=True)
     if format == "table":
         runs = runs[[c for c in RUNS_TABLE if c in runs.columns and runs[c].notna().any()]]
-    _print_frame(runs, format)
+    _print_frame(clock.shown(runs, format), format)
 
 
 @app.command()
@@ -224,11 +324,13 @@ def query(
     if browser:  # no store: the text to paste, the :params line first
         sys.stdout.write(spec.for_browser(values, from_text=True))
         return
-    bound = spec.bind(values, from_text=True)
     _check_output(format)
     with _store(db, neo4j, user, read_only=True) as store, warnings.catch_warnings():
+        clock = _clock(store)
+        bound = spec.bind(clock.parameters(values), from_text=True)
         warnings.simplefilter("ignore", HintWarning)  # printed once below, without a source line
         df = store.query(name, **bound)
+    df = clock.shown(df, format)
     hint = df.attrs.get("hint")
     if hint:  # the question names something the store doesn't have: no table, the hint, exit 1
         if format != "table":

@@ -404,19 +404,29 @@ def test_design_pairs_get_cellchatdb_pathways():
     assert not t.duplicated([S.LIGAND, S.RECEPTOR]).any()
 
 
-def test_pathway_order_own_then_cellchatdb_then_classification_then_unannotated():
+def test_pathway_order_user_cellchatdb_ligand_own_classification_unannotated():
+    """One vocabulary, decided by the pair: the user's table, CellChatDB's pair, CellChatDB's ligand
+    family, the tool's own, CellPhoneDB's classification mapped into CellChatDB names, unannotated."""
     t = read("cellphonedb", CPDB, day=0)
     by = t.drop_duplicates(S.INTERACTION).set_index(S.INTERACTION)[S.PATHWAY]
     assert by["ICAM1^ITGAL_ITGB2"] == "ICAM"  # CellChatDB
     assert by["LGALS9^HAVCR2"] == "GALECTIN"
-    assert by["ICAM2^CD209"] == "Adhesion by ICAM"  # not in CellChatDB: CellPhoneDB classification
-    assert by["CD44^TYROBP"] == S.UNANNOTATED  # neither
+    assert lookup_pathway("ICAM2", "CD209") is None
+    assert by["ICAM2^CD209"] == "ICAM"  # not in CellChatDB, but every CellChatDB ICAM2 pair is ICAM
+    assert by["CD44^TYROBP"] == S.UNANNOTATED  # nothing knows it
     raw = pd.read_csv(CELLCHAT)
     raw.loc[0, "pathway_name"] = "MY_PATHWAY"
     raw.loc[1, "pathway_name"] = np.nan
     own = read("cellchat", raw, day=0)
-    assert own[S.PATHWAY].iloc[0] == "MY_PATHWAY"  # the tool's own wins
+    assert own[S.PATHWAY].iloc[0] == lookup_pathway(own[S.LIGAND].iloc[0], own[S.RECEPTOR].iloc[0])  # the pair decides
     assert own[S.PATHWAY].iloc[1] == "ICAM"  # missing: CellChatDB
+    raw.loc[0, ["ligand", "receptor"]] = ["NOTAGENE1", "NOTAGENE2"]
+    own = read("cellchat", raw, day=0)
+    assert own[S.PATHWAY].iloc[0] == "MY_PATHWAY"  # a pair nothing bundled knows: the tool's own
+    mine = pd.DataFrame({"ligand": ["ICAM1", "CD44"], "receptor": ["ITGB2_ITGAL", "TYROBP"], "pathway": ["MINE", "MINE2"]})
+    t = read("cellphonedb", CPDB, day=0, pathways=mine)
+    by = t.drop_duplicates(S.INTERACTION).set_index(S.INTERACTION)[S.PATHWAY]
+    assert (by["ICAM1^ITGAL_ITGB2"], by["CD44^TYROBP"], by["LGALS9^HAVCR2"]) == ("MINE", "MINE2", "GALECTIN")
 
 
 # --- same table from memory and from files -------------------------------------------------------

@@ -16,7 +16,7 @@ from conftest import REPO
 PACKAGE = REPO / "commgraph"
 # module (dotted, without "commgraph.") or package prefix -> layer; lower may not import higher
 LAYERS = {
-    "errors": 0, "_schema": 0, "_resources": 0, "_progress": 0, "_lineage": 0,
+    "errors": 0, "_schema": 0, "_time": 0, "_resources": 0, "_progress": 0, "_lineage": 0,
     "formats": 1,
     "_graph": 2, "_queries": 2, "_hints": 2,
     "stores": 3,

@@ -37,6 +37,11 @@ class Parsed:
     tool_version: str | None = None
     database_version: str | None = None
     tool: str | None = None  # overrides the format's tool (generic csv)
+    notes: list[str] = field(default_factory=list)  # what the reader did that the user should know
+    # native names of the long table's run columns, when the parser gave per-row day/group/sample
+    time_column: str | None = None
+    group_column: str | None = None
+    sample_column: str | None = None
 
 
 def first_row(mask: np.ndarray | pd.Series) -> int:

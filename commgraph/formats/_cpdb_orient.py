@@ -5,6 +5,7 @@ the ligand: the orientation rule of :mod:`commgraph.formats.cellphonedb`.
 from __future__ import annotations
 
 import io
+import re
 import os
 import zipfile
 from functools import lru_cache
@@ -30,6 +31,8 @@ from ._cpdb_files import (
 )
 
 BUNDLED_DATABASE = "cellphonedb-v5.0.0.zip"
+# CellPhoneDB names a small molecule after the metabolite and the enzyme(s) making it
+_SMALL_MOLECULE = re.compile(r"^(.+?)_by[A-Z0-9]")
 _TRUE = {"true", "1", "yes", "t"}
 
 
@@ -107,6 +110,11 @@ def orient(main: Wide, database: str | os.PathLike | None) -> tuple[np.ndarray, 
             if not name:
                 raise InputError("empty partner name", file=main.file, column=partner, row=i + 1)
             sym = symbols.get(name)
+            if sym is None:  # CellPhoneDB <= v4 wrote complex names with spaces ("ACVR_1B2A receptor")
+                sym = symbols.get(name.replace(" ", "_"))
+            molecule = _SMALL_MOLECULE.match(name)
+            if sym is not None and molecule:  # keep the metabolite's name, with the enzymes that make it
+                sym = S.small_molecule_name(molecule.group(1), sym)
             if sym is None and kind.strip() != "complex" and str(g).strip():
                 sym = str(g).strip()  # a simple partner the database lacks: CellPhoneDB's gene name
             if sym is None:
@@ -129,3 +137,90 @@ def orient(main: Wide, database: str | os.PathLike | None) -> tuple[np.ndarray, 
     receptor = np.where(swap, sides[0], sides[1])
     return swap, ligand, receptor
 
+
+
+# --- orientation resources for tables that list some pairs receptor first (csv format) --------
+
+
+@lru_cache(maxsize=1)
+def directed_pairs() -> frozenset[tuple[str, str]]:
+    """(ligand, receptor) pairs, canonical, that the bundled resources state with a direction:
+    CellChatDB's (ligand, receptor) table and CellPhoneDB v5.0.0's interactions oriented by the
+    rule above (Ligand-Receptor rows partner A first; others turned when only partner A is a
+    receptor). A pair both resources list both ways round is left out (no direction)."""
+    from ._pathways import pathway_table
+
+    t = pathway_table()
+    pairs = set(zip(t[S.LIGAND], t[S.RECEPTOR]))
+    path = _database_path(None)
+    with zipfile.ZipFile(path) as z:
+        names = {Path(n).name: n for n in z.namelist()}
+        it = pd.read_csv(io.BytesIO(z.read(names["interaction_table.csv"])), dtype="string")
+        md = pd.read_csv(io.BytesIO(z.read(names["multidata_table.csv"])), dtype="string")
+    name = dict(zip(md["id_multidata"], md["name"]))
+    receptor = dict(zip(md["id_multidata"], md["receptor"].str.lower() == "true"))
+    symbols = partner_symbols(None)
+    for a_id, b_id, direction in zip(it["multidata_1_id"], it["multidata_2_id"], it["directionality"]):
+        a, b = symbols.get(name.get(a_id)), symbols.get(name.get(b_id))
+        if not isinstance(a, str) or not isinstance(b, str):
+            continue
+        ma, mb = _SMALL_MOLECULE.match(name[a_id]), _SMALL_MOLECULE.match(name[b_id])
+        a = S.small_molecule_name(ma.group(1), a) if ma else a
+        b = S.small_molecule_name(mb.group(1), b) if mb else b
+        swap = direction != LIGAND_RECEPTOR and receptor.get(a_id) and not receptor.get(b_id)
+        pairs.add((b, a) if swap else (a, b))
+    both = {p for p in pairs if (p[1], p[0]) in pairs}
+    return frozenset(pairs - both)
+
+
+@lru_cache(maxsize=1)
+def receptor_genes() -> frozenset[str]:
+    """Genes the bundled resources only ever use on the receptor side (a receptor list for
+    orienting pairs neither resource knows)."""
+    pairs = directed_pairs()
+    ligands = {g for lig, _ in pairs for g in S.subunit_genes(lig)}
+    receptors = {g for _, rec in pairs for g in S.subunit_genes(rec)}
+    return frozenset(receptors - ligands)
+
+
+def _v2_name(name: str) -> str:
+    """A v5 complex name as CellPhoneDB v2-v4 wrote it in ``interacting_pair``: spaces for the last
+    underscore-joined words, integrins without the prefix ("integrin_aLb2_complex" -> "aLb2 complex",
+    "ACVR_1B2A_receptor" -> "ACVR_1B2A receptor")."""
+    n = name.removeprefix("integrin_")
+    for word in ("complex", "receptor"):
+        if n.endswith("_" + word):
+            return n[: -len(word) - 1] + " " + word
+    return n
+
+
+@lru_cache(maxsize=1)
+def known_names() -> frozenset[str]:
+    """Every partner name the bundled resources know: gene symbols, CellPhoneDB partner and
+    complex names (also as CellPhoneDB <= v4 wrote them, with spaces), canonical subunit names.
+    Used to split a pair column on a separator that also occurs inside names ('_')."""
+    symbols = partner_symbols(None)
+    out = set(symbols) | {_v2_name(k) for k in symbols} | {k.replace("_", " ") for k in symbols}
+    out |= {v for v in symbols.values() if isinstance(v, str)}
+    for v in list(out):
+        out.update(S.subunit_genes(v))
+    for lig, rec in directed_pairs():
+        out.update((lig, rec, *S.subunit_genes(lig), *S.subunit_genes(rec)))
+    return frozenset(out)
+
+
+def cellphonedb_names(names) -> dict[str, str]:
+    """name -> canonical symbols for names CellPhoneDB's database knows (complexes, also written
+    with spaces as CellPhoneDB <= v4 did: "ACVR_1B2A receptor" -> ACVR1B_ACVR2A; small molecules
+    keep the metabolite's name); other names are left out."""
+    symbols = partner_symbols(None)
+    v2 = {_v2_name(k): k for k in symbols}
+    out = {}
+    for n in names:
+        key = str(n).strip()
+        key = key if key in symbols else v2.get(key, key.replace(" ", "_"))
+        sym = symbols.get(key)
+        if isinstance(sym, str):
+            m = _SMALL_MOLECULE.match(key.replace(" ", "_"))
+            out[n] = S.small_molecule_name(m.group(1), sym) if m else sym
+    return out

@@ -191,8 +191,81 @@ def _with_score(per_interaction: list[str], interaction: np.ndarray, score: np.n
     return text[combo]
 
 
+# CellPhoneDB <= v3 (`cellphonedb method statistical_analysis|degs_analysis`) wrote fixed names into out/
+V2_FILES = {"means": "means.txt", "pvalues": "pvalues.txt", "significant_means": "significant_means.txt"}
+V3_DEG_FILES = {"means": "means.txt", "relevant_interactions": "relevant_interactions.txt"}
+
+
+def layout(source: Any) -> str | None:
+    """Which CellPhoneDB output a folder (or a file in it) holds, by its files: ``method2``
+    (``statistical_analysis_*``, v4-v5), ``method3`` (``degs_analysis_*``, v4-v5), ``method2_v2``
+    (``means.txt`` + ``pvalues.txt`` + ``significant_means.txt``, v2-v3) or ``method3_v3``
+    (``means.txt`` + ``relevant_interactions.txt``, v3); None for a dict or DataFrame."""
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    if isinstance(source, (dict, pd.DataFrame)) or not isinstance(source, (str, os.PathLike)):
+        return None
+    path = Path(source)
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path))
+    folder = path if path.is_dir() else path.parent
+    names = {p.name for p in folder.iterdir() if p.is_file()}
+    if path.is_file():  # the file named says which run
+        n = path.name
+        if n.startswith("statistical_analysis_"):
+            return "method2"
+        if n.startswith("degs_analysis_"):
+            return "method3"
+        if n in ("relevant_interactions.txt",) or (n in ("means.txt", "significant_means.txt", "deconvoluted.txt")
+                                                    and "relevant_interactions.txt" in names and "pvalues.txt" not in names):
+            return "method3_v3"
+        if n in ("means.txt", "pvalues.txt", "significant_means.txt", "deconvoluted.txt"):
+            return "method2_v2"
+    kinds = []
+    if any(n.startswith("statistical_analysis_means_") for n in names):
+        kinds.append("method2")
+    if any(n.startswith("degs_analysis_means_") for n in names):
+        kinds.append("method3")
+    if set(V2_FILES.values()) <= names:
+        kinds.append("method2_v2")
+    elif set(V3_DEG_FILES.values()) <= names:
+        kinds.append("method3_v3")
+    if len(kinds) > 1:
+        raise InputError(f"the folder holds outputs of several CellPhoneDB runs ({', '.join(kinds)}); "
+                         f"give one of their files instead of the folder", file=str(folder))
+    if not kinds and "means.txt" in names:
+        raise InputError("means.txt without pvalues.txt or relevant_interactions.txt: CellPhoneDB method 1 "
+                         "(no statistics) is not read; run method 2 or 3", file=str(folder))
+    return kinds[0] if kinds else None
+
+
 def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, suffix: str | None = None) -> Parsed:
-    """Parse CellPhoneDB method-2 output (see the module docstring)."""
+    """Parse CellPhoneDB output: method 2 (see the module docstring), or method 3 when the folder
+    holds DEG-based output (then as :mod:`commgraph.formats.cellphonedb_deg`); v4-v5 file names
+    (``statistical_analysis_means_<suffix>.txt``) or v2-v3 ones (``means.txt``, ``pvalues.txt``,
+    ``significant_means.txt``; ``relevant_interactions.txt`` for v3 DEG). Outputs without
+    ``directionality`` (before v5) are oriented by the receptor flags alone (rule 2)."""
+    import dataclasses
+    from pathlib import Path
+
+    from . import get_format
+
+    kind = layout(source)
+    if kind is not None and kind.endswith(("_v2", "_v3")) and Path(source).is_file():
+        source = Path(source).parent
+    if kind in ("method3", "method3_v3"):
+        from . import cellphonedb_deg
+
+        deg = get_format("cellphonedb_deg")
+        if kind == "method3_v3":
+            deg = dataclasses.replace(deg, files=V3_DEG_FILES, optional_files=())
+        parsed = cellphonedb_deg.parse(source, fmt=deg, database=database, suffix=suffix)
+        parsed.options["layout"] = kind
+        return parsed
+    if kind == "method2_v2":
+        fmt = dataclasses.replace(fmt, files=V2_FILES, optional_files=())
     wides, files, where, used_suffix = load(source, fmt, suffix)
     means, pvalues, sig = wides["means"], wides["pvalues"], wides["significant_means"]
     check_unique_ids(means)
@@ -206,8 +279,11 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
 
     pvalue = gather(means, pvalues, None if same_order(means, pvalues) else row_order(means, pvalues))
     significant_cells = gather(means, sig, None if same_order(means, sig) else row_order(means, sig))
-    return finish(means, fmt=fmt, pvalue=pvalue, significant=~np.isnan(significant_cells), scores=scores,
-                  database=database, where=where, files=files, suffix=used_suffix)
+    parsed = finish(means, fmt=fmt, pvalue=pvalue, significant=~np.isnan(significant_cells), scores=scores,
+                    database=database, where=where, files=files, suffix=used_suffix)
+    if kind == "method2_v2":
+        parsed.options["layout"] = kind
+    return parsed
 
 
 def finish(means: Wide, *, fmt: Any, pvalue, significant, scores: Wide | None, database, where: str, files,
@@ -225,7 +301,7 @@ def finish(means: Wide, *, fmt: Any, pvalue, significant, scores: Wide | None, d
         file=where,
         source_files=files,
         method=fmt.method,
-        options={"database": db.name if database is None else str(db), "suffix": suffix},
+        options={"database": db.name if database is None else str(db), "suffix": suffix or None},
         fallback_pathway=fallback,
     )
 

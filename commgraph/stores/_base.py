@@ -22,6 +22,7 @@ import pandas as pd
 from .. import _schema as S
 from .._graph import FROM, GraphFrames, build, new_load_id
 from .._hints import hint_for, state_hint
+from .._time import DEFAULT_UNIT, check_same_unit
 from ..errors import HintWarning, QueryError
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
@@ -34,6 +35,12 @@ RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.FORMAT} AS {S.FORMAT}, run.{S.METHOD
        run.{S.DATABASE_VERSION} AS {S.DATABASE_VERSION}, run.{S.PARAMETERS} AS {S.PARAMETERS},
        run.{S.SOURCE_FILES} AS {S.SOURCE_FILES}, run.{S.LOADED_AT} AS {S.LOADED_AT}
 ORDER BY {S.DAY}, `{S.GROUP}`, {S.RUN_ID}
+"""
+
+TIMEPOINTS = f"""
+MATCH (run:{S.RUN})
+RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.DAY} AS {S.DAY}, run.{S.TIME_UNIT} AS {S.TIME_UNIT},
+       run.{S.TIME_LABEL} AS {S.TIME_LABEL}
 """
 
 SIGNALS_BY_DAY_GROUP = f"""
@@ -218,7 +225,9 @@ class Store(ABC):
         either the old run or the new one, never a mix. ``cell_counts`` (columns
         ``cell_type, day, group, n_cells``) sets the CellState counts and fractions.
         """
-        frames = build(S.validate(table), load_id=new_load_id(), cell_counts=cell_counts)
+        table = S.validate(table)
+        self._check_time_unit(table)
+        frames = build(table, load_id=new_load_id(), cell_counts=cell_counts)
         self._write(frames)
         self._mark_stale(frames.runs)
         return frames.runs
@@ -260,6 +269,45 @@ class Store(ABC):
 
     def runs(self) -> pd.DataFrame:
         return self.cypher(RUNS)
+
+    def timepoints(self) -> pd.DataFrame:
+        """Each run's timepoint: run_id, day (the number, in time_unit), time_unit, time_label.
+        Runs of stores made before units existed read as days."""
+        try:
+            t = self.cypher(TIMEPOINTS)
+        except Exception:  # noqa: BLE001 - an older store opened read-only lacks the properties
+            t = self.cypher(f"MATCH (run:{S.RUN}) RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.DAY} AS {S.DAY}")
+            t[S.TIME_UNIT], t[S.TIME_LABEL] = None, None
+        if t.empty:
+            return pd.DataFrame(columns=[S.RUN_ID, S.DAY, S.TIME_UNIT, S.TIME_LABEL])
+        t[S.TIME_UNIT] = t[S.TIME_UNIT].where(t[S.TIME_UNIT].notna(), DEFAULT_UNIT)
+        return t
+
+    def time_unit(self) -> str:
+        """The study's time unit: day (also for an empty store or one made before units), hour,
+        week or condition. One store holds one unit (see :func:`commgraph._time.check_same_unit`)."""
+        units = self.timepoints()[S.TIME_UNIT].unique()
+        return str(units[0]) if len(units) == 1 else DEFAULT_UNIT
+
+    def time_labels(self) -> dict[int, str]:
+        """day number -> the label its runs give it (only where they agree on one)."""
+        t = self.timepoints().dropna(subset=[S.DAY, S.TIME_LABEL])
+        out = {}
+        for day, labels in t.groupby(S.DAY)[S.TIME_LABEL]:
+            if labels.nunique() == 1:
+                out[int(day)] = str(labels.iloc[0])
+        return out
+
+    def _check_time_unit(self, table: pd.DataFrame) -> None:
+        """One study, one unit: refuse runs timed in another unit than the runs already stored
+        (runs being replaced don't count)."""
+        loading = table[S.TIME_UNIT].astype(object).where(table[S.TIME_UNIT].notna(), DEFAULT_UNIT).unique()
+        stored = self.timepoints()
+        stored = stored[~stored[S.RUN_ID].isin(table[S.RUN_ID].unique())]
+        units = stored[S.TIME_UNIT].unique()
+        check_same_unit(str(units[0]) if len(units) else None, loading, where=str(self.uri))
+        if len(units) > 1:
+            check_same_unit(None, units, where=str(self.uri))
 
     def contrasts(self) -> pd.DataFrame:
         """Stored contrasts (see :func:`commgraph.differential`), with whether they are stale."""

@@ -14,6 +14,16 @@ How:
   CellChatDB's order (30 rows collapse, e.g. ``ADM_CALCR_RAMP1``/``ADM_CALCRL_RAMP1``; none of
   them disagree on the pathway). Sorted by ligand, receptor.
 
+- ``cellphonedb_classification_pathways.csv``: CellPhoneDB v5.0.0's ``classification`` (the
+  bundled ``loaders/cellphonedb-v5.0.0.zip``, MIT) → the CellChatDB pathway most of its
+  interactions get from the table above (pair, else the ligand's single pathway), kept when that
+  pathway holds at least 75% of the classification's interactions the table knows (at least 2):
+  "Adhesion by Collagen/Integrin" → COLLAGEN (68 of 79), "Signaling by WNT inhibition" → WNT (99
+  of 120), "Signaling by Amyloid-beta precursor protein" → APP. The pathway of a CellPhoneDB
+  interaction CellChatDB doesn't know is then its classification's CellChatDB name where one
+  exists. Classifications split between pathways ("Signaling by Chemokines": CCL 64, CXCL 27)
+  are left out and stay as CellPhoneDB wrote them.
+
 Run: ``python tests/data/make_pathways.py [cellchatdb-folder]`` from the repository top.
 """
 
@@ -64,6 +74,34 @@ def derive(source: Path = DEFAULT_SOURCE, out: Path = REPO / "loaders") -> pd.Da
     return table
 
 
+def derive_classifications(out: Path = REPO / "loaders", *, share: float = 0.75) -> pd.DataFrame:
+    """CellPhoneDB classification -> CellChatDB pathway (see the module docstring)."""
+    import io
+    import zipfile
+
+    from commgraph.formats._cpdb_orient import partner_symbols
+    from commgraph.formats._pathways import pair_pathway
+
+    with zipfile.ZipFile(REPO / "loaders" / "cellphonedb-v5.0.0.zip") as z:
+        it = pd.read_csv(io.BytesIO(z.read("interaction_table.csv")))
+        md = pd.read_csv(io.BytesIO(z.read("multidata_table.csv")))
+    name = dict(zip(md["id_multidata"], md["name"]))
+    symbols = partner_symbols()
+    a = it["multidata_1_id"].map(name).map(symbols)
+    b = it["multidata_2_id"].map(name).map(symbols)
+    it["pw"] = [pair_pathway(x, y) if isinstance(x, str) and isinstance(y, str) else None for x, y in zip(a, b)]
+    rows = []
+    for cls, pw in it.dropna(subset=["pw", "classification"]).groupby("classification")["pw"]:
+        counts = pw.value_counts()
+        if counts.iloc[0] >= 2 and counts.iloc[0] >= share * counts.sum():
+            rows.append({"classification": cls, PATHWAY: counts.index[0]})
+    table = pd.DataFrame(rows, columns=["classification", PATHWAY]).sort_values("classification")
+    table.to_csv(out / "cellphonedb_classification_pathways.csv", index=False)
+    return table
+
+
 if __name__ == "__main__":
     t = derive(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SOURCE)
     print(f"wrote {len(t)} interactions, {t[PATHWAY].nunique()} pathways")
+    c = derive_classifications()
+    print(f"wrote {len(c)} CellPhoneDB classifications mapped to CellChatDB pathways")
