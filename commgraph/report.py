@@ -279,37 +279,40 @@ _LINKS: dict = {}
 
 def _clinical_link(store: Store, f: Focus) -> dict | None:
     """Spearman across patients between the change of the focus cell type's fraction and the
-    change of the first numeric clinical score, baseline to its last scored day."""
+    change of each numeric clinical score, baseline to the last scored day (every score is
+    reported: none is picked for its p-value)."""
     from . import clinical
     from .errors import InputError
 
     scores = clinical_scores(store)
     if not scores:
         return None
-    score = scores[0]
-    traj = V.query(store, "clinical_trajectory", score=score)
-    traj = traj.dropna(subset=["value"])
+    traj = pd.concat([V.query(store, "clinical_trajectory", score=sc).assign(score=sc) for sc in scores],
+                     ignore_index=True).dropna(subset=["value"])
     days = sorted(d for d in traj[S.DAY].unique() if d != f.baseline)
     if not days:
         return None
     day = int(days[-1])
     groups = sorted(traj.loc[traj[S.DAY] == day, S.GROUP].unique())
-    try:
-        a = clinical.associate(store, score=score, day=day, baseline=f.baseline, groups=groups,
-                               cell_types=[f.cell_type])
-    except InputError:
+    rows = []
+    for sc in scores:
+        try:
+            a = clinical.associate(store, score=sc, day=day, baseline=f.baseline, groups=groups,
+                                   cell_types=[f.cell_type])
+        except InputError:
+            continue
+        hit = a[a["feature"] == f.cell_type]
+        if len(hit) and not pd.isna(hit["rho"].iloc[0]):
+            r = hit.iloc[0]
+            rows.append({"score": sc, "rho": float(r["rho"]), "p": float(r["p"]), "n": int(r["n_patients"])})
+    if not rows:
         return None
-    if a.empty or not (a["feature"] == f.cell_type).any():
-        return None
-    r = a.set_index("feature").loc[f.cell_type]
-    if pd.isna(r["rho"]):
-        return None
-    text = (f"Across {int(r['n_patients'])} patients, the change of {f.cell_type}'s fraction from day {f.baseline} "
-            f"to day {day} and the change of {score} went together with Spearman rho {float(r['rho']):+.2f} "
-            f"(permutation p {float(r['p']):.3f}).")
-    return {"text": text, "score": score, "day": day, "groups": groups, "rho": float(r["rho"]), "p": float(r["p"]),
-            "n": int(r["n_patients"]), "params": {"score": score, "day": day, "baseline": f.baseline,
-                                                  "groups": groups, "cell_type": f.cell_type}}
+    items = [f"{r['score']} (rho {r['rho']:+.2f}, p {r['p']:.3f}, n = {r['n']})" for r in rows]
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    text = (f"Across patients, the change of {f.cell_type}'s fraction from day {f.baseline} to day {day} went with "
+            f"the change of {listed} (Spearman, permutation p; every score in the sample sheet).")
+    return {"text": text, "day": day, "groups": groups, "scores": rows, "trajectories": traj,
+            "params": {"day": day, "baseline": f.baseline, "groups": groups, "cell_type": f.cell_type}}
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -502,16 +505,19 @@ class _Report:
         flow = V.query(self.store, "pathway_flow", **self.filters)
         if flow.empty:
             return '<p class="cg-note">(no significant signaling)</p>'
+        flow, single = self._several_days(flow)
         known = flow[flow[S.PATHWAY] != S.UNANNOTATED]
         top = known.groupby(S.PATHWAY)["flow"].sum().sort_values(ascending=False).head(8).index
         shown = known[known[S.PATHWAY].isin(top)]
         spec = V.flow_lines(shown, title="Information flow of the 8 largest pathways, by day and group",
-                            subtitle="summed score of the significant interactions of each pathway", groups=self.groups)
+                            subtitle="summed score of the significant interactions of each pathway",
+                            groups=[g for g in self.groups if g not in single])
         left = known[S.PATHWAY].nunique() - len(top)
         rest = [f"{left} smaller pathway{'s' if left != 1 else ''}"] if left else []
         if (flow[S.PATHWAY] == S.UNANNOTATED).any():
             rest.append(f"'{S.UNANNOTATED}' (pairs no pathway source knows)")
-        return self.chart(spec, ("Left out here, in the query's answer: " + " and ".join(rest) + ".") if rest else
+        rest += [f"group {g} (sampled on day {single[g]} only)" for g in single]
+        return self.chart(spec, ("Left out here, in the query's answer: " + "; ".join(rest) + ".") if rest else
                           "Every pathway is shown.",
                           self.note("pathway_flow"))
 
@@ -532,44 +538,63 @@ class _Report:
         comp = V.query(self.store, "cell_composition")
         if comp.empty:
             return '<p class="cg-note">No cell counts were loaded (load with <code>cell_counts=</code>).</p>'
+        comp, single = self._several_days(comp)
         spec = V.composition_lines(comp, title="Cell composition by day and group",
                                    subtitle=f"% of the counted cells; thick line: {self.f.cell_type}",
-                                   groups=self.groups, focus=self.f.cell_type)
-        return self.chart(spec, "Pooled over the samples of each day and group.", self.note("cell_composition"))
+                                   groups=[g for g in self.groups if g not in single], focus=self.f.cell_type)
+        left = "".join(f" Group {g} (sampled on day {d} only) is in the query's answer." for g, d in single.items())
+        return self.chart(spec, "Pooled over the samples of each day and group." + left, self.note("cell_composition"))
+
+    def _several_days(self, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+        """Rows of groups sampled on more than one day; and the others with their one day."""
+        days = df.groupby(S.GROUP)[S.DAY].nunique()
+        single = {str(g): int(df.loc[df[S.GROUP] == g, S.DAY].iloc[0]) for g in days[days < 2].index}
+        if len(single) == len(days):
+            return df, {}
+        return df[~df[S.GROUP].isin(single)], single
 
     def clinical(self) -> str:
+        link = clinical_link(self.store, self.f)
         scores = clinical_scores(self.store)
         if not scores:
             return ""
-        f, score = self.f, scores[0]
-        traj = V.query(self.store, "clinical_trajectory", score=score)
-        out = self.chart(V.trajectories(traj, title=f"{score} per patient over days", subtitle="one line per patient",
-                                        score=score),
-                         f"From the sample sheet; {len(scores)} numeric score(s): {', '.join(scores)}.",
-                         self.note("clinical_trajectory", score=score))
-        link = clinical_link(self.store, f)
+        f = self.f
+        traj = pd.concat([V.query(self.store, "clinical_trajectory", score=sc).assign(score=sc) for sc in scores],
+                         ignore_index=True)
+        out = self.chart(V.trajectories(traj, title="Clinical scores per patient over days",
+                                        subtitle="one line per patient; each score on its own scale"),
+                         f"From the sample sheet: {', '.join(scores)}.",
+                         self.note("clinical_trajectory", score=scores[0]))
         if link is None:
             return out
         from . import clinical
 
+        d, b = link["day"], f.baseline
         fr = clinical.features(self.store, "fraction", cell_types=[f.cell_type])
         fr = fr[fr[S.GROUP].isin(link["groups"])]
         wide = fr.pivot_table(index=[S.PATIENT, S.GROUP], columns=S.DAY, values="value")
-        t = traj[traj[S.GROUP].isin(link["groups"])].pivot_table(index=["patient", S.GROUP], columns=S.DAY,
-                                                                 values="value")
-        d, b = link["day"], f.baseline
-        if not ({d, b} <= set(wide.columns) and {d, b} <= set(t.columns)):
+        if not {d, b} <= set(wide.columns):
             return out
         x = ((wide[d] - wide[b]) * 100).rename("x")
-        y = (t[d] - t[b]).rename("y")
-        x.index.names = y.index.names = ["patient", S.GROUP]
-        pts = pd.concat([x, y], axis=1, join="inner").dropna().reset_index()
+        x.index.names = ["patient", S.GROUP]
+        parts = []
+        for r in link["scores"]:
+            t = traj[(traj["score"] == r["score"]) & traj[S.GROUP].isin(link["groups"])]
+            t = t.pivot_table(index=["patient", S.GROUP], columns=S.DAY, values="value")
+            if not {d, b} <= set(t.columns):
+                continue
+            y = (t[d] - t[b]).rename("y")
+            pts = pd.concat([x, y], axis=1, join="inner").dropna().reset_index()
+            parts.append(pts.assign(score=r["score"], panel=f"{r['score']}: rho {r['rho']:+.2f}, p {r['p']:.3f}"))
+        if not parts:
+            return out
         spec = V.biomarker_scatter(
-            pts, title=f"Change of {f.cell_type} fraction vs change of {link['score']}, day {b} → {d}",
-            subtitle=f"Spearman rho {link['rho']:+.2f}, permutation p {link['p']:.3f}, n = {link['n']} patients",
-            x=f"Δ {f.cell_type} (% points)", y=f"Δ {link['score']}")
-        return out + self.chart(spec, "One point per patient (commgraph.clinical.associate).",
-                                self.note("clinical_trajectory", score=link["score"]))
+            pd.concat(parts, ignore_index=True),
+            title=f"Change of {f.cell_type} fraction vs change of each clinical score, day {b} → {d}",
+            subtitle="one point per patient; Spearman rho and permutation p above each panel",
+            x=f"Δ {f.cell_type} (% points)")
+        return out + self.chart(spec, "commgraph.clinical.associate, per score.",
+                                self.note("clinical_trajectory", score=link["scores"][0]["score"]))
 
     def networks(self) -> str:
         from .views import view_data

@@ -91,8 +91,9 @@ OTHER = re.compile(r"^In group (.+?) on day (\d+), (\d+) pairs sent and (\d+) re
 DOSE = re.compile(rf"^Against group (.+?), the day-(\d+) change of (\d+) pairs sent by (.+?) differed \(dose × time, "
                   rf"FDR ≤ ({NUM})\): in group (.+?), (\d+) rose more or fell less and (\d+) the other way\.$")
 COMP = re.compile(rf"^(.+?) made up ({NUM})% of the counted cells on day (\d+) and ({NUM})% on day (\d+) in group (.+?);")
-CLIN = re.compile(rf"^Across (\d+) patients, the change of (.+?)'s fraction from day (\d+) to day (\d+) and the change "
-                  rf"of (.+?) went together with Spearman rho ({NUM}) \(permutation p ({NUM})\)\.$")
+CLIN = re.compile(r"^Across patients, the change of (.+?)'s fraction from day (\d+) to day (\d+) went with the change "
+                  r"of (.+) \(Spearman, permutation p; every score in the sample sheet\)\.$")
+CLIN_ITEM = re.compile(rf"(\S+) \(rho ({NUM}), p ({NUM}), n = (\d+)\)")
 
 
 def close(printed: str, value: float) -> bool:
@@ -185,13 +186,16 @@ def check_summary(store, page_html: str, *, fdr: float = 0.05) -> int:
         elif kind == "clinical":
             m = CLIN.match(text)
             assert m, text
-            n, ct, d0, d1, score, rho, p = m.groups()
-            traj = _q(store, "clinical_trajectory", score=score).dropna(subset=["value"])
-            groups = sorted(traj.loc[traj[S.DAY] == int(d1), S.GROUP].unique())
-            a = clinical.associate(store, score=score, day=int(d1), baseline=int(d0), groups=groups,
-                                   cell_types=[ct]).set_index("feature").loc[ct]
-            assert int(n) == int(a["n_patients"]) and close(rho, a["rho"]) and close(p, a["p"]), text
-            checked += 3
+            ct, d0, d1, listed = m.groups()
+            items = CLIN_ITEM.findall(listed)
+            assert items and {i[0] for i in items} == set(store.measurements()[S.VARIABLE]), text
+            for score, rho, p, n in items:
+                traj = _q(store, "clinical_trajectory", score=score).dropna(subset=["value"])
+                groups = sorted(traj.loc[traj[S.DAY] == int(d1), S.GROUP].unique())
+                a = clinical.associate(store, score=score, day=int(d1), baseline=int(d0), groups=groups,
+                                       cell_types=[ct]).set_index("feature").loc[ct]
+                assert int(n) == int(a["n_patients"]) and close(rho, a["rho"]) and close(p, a["p"]), text
+                checked += 3
         else:
             pytest.fail(f"a summary sentence of unknown kind {kind!r}: {text}")
     return checked
@@ -322,11 +326,11 @@ def test_report_figures_draw_the_queries(browser, trial, trial_pages):
     assert m["symbol"] == m["rows"] == int(roles[S.DAY].isin([0, 7]).sum())
 
     traj = _q(trial, "clinical_trajectory", score="meld").dropna(subset=["value"])
-    m = chart_marks(browser, by("meld per patient over days"))
+    m = chart_marks(browser, by("Clinical scores per patient over days"))
     assert m["symbol"] == len(traj) and m["line"] == traj["patient"].nunique()
 
-    m = chart_marks(browser, by("Change of Kupffer fraction vs change of meld"))
-    assert m["symbol"] == m["rows"] == 8  # one point per patient with both days
+    m = chart_marks(browser, by("Change of Kupffer fraction vs change of each clinical score"))
+    assert m["symbol"] == m["rows"] == 8  # one point per patient with both days (one score)
 
     flow = _q(trial, "pathway_flow")
     m = chart_marks(browser, by("Information flow"))

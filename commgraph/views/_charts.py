@@ -119,7 +119,7 @@ def change_heatmap(summary: pd.DataFrame, *, title: str, subtitle: str, fdr: flo
         color=_diverging("net_delta", "summed change (score)", df["net_delta"]), tooltip=tip)
     text = base.transform_filter("datum.n_changed > 0").mark_text(fontSize=10, color="#111").encode(text="label:N")
     n = max(df["sender"].nunique(), df["receiver"].nunique(), 1)
-    side = max(220, min(34 * n, 620))
+    side = max(220, min(54 * n, 760))  # room for "12↑ 34↓" in a cell
     return _finish((rect + text).properties(width=side, height=side), title=title, subtitle=subtitle)
 
 
@@ -171,11 +171,14 @@ def role_scatter(roles: pd.DataFrame, *, title: str, subtitle: str, baseline: in
     line = base.mark_line(strokeWidth=1.2, opacity=0.7).encode(detail="cell_type:N", order="day:Q")
     pts = base.mark_point(size=70, strokeWidth=2).encode(
         shape=alt.Shape("when:N", title="", sort=[f"day {baseline}", f"day {day}"],
-                        scale=alt.Scale(range=["circle", "triangle-right"])),
+                        scale=alt.Scale(range=["circle", "triangle-right"]),
+                        legend=alt.Legend(symbolStrokeColor="#333", symbolFillColor="#bbbbbb", symbolStrokeWidth=1.5)),
         fill=alt.condition(f"datum.day == {int(day)}", alt.Color("cell_type:N", legend=None), alt.value("#ffffff")),
         tooltip=["cell_type:N", "day:Q", alt.Tooltip("out_strength:Q", format=".3~f"),
                  alt.Tooltip("in_strength:Q", format=".3~f")])
-    return _finish((line + pts).properties(width=420, height=340), title=title, subtitle=subtitle)
+    labels = base.transform_filter(f"datum.day == {int(day)}").mark_text(align="left", dx=7, dy=-6, fontSize=10) \
+        .encode(text="cell_type:N")
+    return _finish((line + pts + labels).properties(width=520, height=380), title=title, subtitle=subtitle)
 
 
 def composition_lines(comp: pd.DataFrame, *, title: str, subtitle: str, groups: Sequence[str], focus: str) -> dict:
@@ -195,29 +198,36 @@ def composition_lines(comp: pd.DataFrame, *, title: str, subtitle: str, groups: 
         column=alt.Column("group:N", title="group", sort=list(groups))), title=title, subtitle=subtitle)
 
 
-def trajectories(traj: pd.DataFrame, *, title: str, subtitle: str, score: str) -> dict:
-    """A clinical score per patient over days, coloured by group (``clinical_trajectory``)."""
+def trajectories(traj: pd.DataFrame, *, title: str, subtitle: str) -> dict:
+    """Clinical scores per patient over days, one panel per score (its own y scale), coloured
+    by group (``clinical_trajectory``; a ``score`` column names the score)."""
     alt = _alt()
     df = traj.dropna(subset=["value"])
     chart = alt.Chart(_data(df)).mark_line(point=alt.OverlayMarkDef(size=30), opacity=0.8).encode(
         x=alt.X("day:Q", title="day", axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("value:Q", title=score, scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title="score", scale=alt.Scale(zero=False)),
         color=alt.Color("group:N", title="group", scale=alt.Scale(scheme="tableau10")),
         detail="patient:N",
-        tooltip=["patient:N", "group:N", "day:Q", alt.Tooltip("value:Q", title=score)])
-    return _finish(chart.properties(width=380, height=240), title=title, subtitle=subtitle)
+        tooltip=["score:N", "patient:N", "group:N", "day:Q", alt.Tooltip("value:Q")])
+    chart = chart.properties(width=260, height=200).facet(column=alt.Column("score:N", title=None)) \
+        .resolve_scale(y="independent")
+    return _finish(chart, title=title, subtitle=subtitle)
 
 
-def biomarker_scatter(points: pd.DataFrame, *, title: str, subtitle: str, x: str, y: str) -> dict:
-    """One point per patient: the change of a cell type's fraction against the change of a score."""
+def biomarker_scatter(points: pd.DataFrame, *, title: str, subtitle: str, x: str) -> dict:
+    """One point per patient and score: the change of a cell type's fraction against the change
+    of the score; one panel per score (``panel``: the score with its rho and p)."""
     alt = _alt()
     chart = alt.Chart(_data(points)).mark_point(size=80, filled=True, opacity=0.85).encode(
         x=alt.X("x:Q", title=x, scale=alt.Scale(zero=False)),
-        y=alt.Y("y:Q", title=y, scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", title="change of the score", scale=alt.Scale(zero=False)),
         color=alt.Color("group:N", title="group", scale=alt.Scale(scheme="tableau10")),
-        tooltip=["patient:N", "group:N", alt.Tooltip("x:Q", title=x, format=".3~f"),
-                 alt.Tooltip("y:Q", title=y, format=".3~f")])
-    return _finish(chart.properties(width=380, height=280), title=title, subtitle=subtitle)
+        tooltip=["patient:N", "group:N", "score:N", alt.Tooltip("x:Q", title=x, format=".3~f"),
+                 alt.Tooltip("y:Q", title="change of the score", format=".3~f")])
+    chart = chart.properties(width=260, height=220).facet(
+        column=alt.Column("panel:N", title=None, header=alt.Header(labelFontSize=12, labelLimit=0))) \
+        .resolve_scale(y="independent")
+    return _finish(chart, title=title, subtitle=subtitle)
 
 
 # --- on a page ---------------------------------------------------------------------------------
