@@ -329,6 +329,20 @@ def test_lr_view_steps_through_days_and_groups(browser, pages, signals):
             assert counts(d) == expect_network(signals, d["day"], group, interaction=ICAM), (d["day"], group)
             seen.add((d["day"], d["group"], d["edges"], d["total"]))
     assert len({(day, g) for day, g, *_ in seen}) == 8 and len({rest for *_, rest in seen}) > 1
+    # another pair, typed into the search box: what is drawn is that pair's network, titled with it
+    pairs = browser.execute_script("return JSON.parse(document.querySelector('script[data-commgraph-view]').textContent).pairs")
+    assert ICAM in pairs and len(pairs) > 5
+    for other in [p for p in pairs if p != ICAM][:3]:
+        box = browser.find_element(By.CSS_SELECTOR, ".cg-pair")
+        box.clear()
+        box.send_keys(other)
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # typing draws every pair whose name the text completes on the way (a prefix of another)
+        d = WebDriverWait(browser, 15).until(lambda b: (x := drawn(b)) and x["pair"] == other and x)
+        assert d["pair"] == other and counts(d) == expect_network(signals, d["day"], d["group"], interaction=other)
+        assert browser.find_element(By.CSS_SELECTOR, ".cg-title").text.startswith(other + " across cell types")
+    screenshot(browser, "view-lr-other-pair")
     assert_clean(browser, pages["lr"])
 
 

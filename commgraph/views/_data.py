@@ -32,6 +32,8 @@ from ._layout import DOWN, LINEAGE_COLORS, LINEAGES, UP, cell_type_colors, circl
 if TYPE_CHECKING:
     from ..stores import Store
 
+#: The lr view carries this many pairs (the most often significant) for its in-page search.
+PAIRS_EMBEDDED = 40
 #: Draw at most this many edges at first (the strongest; the page can show all): a 50-cell-type
 #: network has up to 2,500 sender → receiver pairs, and a hairball hides more than it shows.
 MAX_EDGES = 500
@@ -530,6 +532,22 @@ def default_cell_type(store: Store) -> str:
     return str(roles.groupby(S.CELL_TYPE_PROP)[OUT_STRENGTH].sum().idxmax())
 
 
+def changed_interactions(store: Store, *, fdr: float = 0.05) -> list[str]:
+    """The interactions that changed (tested, at ``fdr``) for the most changed sender, sent or
+    received, in the contrast where it changed most; [] without tests."""
+    ct = most_changed_sender(store, fdr=fdr)
+    if ct is None:
+        return []
+    best = focus_contrast(store, ct, fdr=fdr)
+    if best is None:
+        return []
+    out = []
+    for direction in ("out", "in"):
+        t = query(store, "differential", cell_type=ct, day=best[1], group=best[0], direction=direction, fdr=fdr)
+        out += [str(i) for i in t[S.INTERACTION]]
+    return list(dict.fromkeys(out))
+
+
 def default_interaction(store: Store) -> str:
     """The most significant tested change of the most changed sender, else the interaction most
     often significant."""
@@ -549,8 +567,11 @@ def default_interaction(store: Store) -> str:
 
 def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None = None, receptor: str | None = None,
             pathway: str | None = None, day: int | None = None, group: str | None = None,
-            max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
-    """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group."""
+            max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, **filters: Any) -> dict:
+    """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group.
+
+    With ``interaction`` (or the default), the page also carries the ``n_pairs`` pairs most often
+    significant (and the given one) and a searchable box switches between them."""
     f = check_filters(filters)
     if interaction is None and ligand is None and receptor is None and pathway is None:
         interaction = default_interaction(store)
@@ -568,7 +589,22 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
         trajectories = [query(store, "lr_trajectory", interaction=n, **f) for n in names]
     else:
         trajectories = [query(store, "lr_trajectory", interaction=interaction, ligand=ligand, receptor=receptor, **f)]
-    cat = query(store, "interaction_catalogue", **sel)
+    pairs: list[str] = []
+    edges_by: dict[str, pd.DataFrame] = {}
+    if interaction is not None and n_pairs:
+        every = query(store, "interaction_catalogue")
+        top = (every.groupby(S.INTERACTION)["n_significant"].sum().sort_values(ascending=False, kind="stable"))
+        pairs = {interaction, *[str(i) for i in top.index[:n_pairs] if top[i] > 0]}
+        pairs |= set(changed_interactions(store))
+        pairs = sorted(pairs)
+        for name in pairs:
+            if name != interaction:
+                trajectories.append(query(store, "lr_trajectory", interaction=name, **f))
+        edges_by = {name: (edges if name == interaction else query(store, "network", interaction=name, **f))
+                    for name in pairs}
+        cat = every
+    else:
+        cat = query(store, "interaction_catalogue", **sel)
     pw = dict(zip(cat[S.INTERACTION], cat[S.PATHWAY]))
     rows_by: dict[tuple[int, str], list[list]] = {}
     for traj in trajectories:
@@ -583,8 +619,12 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
     for g, days in groups.items():
         for d in days:
             e = edges[(edges[S.DAY] == d) & (edges[S.GROUP] == g)]
-            frames.append({S.DAY: d, S.GROUP: g, "nodes": _frame_nodes(states, comp, d, g),
-                           "edges": _agg_edges(e), "rows": rows_by.get((d, g), [])})
+            frame = {S.DAY: d, S.GROUP: g, "nodes": _frame_nodes(states, comp, d, g),
+                     "edges": _agg_edges(e), "rows": rows_by.get((d, g), [])}
+            if pairs:
+                frame["edges_by"] = {n: _agg_edges(x[(x[S.DAY] == d) & (x[S.GROUP] == g)])
+                                     for n, x in edges_by.items()}
+            frames.append(frame)
     if day is None:  # the day the pair (or pathway) signals most in that group
         totals = edges[edges[S.GROUP] == group].groupby(S.DAY)[TOTAL_SCORE].sum()
         day = int(totals.idxmax()) if len(totals) else groups[group][0]
@@ -595,18 +635,21 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
     all_types = sorted(states[S.CELL_TYPE_PROP].unique())
     spec = _base_spec(store, "lr", f)
     spec.update(
-        title=f"{what} across cell types — day {{day}}, group {{group}}",
+        title=("{pair}" if pairs else what) + " across cell types — day {day}, group {group}",
         subtitle=f"{thresholds(f)}; edges aggregated per sender → receiver",
         selection={k: v for k, v in sel.items() if v is not None},
         subject=what,
+        pairs=pairs,
         nodes=_nodes(all_types, own_colors=True),
         frames=frames,
         row_columns=LR_ROW_COLUMNS,
-        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0},
+        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0,
+                 "pair": interaction if pairs else None},
         node_mode="frame", edge_mode="aggregate", fade_isolated=True,
         queries=["network", "lr_trajectory", "interaction_catalogue", "cell_composition"],
         legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}, own_colors=True,
-                                       extra=[{"swatch": "faded", "label": f"faded: no significant {what} that day"}]),
+                                       extra=[{"swatch": "faded", "label": "faded: no significant signaling of the pair "
+                                                                            "that day"}]),
                 "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: total score"}]},
     )

@@ -96,7 +96,8 @@
     this.state = { day: spec.initial.day, group: spec.initial.group, filter: spec.initial.filter || "",
       expand: !!spec.initial.expand, maxEdges: spec.initial.max_edges || 0,
       fdr: spec.initial.fdr === undefined ? 0.05 : spec.initial.fdr, minLfc: spec.initial.min_lfc || 0,
-      focus: spec.initial.focus === undefined ? (spec.focus || "") : spec.initial.focus };
+      focus: spec.initial.focus === undefined ? (spec.focus || "") : spec.initial.focus,
+      pair: spec.initial.pair || null };
     this.scales();
     this.build();
     this.render();
@@ -112,6 +113,12 @@
 
   View.prototype.rowsOf = function (frame, f) {
     var c = this.col;
+    if (this.state.pair) {  // the lr view with several pairs: the chosen pair's rows
+      var pair = this.state.pair;
+      var mine = frame.rows.filter(function (r) { return r[c.interaction] === pair; });
+      if (!f) return mine;
+      frame = { rows: mine };
+    }
     if (!f) return frame.rows;
     var kind = f.slice(0, f.indexOf(":")), value = f.slice(f.indexOf(":") + 1);
     var idx = kind === "pathway" ? c.pathway : c.interaction;
@@ -149,8 +156,9 @@
           value: Math.max(0, r[c.score] || 0), n: 1, rows: [r], single: true };
       });
     }
-    if (frame.edges && !o.filter) {
-      return frame.edges.map(function (e) {
+    var given = this.state.pair && frame.edges_by ? frame.edges_by[this.state.pair] : frame.edges;
+    if (given && !o.filter) {
+      return given.map(function (e) {
         var k = e.from + "\u2192" + e.to;
         return Object.assign({ id: k, rows: byPair[k] || [] }, e);
       });
@@ -234,6 +242,17 @@
       this.lfcSel = choice("cg-lfc", "|log2 FC| ≥", spec.choices.min_lfc, "minLfc", function (v) { return String(v); });
       this.focusSel = choice("cg-focus", "focus", [""].concat(spec.nodes.map(function (n) { return n.id; }).sort()), "focus",
         function (v) { return v || "(none)"; });
+    }
+    if (spec.pairs && spec.pairs.length > 1) {
+      var listId = this.id + "-pairs";
+      var list = el("datalist", { id: listId });
+      spec.pairs.forEach(function (p) { list.appendChild(el("option", { value: p })); });
+      this.pairBox = el("input", { type: "search", class: "cg-pair", list: listId, "aria-label": "ligand–receptor pair",
+        placeholder: "type a ligand or receptor", size: 24,
+        onchange: function () { self.choosePair(self.pairBox.value); },
+        oninput: function () { if (spec.pairs.indexOf(self.pairBox.value) >= 0) self.choosePair(self.pairBox.value); } });
+      controls.appendChild(el("label", { class: "cg-ctl", title: "the " + spec.pairs.length + " pairs most often significant; others: commgraph view lr --interaction NAME" },
+        "pair ", this.pairBox, list, el("span", { class: "cg-ticks", text: spec.pairs.length + " pairs" })));
     }
     if ("max_edges" in spec.initial && this.mostEdges > 100) {
       this.capSel = el("select", { class: "cg-cap", "aria-label": "edges shown",
@@ -355,6 +374,12 @@
     this.render();
   };
 
+  View.prototype.choosePair = function (name) {
+    if (this.spec.pairs.indexOf(name) < 0 || name === this.state.pair) return;
+    this.state.pair = name;
+    this.render();
+  };
+
   View.prototype.step = function (k) {
     var days = this.days[this.state.group], i = days.indexOf(this.state.day) + k;
     if (i < 0 || i >= days.length) return;
@@ -377,7 +402,7 @@
     if (this.spec.edge_mode === "tested" || this.spec.edge_mode === "diff") {
       edges.forEach(function (e) { m = Math.max(m, Math.abs(e.value || 0)); });
     } else {
-      var key = st.filter + "|" + st.expand;
+      var key = st.filter + "|" + st.expand + "|" + st.pair;
       if (!(this.scaleCache = this.scaleCache || {})[key]) {
         this.spec.frames.forEach(function (f) {
           self.edgesOf(f, { filter: st.filter, expand: st.expand }).forEach(function (e) { m = Math.max(m, Math.abs(e.value || 0)); });
@@ -403,7 +428,8 @@
       this.setGroup(st.group);
       return;
     }
-    var title = spec.title.replace("{day}", st.day).replace("{group}", st.group).replace("{baseline}", frame.baseline);
+    var title = spec.title.replace("{day}", st.day).replace("{group}", st.group).replace("{baseline}", frame.baseline)
+      .replace("{pair}", st.pair || "");
     var active = [];
     if (spec.edge_mode === "tested") {
       active.push("FDR ≤ " + st.fdr, "|log2 FC| ≥ " + st.minLfc);
@@ -426,6 +452,7 @@
     if (this.groupSel) this.groupSel.value = st.group;
     if (this.filterSel) this.filterSel.value = st.filter;
     if (this.expandBox) this.expandBox.checked = st.expand;
+    if (this.pairBox && document.activeElement !== this.pairBox) this.pairBox.value = st.pair;
     if (this.fdrSel) { this.fdrSel.value = String(st.fdr); this.lfcSel.value = String(st.minLfc); this.focusSel.value = st.focus; }
     if (this.capSel) this.capSel.value = "0";
 
@@ -512,10 +539,10 @@
       : shown + (st.expand ? " ligand–receptor edges" : " sender → receiver edges") + " (" + nInter + " interactions)";
     this.statusEl.textContent = "day " + st.day + " · " + st.group + " · " + ids.length + " cell types · " + what;
     this.emptyEl.textContent = edges.length ? "" : "No " + (st.filter ? st.filter.replace(":", " ") + " " : "") +
-      (spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds on day " + st.day + " in group " + st.group + ".";
+      (st.pair ? st.pair + " " : spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds on day " + st.day + " in group " + st.group + ".";
     this.emptyEl.style.display = edges.length ? "none" : "block";
     this.pending = { day: st.day, group: st.group, filter: st.filter, expand: st.expand, available: available,
-      total: Math.round(total * 1e6) / 1e6, fdr: st.fdr, min_lfc: st.minLfc, focus: st.focus, up: nUp, down: nDown,
+      total: Math.round(total * 1e6) / 1e6, pair: st.pair, fdr: st.fdr, min_lfc: st.minLfc, focus: st.focus, up: nUp, down: nDown,
       dimmed: nDim, title: title, max_width_value: Math.round(this.maxShown * 1e6) / 1e6,
       widths: visEdges.map(function (v) { return [v.id, v.width]; }) };
     if (this.selected && !this.current.byId[this.selected] && !keepN[this.selected]) { this.selected = null; this.showHint(); }
