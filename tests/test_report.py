@@ -383,6 +383,11 @@ def test_diff_view_controls_draw_the_tested_changes(browser, trial, trial_pages)
         seen.add(d["edges"])
         screenshot(browser, f"trial-diff-fdr{fdr:g}-lfc{lfc:g}-{focus or 'none'}")
     assert len(seen) > 1, "the controls did not change the drawing"
+    # the other group keeps the day and the cut-offs
+    Select(browser.find_element("css selector", ".cg-group")).select_by_value("A")
+    d = wait_drawn(browser, after=d["seq"])
+    assert (d["group"], d["day"], d["fdr"]) == ("A", 7, 1.0)
+    assert d["edges"] == len(_tested_pairs(trial, day=7, group="A", fdr=1.0, min_lfc=0.0))
     assert_clean(browser, page)
 
 

@@ -304,7 +304,7 @@ def diff_spec(store: Store, *, day: int | None = None, group: str | None = None,
     mine = contrasts[contrasts[S.GROUP] == group] if len(contrasts) else contrasts
     if len(mine) and (day is None or int(day) in set(mine[S.DAY].astype(int))) \
             and (baseline is None or int(baseline) in set(mine[S.BASELINE].astype(int))):
-        return _tested_diff_spec(store, states, mine, day=day, group=group, pathway=pathway, fdr=fdr,
+        return _tested_diff_spec(store, states, contrasts, day=day, group=group, pathway=pathway, fdr=fdr,
                                  min_abs_log2fc=min_abs_log2fc, focus=focus, max_edges=max_edges, f=f)
     baseline = days[0] if baseline is None else baseline
     return _untested_diff_spec(store, states, days, day=day, group=group, baseline=baseline, pathway=pathway,
@@ -319,18 +319,19 @@ def _tested_diff_spec(store: Store, states: pd.DataFrame, contrasts: pd.DataFram
         raise QueryError(f"no cell type {focus!r} in {store.uri}")
     frames, n_pass = [], {}
     comp = composition(store)
-    for k in contrasts.itertuples(index=False):
-        d, b = int(k.day), int(k.baseline)
-        t = tested_changes(store, day=d, group=group, cell_types=all_types)
+    for k in contrasts.itertuples(index=False):  # every group's contrasts: the group switch keeps the day
+        d, b, g = int(k.day), int(k.baseline), str(k.group)
+        t = tested_changes(store, day=d, group=g, cell_types=all_types)
         if pathway is not None:
             t = t[t[S.PATHWAY] == pathway]
         ok = t[(t[S.FDR] <= fdr) & (t[LOG2FC].abs() >= min_abs_log2fc)]
-        n_pass[d] = (len(ok), ok.groupby(SENDER).size())
-        nodes = _frame_nodes(states, comp, b, group)
-        nodes.update(_frame_nodes(states, comp, d, group))
+        if g == group:
+            n_pass[d] = (len(ok), ok.groupby(SENDER).size())
+        nodes = _frame_nodes(states, comp, b, g)
+        nodes.update(_frame_nodes(states, comp, d, g))
         rows = [[str(r[SENDER]), str(r[RECEIVER]), str(r[S.INTERACTION]), _str(r[S.PATHWAY]), _num(r[DELTA]),
                  _num(r[LOG2FC]), _num(r[S.FDR]), _int(r["n"])] for r in t.to_dict("records")]
-        frames.append({S.DAY: d, S.GROUP: group, "baseline": b, "nodes": nodes, "rows": rows})
+        frames.append({S.DAY: d, S.GROUP: g, "baseline": b, "nodes": nodes, "rows": rows})
     if day is None:
         day = max(n_pass, key=lambda d: (n_pass[d][0], -d))
     day = int(day)
