@@ -88,6 +88,7 @@ class Focus:
     tested: bool  # the store holds a time contrast for (group, day)
     interactions: list[str] = field(default_factory=list)  # key pairs (both directions)
     why: str = ""
+    answers: dict = field(default_factory=dict, repr=False, compare=False)  # computed once per report
 
 
 def _time_contrasts(store: Store) -> pd.DataFrame:
@@ -211,7 +212,8 @@ def findings(store: Store, f: Focus, *, fdr: float = FDR, per_direction: int = N
                         f"{up['in']} more strongly and {down['in']} less strongly (paired over patients, "
                         f"FDR ≤ {fdr:g}).",
                 "query": "differential", "kind": "counts",
-                "params": {"cell_type": f.cell_type, "day": f.day, "group": f.group, "fdr": fdr}})
+                "params": {"cell_type": f.cell_type, "day": f.day, "group": f.group, "direction": "out", "fdr": fdr},
+                "more": [{"cell_type": f.cell_type, "day": f.day, "group": f.group, "direction": "in", "fdr": fdr}]})
     for direction in ("out", "in"):
         for r in _top(counts[direction], per_direction).itertuples(index=False):
             out.append({"text": _pair_sentence(f, r, direction, group=f.group, day=f.day), "query": "differential",
@@ -267,14 +269,10 @@ def clinical_scores(store: Store) -> list[str]:
 
 
 def clinical_link(store: Store, f: Focus) -> dict | None:
-    key = (id(store), store.uri, f.cell_type, f.baseline)
-    if key not in _LINKS:
-        _LINKS.clear()
-        _LINKS[key] = _clinical_link(store, f)
-    return _LINKS[key]
-
-
-_LINKS: dict = {}
+    """See :func:`_clinical_link`; computed once per Focus (its permutation tests take seconds)."""
+    if "clinical" not in f.answers:
+        f.answers["clinical"] = _clinical_link(store, f)
+    return f.answers["clinical"]
 
 
 def _clinical_link(store: Store, f: Focus) -> dict | None:
@@ -384,7 +382,9 @@ class _Report:
 
     def note(self, name: str, **params: Any) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in params.items() if v is not None)
-        self.notes.append(f'<code>store.query("{_e(name)}"{", " if args else ""}{_e(args)})</code>')
+        call = f'store.query("{name}"{", " if args else ""}{args})' if name != "clinical" \
+            else f"commgraph.clinical.associate(store, score=SCORE, {args})"
+        self.notes.append(f"<code>{html.escape(call, quote=False)}</code>")
         n = len(self.notes)
         return f'<sup class="cg-fn"><a href="#fn{n}" id="fnref{n}">{n}</a></sup>'
 
@@ -398,9 +398,12 @@ class _Report:
     # --- sections --------------------------------------------------------------------------
     def summary(self) -> str:
         items = findings(self.store, self.f, fdr=self.fdr)
-        lis = "".join(f'<li data-finding="{_e(it.get("kind", ""))}">{_e(it["text"])}'
-                      + (self.note(it["query"], **it["params"]) if it["query"] and it["query"] != "clinical" else "")
-                      + "</li>" for it in items)
+        def notes(it: dict) -> str:
+            if not it["query"]:
+                return ""
+            return "".join(self.note(it["query"], **p) for p in [it["params"], *it.get("more", [])])
+
+        lis = "".join(f'<li data-finding="{_e(it.get("kind", ""))}">{_e(it["text"])}{notes(it)}</li>' for it in items)
         why = f'<p class="cg-note">Focus: {_e(self.f.why)}.</p>' if self.f.why else ""
         return f'<ul class="cg-findings">{lis}</ul>{why}'
 
