@@ -455,13 +455,16 @@ def demo(
 def view(
     kind: Annotated[str, typer.Argument(help="network | diff | ego | lr")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write (default commgraph-KIND.html)")] = None,
-    cell_type: Annotated[Optional[str], typer.Option(help="ego: the cell type (default MX1+ Mono)")] = None,
+    cell_type: Annotated[Optional[str], typer.Option(help="ego: the cell type (default: the most changed sender)")] = None,
     day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(help="diff: the day to compare against (default 0)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(help="diff without tested changes: the day to compare against")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
     max_edges: Annotated[Optional[int], typer.Option(help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
+    fdr: Annotated[Optional[float], typer.Option(help="diff: FDR cut-off of a tested change (default 0.05)")] = None,
+    min_log2fc: Annotated[Optional[float], typer.Option(help="diff: |log2 FC| cut-off (default 0)")] = None,
+    focus: Annotated[Optional[str], typer.Option(help="diff: the cell type highlighted (default: the most changed sender)")] = None,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
@@ -469,20 +472,21 @@ def view(
     """Write one interactive HTML network view (self-contained, works offline)."""
     from .views import view as write_view
 
+    extra = {k: v for k, v in (("fdr", fdr), ("min_abs_log2fc", min_log2fc), ("focus", focus)) if v is not None}
     with _store(db, neo4j, user, read_only=True) as store:
         path = write_view(store, kind, out=out, cell_type=cell_type, day=day, group=group, baseline=baseline,
-                          pathway=pathway, interaction=interaction, max_edges=max_edges)
+                          pathway=pathway, interaction=interaction, max_edges=max_edges, **extra)
     err.print(f"wrote {path}")
 
 
 @app.command()
 def views(
     directory: Annotated[Path, typer.Argument(help="Folder for network.html, diff.html, ego.html, lr.html, index.html")],
-    cell_type: Annotated[str, typer.Option(help="The ego view's cell type")] = "MX1+ Mono",
-    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
-    group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
-    baseline: Annotated[int, typer.Option(help="The diff view's baseline day")] = 0,
-    interaction: Annotated[Optional[str], typer.Option(help="The lr view's pair (default: the first key pair present)")] = None,
+    cell_type: Annotated[Optional[str], typer.Option(help="The ego view's cell type and the diff view's focus (default: the most changed sender)")] = None,
+    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: where that cell type changed most)")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Group shown first (default: where that cell type changed most)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(help="The diff view's baseline day without tested changes")] = None,
+    interaction: Annotated[Optional[str], typer.Option(help="The lr view's pair (default: the most significant change)")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="Only this pathway in the network and diff views")] = None,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
@@ -499,21 +503,25 @@ def views(
 
 @app.command()
 def report(
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path("report.html"),
-    cell_type: Annotated[str, typer.Option(help="The cell type the report follows")] = "MX1+ Mono",
-    group: Annotated[Optional[str], typer.Option(help="Dose group (default: the one sampled on most days)")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day compared with the baseline (default: largest change)")] = None,
-    baseline: Annotated[int, typer.Option(help="Baseline day")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File to write (default report.html, or report.pdf with --format pdf)")] = None,
+    cell_type: Annotated[Optional[str], typer.Option(help="The cell type the report follows (default: the sender with the most tested changes)")] = None,
+    interaction: Annotated[Optional[list[str]], typer.Option("--interaction", help="A key ligand–receptor pair, e.g. CD86^CTLA4 (repeatable; default: the cell type's top changes, sent and received)")] = None,
+    day: Annotated[Optional[int], typer.Option(help="Day compared with the baseline (default: where the cell type changed most)")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Dose group or cohort (default: where the cell type changed most)")] = None,
+    fdr: Annotated[float, typer.Option(help="FDR cut-off of a tested change")] = 0.05,
+    fmt: Annotated[str, typer.Option("--format", help="html or pdf (printed by headless Chromium)")] = "html",
     networks: Annotated[bool, typer.Option("--networks/--no-networks", help="Embed the interactive networks")] = True,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
 ):
-    """Write a self-contained HTML report of the study: tables, plots and interactive networks."""
+    """Write the study report: tested findings in sentences, methods, figures and networks (offline HTML or PDF)."""
     from .report import write_report
 
+    out = out or Path("report.pdf" if fmt == "pdf" else "report.html")
     with _store(db, neo4j, user, read_only=True) as store:
-        path = write_report(store, out, cell_type=cell_type, group=group, day=day, baseline=baseline, views=networks)
+        path = write_report(store, out, cell_type=cell_type, group=group, day=day, interactions=interaction or None,
+                            views=networks, fdr=fdr, format=fmt)
     err.print(f"wrote {path}")
 
 

@@ -149,7 +149,8 @@ def test_views_of_a_study_without_counts_or_arms(tmp_path):
         assert [(f["day"], f["group"]) for f in spec["frames"]] == [(0, S.NO_GROUP)]
         assert all(n[S.FRACTION] is None for f in spec["frames"] for n in f["nodes"].values())
         report = write_report(store, tmp_path / "report.html", views=False).read_text(encoding="utf-8")
-        assert "<script" not in report and "<svg" in report  # no networks, no script
+        # no networks (no vis-network), no tested changes: the figures of summed score, drawn by Vega
+        assert "vis.Network" not in report and "data-commgraph-chart" in report and "no tested changes" in report
 
 
 # --- in the browser ---------------------------------------------------------------------------
@@ -328,23 +329,40 @@ def test_lr_view_steps_through_days_and_groups(browser, pages, signals):
             assert counts(d) == expect_network(signals, d["day"], group, interaction=ICAM), (d["day"], group)
             seen.add((d["day"], d["group"], d["edges"], d["total"]))
     assert len({(day, g) for day, g, *_ in seen}) == 8 and len({rest for *_, rest in seen}) > 1
+    # another pair, typed into the search box: what is drawn is that pair's network, titled with it
+    pairs = browser.execute_script("return JSON.parse(document.querySelector('script[data-commgraph-view]').textContent).pairs")
+    assert ICAM in pairs and len(pairs) > 5
+    for other in [p for p in pairs if p != ICAM][:3]:
+        box = browser.find_element(By.CSS_SELECTOR, ".cg-pair")
+        box.clear()
+        box.send_keys(other)
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # typing draws every pair whose name the text completes on the way (a prefix of another)
+        d = WebDriverWait(browser, 15).until(lambda b: (x := drawn(b)) and x["pair"] == other and x)
+        assert d["pair"] == other and counts(d) == expect_network(signals, d["day"], d["group"], interaction=other)
+        assert browser.find_element(By.CSS_SELECTOR, ".cg-title").text.startswith(other + " across cell types")
+    screenshot(browser, "view-lr-other-pair")
     assert_clean(browser, pages["lr"])
 
 
 @pytest.mark.browser
 def test_report_opens_offline_with_every_view_drawn(browser, pages, signals):
+    """A study without tested changes: the report says so, draws its figures of summed score
+    and the ego and pair networks, offline."""
     from selenium.webdriver.common.by import By
 
+    from test_report import wait_charts
+
     open_page(browser, pages["report"])
-    for kind in KINDS:
+    for kind in ("ego", "lr"):
         wait_drawn(browser, view_id=f"cg-report-{kind}")
-    d = drawn(browser, "cg-report-network")
-    assert (d["day"], d["group"]) == (7, "high") and counts(d) == expect_network(signals, 7, "high")
     d = drawn(browser, "cg-report-ego")
-    assert counts(d) == expect_ego(signals, 7, "high")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg[role=img]")) >= 10  # heatmaps, line and bar plots
+    assert (d["day"], d["group"]) == (7, "high") and counts(d) == expect_ego(signals, 7, "high")
+    assert wait_charts(browser)["n"] == 3  # pathway flow, roles, composition: no tests, no clinical scores
     titles = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "section > h2")]
-    assert "Key ligand–receptor pairs over time" in titles and "Interactive networks" in titles
+    assert titles[:2] == ["What changed", "How it was measured"] and "The networks, interactive" in titles
+    assert "no tested changes" in browser.find_element(By.CSS_SELECTOR, "#summary").text
     assert_clean(browser, pages["report"])
     screenshot(browser, "report")
     screenshot(browser, "report-full", full=True)

@@ -8,15 +8,20 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
     total score; hover: the strongest ligand–receptor pairs and pathways; click: all of them).
     Optionally one ``pathway``; ``expand=True`` starts with one edge per pair (also a checkbox).
 ``diff``
-    Day ``day`` against ``baseline`` in one group, CellChat's differential network: red edges
-    grew, blue shrank, dashed ones were gained (red) or lost (blue); width: size of the change.
+    Change first: with tested changes in the store (``commgraph differential``) only the
+    features passing the FDR and |log2 FC| cut-offs (selects in the page; the title states them)
+    are drawn, summed per sender → receiver, red rose / blue fell, width scaled to the widest
+    drawn change; a focus cell type (default: the sender with the most changes) keeps its
+    colours while the rest is greyed. Without tests: CellChat's differential network of summed
+    significant score (red grew, blue shrank, dashed gained or lost).
 ``ego``
-    One cell type (default ``"MX1+ Mono"``) and its partners, what it sends and receives, with
-    an in-page day slider, group switch and pathway / ligand–receptor filter over every day ×
-    group (all embedded in the page).
+    One cell type (default: the most changed sender) and its partners, what it sends and
+    receives, with an in-page day slider, group switch and pathway / ligand–receptor filter over
+    every day × group (all embedded in the page).
 ``lr``
-    One ligand–receptor pair (``interaction="CD86^CTLA4"``, or ``ligand=``/``receptor=``) or a
-    ``pathway`` across every cell type, day and group selectable in the page.
+    One ligand–receptor pair (default: the most significant change of the most changed sender;
+    or ``interaction="CD86^CTLA4"``, ``ligand=``/``receptor=``) or a ``pathway`` across every
+    cell type, day and group selectable in the page.
 
 Every view shares fixed positions (a circle ordered by lineage; physics off), so what changes
 between days is the edges, not the layout. Filters for the queries: ``pvalue=0.05``,
@@ -42,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryError
-from ._data import DEFAULT_CELL_TYPE, FILTER_DEFAULTS, KEY_INTERACTIONS, SPECS
+from ._data import FILTER_DEFAULTS, SPECS, default_cell_type, default_interaction, focus_contrast
 from ._html import page, view_block
 from ._layout import LINEAGE_COLORS, LINEAGE_RULES, lineage_of
 
@@ -52,13 +57,14 @@ if TYPE_CHECKING:
 KINDS: tuple[str, ...] = ("network", "diff", "ego", "lr")
 
 __all__ = [
-    "DEFAULT_CELL_TYPE",
     "FILTER_DEFAULTS",
-    "KEY_INTERACTIONS",
     "KINDS",
     "LINEAGE_COLORS",
     "LINEAGE_RULES",
     "ViewFile",
+    "default_cell_type",
+    "default_interaction",
+    "focus_contrast",
     "lineage_of",
     "render",
     "view",
@@ -134,26 +140,32 @@ def view(store: Store, kind: str = "ego", *, out: str | os.PathLike | None = Non
     return path
 
 
-def write_views(store: Store, out_dir: str | os.PathLike, *, cell_type: str = DEFAULT_CELL_TYPE,
-                day: int | None = None, group: str | None = None, baseline: int = 0,
+def write_views(store: Store, out_dir: str | os.PathLike, *, cell_type: str | None = None,
+                day: int | None = None, group: str | None = None, baseline: int | None = None,
                 interaction: str | None = None, pathway: str | None = None,
                 **filters: Any) -> dict[str, ViewFile]:
     """Write every view into ``out_dir`` (``network.html``, ``diff.html``, ``ego.html``,
     ``lr.html`` and an ``index.html`` linking them); returns kind → path.
 
     ``day``/``group`` pick what the single-day views show (default: the group sampled on the
-    most days and its day of largest change from the first day); ``cell_type`` the ego view;
-    ``interaction`` (default: the first of :data:`KEY_INTERACTIONS` present) the ``lr`` view;
+    most days and its day of largest change from the first day); ``cell_type`` the ego view
+    (default: the most changed sender); ``interaction`` the ``lr`` view (default: that sender's
+    most significant change);
     ``pathway`` narrows the network and diff views.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    cell_type = cell_type or default_cell_type(store)
+    if day is None or group is None:  # one day and group for every page: where the cell type changed most
+        best = focus_contrast(store, cell_type, group=group, day=day)
+        if best is not None:
+            group, day = best[0], best[1]
     written = {"network": view(store, "network", out=out / "network.html", day=day, group=group, pathway=pathway,
                                **filters)}
     skipped = {}
     try:
         written["diff"] = view(store, "diff", out=out / "diff.html", day=day, group=group, baseline=baseline,
-                               pathway=pathway, **filters)
+                               pathway=pathway, focus=cell_type, **filters)
     except QueryError as ex:  # a group sampled on one day only has nothing to compare
         if day is not None:
             raise

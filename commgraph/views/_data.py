@@ -27,22 +27,13 @@ import pandas as pd
 
 from .. import _schema as S
 from ..errors import QueryError
-from ._layout import DOWN, LINEAGE_COLORS, LINEAGES, UP, circle_positions, lineage_of
+from ._layout import DOWN, LINEAGE_COLORS, LINEAGES, UP, cell_type_colors, circle_positions, lineage_of
 
 if TYPE_CHECKING:
     from ..stores import Store
 
-#: Ligand–receptor pairs the study asks about first (the report plots those present).
-KEY_INTERACTIONS: tuple[str, ...] = (
-    "ICAM1^ITGAL_ITGB2",
-    "CD86^CTLA4",
-    "APP^CD74",
-    "IL16^CD4",
-    "ANXA1^FPR1",
-    "LGALS9^HAVCR2",
-    "RETN^CAP1",
-)
-DEFAULT_CELL_TYPE = "MX1+ Mono"
+#: The lr view carries this many pairs (the most often significant) for its in-page search.
+PAIRS_EMBEDDED = 40
 #: Draw at most this many edges at first (the strongest; the page can show all): a 50-cell-type
 #: network has up to 2,500 sender → receiver pairs, and a hairball hides more than it shows.
 MAX_EDGES = 500
@@ -178,9 +169,12 @@ def _frame_nodes(states: pd.DataFrame, comp: dict, day: int, group: str) -> dict
             for c in sorted(here[S.CELL_TYPE_PROP].unique())}
 
 
-def _nodes(cell_types, *, centre: str | None = None) -> list[dict]:
+def _nodes(cell_types, *, centre: str | None = None, own_colors: bool = False) -> list[dict]:
+    """Nodes at fixed positions; ``own_colors``: each cell type its own colour (else by lineage)."""
     pos = circle_positions(cell_types, centre=centre)
-    return [{"id": c, "lineage": lineage_of(c), "x": x, "y": y} for c, (x, y) in pos.items()]
+    colors = cell_type_colors(pos) if own_colors else {}
+    return [{"id": c, "lineage": lineage_of(c), "x": x, "y": y, **({"color": colors[c]} if c in colors else {})}
+            for c, (x, y) in pos.items()]
 
 
 def _palette() -> dict:
@@ -204,9 +198,12 @@ def _partner_rows(store: Store, cell_type: str, day: int, group: str, direction:
     return rows
 
 
-def _legend_nodes(lineages: set[str], *, extra: list[dict] | None = None) -> list[dict]:
-    items = [{"swatch": "dot", "color": LINEAGE_COLORS[lin], "label": f"{lin} lineage"}
-             for lin in LINEAGES if lin in lineages]
+def _legend_nodes(lineages: set[str], *, extra: list[dict] | None = None, own_colors: bool = False) -> list[dict]:
+    if own_colors:
+        items = [{"swatch": "dot", "color": "#888888", "label": "colour: one per cell type (an edge takes its sender's)"}]
+    else:
+        items = [{"swatch": "dot", "color": LINEAGE_COLORS[lin], "label": f"{lin} lineage"}
+                 for lin in LINEAGES if lin in lineages]
     items.append({"swatch": "size", "label": "size: share of the day's counted cells"})
     items.append({"swatch": "dashed-dot", "label": "dashed border: cells not counted"})
     return items + (extra or [])
@@ -250,28 +247,124 @@ def network_spec(store: Store, *, day: int | None = None, group: str | None = No
     spec.update(
         title=f"Network of {what} — day {{day}}, group {{group}}",
         subtitle=f"{thresholds(f)}; edges aggregated per sender → receiver",
-        nodes=_nodes(all_types),
+        nodes=_nodes(all_types, own_colors=True),
         frames=[{S.DAY: day, S.GROUP: group, "nodes": nodes, "edges": _agg_edges(edges), "rows": rows}],
         row_columns=ROW_COLUMNS,
         initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": bool(expand), "max_edges": max_edges or 0},
         node_mode="frame", edge_mode="aggregate", expandable=True,
         queries=["network", "partners", "roles", "cell_composition"],
-        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}),
-                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: sender's lineage"},
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}, own_colors=True),
+                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: total score of the significant interactions"}]},
     )
     return spec
 
 
-def diff_spec(store: Store, *, day: int | None = None, group: str | None = None, baseline: int = 0,
-              pathway: str | None = None, max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
-    """Day X against a baseline within a group: CellChat's differential network."""
+def tested_contrasts(store: Store) -> pd.DataFrame:
+    """The store's time contrasts (group, day, baseline), from ``store.contrasts()``."""
+    c = store.contrasts()
+    if c.empty:
+        return c
+    return c[c[S.KIND] == "time"].sort_values([S.GROUP, S.DAY]).reset_index(drop=True)
+
+
+def tested_changes(store: Store, *, day: int, group: str, cell_types, fdr: float = 1.0) -> pd.DataFrame:
+    """Every tested feature of one time contrast, sender → receiver (``differential`` per sender)."""
+    parts = []
+    for ct in cell_types:
+        t = query(store, "differential", cell_type=ct, day=int(day), group=group, direction="out", fdr=fdr)
+        if len(t):
+            parts.append(t.assign(sender=ct).rename(columns={PARTNER: RECEIVER}))
+    cols = [SENDER, RECEIVER, S.INTERACTION, S.PATHWAY, DELTA, LOG2FC, S.FDR, "n", "mean_baseline", "mean_day"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+TESTED_ROW_COLUMNS = ["from", "to", S.INTERACTION, S.PATHWAY, DELTA, LOG2FC, S.FDR, "n"]
+FDR_CHOICES = (0.001, 0.01, 0.05, 0.1, 0.25, 1.0)
+LFC_CHOICES = (0.0, 0.5, 1.0, 2.0)
+
+
+def diff_spec(store: Store, *, day: int | None = None, group: str | None = None, baseline: int | None = None,
+              pathway: str | None = None, max_edges: int | None = MAX_EDGES, fdr: float = 0.05,
+              min_abs_log2fc: float = 0.0, focus: str | None = None, **filters: Any) -> dict:
+    """Day X against its baseline within a group, change first.
+
+    With tested changes in the store (``commgraph differential``): only features passing the
+    FDR and |log2 FC| cut-offs (changeable in the page) are drawn, summed per sender → receiver:
+    red rose, blue fell, width = |summed mean paired change| scaled to the largest drawn edge;
+    ``focus`` (default: the sender with the most changes) highlights one cell type's edges and
+    dims the rest. Without tested changes: the change of summed significant score (untested)."""
     f = check_filters(filters)
     states = store.cell_states()
     group = pick_group(store, states, group)
     if pathway is not None:
         check_known(store, {S.PATHWAY: pathway})
     days = frames_of(states)[group]
+    contrasts = tested_contrasts(store)
+    mine = contrasts[contrasts[S.GROUP] == group] if len(contrasts) else contrasts
+    if len(mine) and (day is None or int(day) in set(mine[S.DAY].astype(int))) \
+            and (baseline is None or int(baseline) in set(mine[S.BASELINE].astype(int))):
+        return _tested_diff_spec(store, states, contrasts, day=day, group=group, pathway=pathway, fdr=fdr,
+                                 min_abs_log2fc=min_abs_log2fc, focus=focus, max_edges=max_edges, f=f)
+    baseline = days[0] if baseline is None else baseline
+    return _untested_diff_spec(store, states, days, day=day, group=group, baseline=baseline, pathway=pathway,
+                               max_edges=max_edges, f=f)
+
+
+def _tested_diff_spec(store: Store, states: pd.DataFrame, contrasts: pd.DataFrame, *, day, group, pathway, fdr,
+                      min_abs_log2fc, focus, max_edges, f) -> dict:
+    all_types = sorted(states[S.CELL_TYPE_PROP].unique())
+    if focus is not None and focus not in all_types:
+        check_known(store, {S.CELL_TYPE_PROP: focus})
+        raise QueryError(f"no cell type {focus!r} in {store.uri}")
+    frames, n_pass = [], {}
+    comp = composition(store)
+    for k in contrasts.itertuples(index=False):  # every group's contrasts: the group switch keeps the day
+        d, b, g = int(k.day), int(k.baseline), str(k.group)
+        t = tested_changes(store, day=d, group=g, cell_types=all_types)
+        if pathway is not None:
+            t = t[t[S.PATHWAY] == pathway]
+        ok = t[(t[S.FDR] <= fdr) & (t[LOG2FC].abs() >= min_abs_log2fc)]
+        if g == group:
+            n_pass[d] = (len(ok), ok.groupby(SENDER).size())
+        nodes = _frame_nodes(states, comp, b, g)
+        nodes.update(_frame_nodes(states, comp, d, g))
+        rows = [[str(r[SENDER]), str(r[RECEIVER]), str(r[S.INTERACTION]), _str(r[S.PATHWAY]), _num(r[DELTA]),
+                 _num(r[LOG2FC]), _num(r[S.FDR]), _int(r["n"])] for r in t.to_dict("records")]
+        frames.append({S.DAY: d, S.GROUP: g, "baseline": b, "nodes": nodes, "rows": rows})
+    if day is None:
+        day = max(n_pass, key=lambda d: (n_pass[d][0], -d))
+    day = int(day)
+    if focus is None:
+        by = n_pass[day][1]
+        focus = str(by.sort_values(ascending=False).index[0]) if len(by) else None
+    what = f"signaling through {pathway}" if pathway else "signaling"
+    spec = _base_spec(store, "diff", f)
+    spec.update(
+        title=f"Tested change of {what} — day {{day}} against day {{baseline}}, group {{group}}",
+        subtitle=(f"ligand–receptor features tested per patient (limma, paired; BH FDR), summed per sender → receiver "
+                  f"over those passing the cut-offs"),
+        nodes=_nodes(all_types),
+        frames=frames,
+        row_columns=TESTED_ROW_COLUMNS,
+        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0,
+                 "fdr": fdr, "min_lfc": min_abs_log2fc, "focus": focus or ""},
+        choices={"fdr": list(FDR_CHOICES), "min_lfc": list(LFC_CHOICES)},
+        focus=focus, node_mode="frame", edge_mode="tested",
+        queries=["differential", "cell_composition"],
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types},
+                                       extra=[{"swatch": "ring", "label": "thick border: the focus cell type"}]),
+                "edges": [{"swatch": "line", "color": UP, "label": "rose: summed change of the passing features > 0"},
+                          {"swatch": "line", "color": DOWN, "label": "fell: summed change < 0"},
+                          {"swatch": "line", "color": "#c8c8c8", "label": "grey: not touching the focus cell type"},
+                          {"swatch": "width", "label": "width: |summed mean paired change| (score units), "
+                                                       "scaled to the widest drawn edge"}]},
+    )
+    return spec
+
+
+def _untested_diff_spec(store: Store, states: pd.DataFrame, days: list[int], *, day, group, baseline, pathway,
+                        max_edges, f) -> dict:
     baseline = check_day(store, days, baseline, group, what="baseline day")
     if day is None:
         totals = query(store, "network", group=group, pathway=pathway, **f).groupby(S.DAY)[TOTAL_SCORE].sum()
@@ -331,10 +424,12 @@ def diff_spec(store: Store, *, day: int | None = None, group: str | None = None,
     return spec
 
 
-def ego_spec(store: Store, cell_type: str = DEFAULT_CELL_TYPE, *, day: int | None = None, group: str | None = None,
+def ego_spec(store: Store, cell_type: str | None = None, *, day: int | None = None, group: str | None = None,
              filter: str = "", expand: bool = False, **filters: Any) -> dict:
     """One cell type and its partners on every day × group, steppable in the page."""
     f = check_filters(filters)
+    if cell_type is None:
+        cell_type = default_cell_type(store)
     states = store.cell_states()
     mine = states[states[S.CELL_TYPE_PROP] == cell_type]
     if mine.empty:
@@ -372,37 +467,112 @@ def ego_spec(store: Store, cell_type: str = DEFAULT_CELL_TYPE, *, day: int | Non
         title=f"{cell_type} and its partners — day {{day}}, group {{group}}",
         subtitle=f"{thresholds(f)}; edges: what {cell_type} sends and receives, summed per partner",
         focus=cell_type,
-        nodes=_nodes(types, centre=cell_type),
+        nodes=_nodes(types, centre=cell_type, own_colors=True),
         frames=frames,
         row_columns=ROW_COLUMNS,
         initial={S.DAY: day, S.GROUP: group, "filter": filter or "", "expand": bool(expand)},
         filters={"pathway": pathways, "interaction": interactions},
         node_mode="connected", edge_mode="rows", expandable=True,
         queries=["partners", "signaling_by_day", "cell_composition"],
-        legend={"nodes": _legend_nodes({lineage_of(c) for c in types},
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in types}, own_colors=True,
                                        extra=[{"swatch": "ring", "label": f"thick border: {cell_type}"}]),
-                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: sender's lineage"},
+                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: summed score of the shown ligand–receptor pairs"}]},
     )
     return spec
 
 
+def change_counts(store: Store, *, fdr: float = 0.05) -> pd.DataFrame:
+    """Per time contrast and cell type, how many tested features it sends and receives that
+    changed at ``fdr`` (``change_summary``): group, day, baseline, cell_type, role, n, size."""
+    rows = []
+    for k in tested_contrasts(store).itertuples(index=False):
+        cs = query(store, "change_summary", day=int(k.day), group=k.group, fdr=fdr)
+        cs = cs.assign(n=cs["n_up"] + cs["n_down"], size=cs["net_delta"].abs())
+        for role in (SENDER, RECEIVER):
+            for ct, r in cs.groupby(role)[["n", "size"]].sum().iterrows():
+                rows.append({S.GROUP: k.group, S.DAY: int(k.day), S.BASELINE: int(k.baseline), S.CELL_TYPE_PROP: ct,
+                             "role": role, "n": int(r["n"]), "size": float(r["size"])})
+    return pd.DataFrame(rows, columns=[S.GROUP, S.DAY, S.BASELINE, S.CELL_TYPE_PROP, "role", "n", "size"])
+
+
+def most_changed_sender(store: Store, *, fdr: float = 0.05) -> str | None:
+    """The sender with the most tested changes over every time contrast (None: nothing tested)."""
+    c = change_counts(store, fdr=fdr)
+    c = c[c["role"] == SENDER].groupby(S.CELL_TYPE_PROP)[["n", "size"]].sum()
+    if c.empty or c["n"].max() == 0:
+        return None
+    return str(c.sort_values(["n", "size"], ascending=False).index[0])
+
+
+def focus_contrast(store: Store, cell_type: str, *, group: str | None = None, day: int | None = None,
+                   fdr: float = 0.05) -> tuple[str, int, int, int] | None:
+    """(group, day, baseline, n changed) of the time contrast where ``cell_type`` (as sender or
+    receiver) has the most tested changes; None when nothing was tested."""
+    c = change_counts(store, fdr=fdr)
+    c = c[c[S.CELL_TYPE_PROP] == cell_type]
+    if group is not None:
+        c = c[c[S.GROUP] == group]
+    if day is not None:
+        c = c[c[S.DAY] == int(day)]
+    if c.empty:
+        return None
+    c = c.groupby([S.GROUP, S.DAY, S.BASELINE])[["n", "size"]].sum().reset_index()
+    best = c.sort_values(["n", "size", S.DAY], ascending=[False, False, True]).iloc[0]
+    return str(best[S.GROUP]), int(best[S.DAY]), int(best[S.BASELINE]), int(best["n"])
+
+
+def default_cell_type(store: Store) -> str:
+    """The most changed sender, or without tests the strongest sender."""
+    ct = most_changed_sender(store)
+    if ct is not None:
+        return ct
+    roles = query(store, "roles")
+    if roles.empty:
+        raise QueryError(f"the store {store.uri} holds no significant signaling: load a study first")
+    return str(roles.groupby(S.CELL_TYPE_PROP)[OUT_STRENGTH].sum().idxmax())
+
+
+def changed_interactions(store: Store, *, fdr: float = 0.05) -> list[str]:
+    """The interactions that changed (tested, at ``fdr``) for the most changed sender, sent or
+    received, in the contrast where it changed most; [] without tests."""
+    ct = most_changed_sender(store, fdr=fdr)
+    if ct is None:
+        return []
+    best = focus_contrast(store, ct, fdr=fdr)
+    if best is None:
+        return []
+    out = []
+    for direction in ("out", "in"):
+        t = query(store, "differential", cell_type=ct, day=best[1], group=best[0], direction=direction, fdr=fdr)
+        out += [str(i) for i in t[S.INTERACTION]]
+    return list(dict.fromkeys(out))
+
+
 def default_interaction(store: Store) -> str:
-    """The first of :data:`KEY_INTERACTIONS` the store shows, else its most often seen interaction."""
+    """The most significant tested change of the most changed sender, else the interaction most
+    often significant."""
+    ct = most_changed_sender(store)
+    if ct is not None:
+        c = change_counts(store)
+        best = c[(c[S.CELL_TYPE_PROP] == ct) & (c["role"] == SENDER)].sort_values(["n", "size"], ascending=False).iloc[0]
+        t = query(store, "differential", cell_type=ct, day=int(best[S.DAY]), group=best[S.GROUP], fdr=0.05)
+        if len(t):
+            return str(t.sort_values(S.FDR).iloc[0][S.INTERACTION])
     cat = query(store, "interaction_catalogue")
     seen = cat[cat["n_pairs"] > 0]
     if seen.empty:
         raise QueryError(f"the store {store.uri} holds no interactions: load a study first")
-    for name in KEY_INTERACTIONS:
-        if (seen[S.INTERACTION] == name).any():
-            return name
     return str(seen.groupby(S.INTERACTION)["n_significant"].sum().sort_values(ascending=False).index[0])
 
 
 def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None = None, receptor: str | None = None,
             pathway: str | None = None, day: int | None = None, group: str | None = None,
-            max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
-    """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group."""
+            max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, **filters: Any) -> dict:
+    """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group.
+
+    With ``interaction`` (or the default), the page also carries the ``n_pairs`` pairs most often
+    significant (and the given one) and a searchable box switches between them."""
     f = check_filters(filters)
     if interaction is None and ligand is None and receptor is None and pathway is None:
         interaction = default_interaction(store)
@@ -420,7 +590,22 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
         trajectories = [query(store, "lr_trajectory", interaction=n, **f) for n in names]
     else:
         trajectories = [query(store, "lr_trajectory", interaction=interaction, ligand=ligand, receptor=receptor, **f)]
-    cat = query(store, "interaction_catalogue", **sel)
+    pairs: list[str] = []
+    edges_by: dict[str, pd.DataFrame] = {}
+    if interaction is not None and n_pairs:
+        every = query(store, "interaction_catalogue")
+        top = (every.groupby(S.INTERACTION)["n_significant"].sum().sort_values(ascending=False, kind="stable"))
+        pairs = {interaction, *[str(i) for i in top.index[:n_pairs] if top[i] > 0]}
+        pairs |= set(changed_interactions(store))
+        pairs = sorted(pairs)
+        for name in pairs:
+            if name != interaction:
+                trajectories.append(query(store, "lr_trajectory", interaction=name, **f))
+        edges_by = {name: (edges if name == interaction else query(store, "network", interaction=name, **f))
+                    for name in pairs}
+        cat = every
+    else:
+        cat = query(store, "interaction_catalogue", **sel)
     pw = dict(zip(cat[S.INTERACTION], cat[S.PATHWAY]))
     rows_by: dict[tuple[int, str], list[list]] = {}
     for traj in trajectories:
@@ -435,8 +620,12 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
     for g, days in groups.items():
         for d in days:
             e = edges[(edges[S.DAY] == d) & (edges[S.GROUP] == g)]
-            frames.append({S.DAY: d, S.GROUP: g, "nodes": _frame_nodes(states, comp, d, g),
-                           "edges": _agg_edges(e), "rows": rows_by.get((d, g), [])})
+            frame = {S.DAY: d, S.GROUP: g, "nodes": _frame_nodes(states, comp, d, g),
+                     "edges": _agg_edges(e), "rows": rows_by.get((d, g), [])}
+            if pairs:
+                frame["edges_by"] = {n: _agg_edges(x[(x[S.DAY] == d) & (x[S.GROUP] == g)])
+                                     for n, x in edges_by.items()}
+            frames.append(frame)
     if day is None:  # the day the pair (or pathway) signals most in that group
         totals = edges[edges[S.GROUP] == group].groupby(S.DAY)[TOTAL_SCORE].sum()
         day = int(totals.idxmax()) if len(totals) else groups[group][0]
@@ -447,19 +636,22 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
     all_types = sorted(states[S.CELL_TYPE_PROP].unique())
     spec = _base_spec(store, "lr", f)
     spec.update(
-        title=f"{what} across cell types — day {{day}}, group {{group}}",
+        title=("{pair}" if pairs else what) + " across cell types — day {day}, group {group}",
         subtitle=f"{thresholds(f)}; edges aggregated per sender → receiver",
         selection={k: v for k, v in sel.items() if v is not None},
         subject=what,
-        nodes=_nodes(all_types),
+        pairs=pairs,
+        nodes=_nodes(all_types, own_colors=True),
         frames=frames,
         row_columns=LR_ROW_COLUMNS,
-        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0},
+        initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": False, "max_edges": max_edges or 0,
+                 "pair": interaction if pairs else None},
         node_mode="frame", edge_mode="aggregate", fade_isolated=True,
         queries=["network", "lr_trajectory", "interaction_catalogue", "cell_composition"],
-        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types},
-                                       extra=[{"swatch": "faded", "label": f"faded: no significant {what} that day"}]),
-                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: sender's lineage"},
+        legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}, own_colors=True,
+                                       extra=[{"swatch": "faded", "label": "faded: no significant signaling of the pair "
+                                                                            "that day"}]),
+                "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: total score"}]},
     )
     return spec

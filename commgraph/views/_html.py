@@ -64,10 +64,15 @@ def view_block(spec: dict, view_id: str) -> str:
             f'<script type="application/json" data-commgraph-view="{vid}">{script_json(spec)}</script>\n')
 
 
-def page(title: str, body: str, *, with_views: bool = True, extra_head: str = "") -> str:
-    """A whole HTML document; ``body`` is trusted HTML (escape data before it gets here)."""
+def page(title: str, body: str, *, with_views: bool = True, charts: bool = False, extra_head: str = "") -> str:
+    """A whole HTML document; ``body`` is trusted HTML (escape data before it gets here).
+    ``with_views``: inline vis-network and the network script; ``charts``: Vega and vega-embed."""
     head_js = f"<script>{vis_network_js()}</script>\n" if with_views else ""
     tail_js = f"<script>{asset('commgraph-view.js')}</script>\n" if with_views else ""
+    if charts:
+        from ._charts import chart_scripts
+
+        tail_js += chart_scripts()
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

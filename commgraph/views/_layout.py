@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from .._lineage import B, LINEAGE_RULES, LINEAGES, MYELOID, NK, OTHER, T, lineage_of
 
 __all__ = ["B", "LINEAGE_COLORS", "LINEAGE_RULES", "LINEAGES", "MYELOID", "NK", "OTHER", "T", "DOWN", "UP",
-           "circle_positions", "circle_radius", "lineage_of", "order_cell_types"]
+           "cell_type_colors", "circle_positions", "circle_radius", "lineage_of", "order_cell_types"]
 
 #: Okabe–Ito colours (colour-blind safe); red and blue are left for increase / decrease.
 LINEAGE_COLORS: dict[str, str] = {
@@ -24,6 +24,18 @@ LINEAGE_COLORS: dict[str, str] = {
     OTHER: "#9E9E9E",
 }
 UP, DOWN = "#D55E00", "#0072B2"  # increase (vermillion) / decrease (blue), as CellChat's red / blue
+
+
+#: One colour per cell type (Tableau 20, in lineage order) for the views whose edges take the
+#: sender's colour: with lineage colours four monocyte types were one orange.
+CELL_TYPE_PALETTE = ("#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#76B7B2", "#EDC948", "#9C755F", "#FF9DA7",
+                     "#A0CBE8", "#FFBE7D", "#8CD17D", "#D4A6C8", "#86BCB6", "#F1CE63", "#D7B5A6", "#BAB0AC",
+                     "#499894", "#B6992D", "#79706E", "#E15759")
+
+
+def cell_type_colors(cell_types: Iterable[str]) -> dict[str, str]:
+    """cell type -> its colour, in lineage order (neighbours on the circle differ)."""
+    return {c: CELL_TYPE_PALETTE[i % len(CELL_TYPE_PALETTE)] for i, c in enumerate(order_cell_types(cell_types))}
 
 
 def order_cell_types(cell_types: Iterable[str]) -> list[str]:

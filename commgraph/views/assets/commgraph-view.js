@@ -94,7 +94,10 @@
     this.groups = Object.keys(this.days).sort();
     this.groups.forEach(function (g) { self.days[g].sort(function (a, b) { return a - b; }); });
     this.state = { day: spec.initial.day, group: spec.initial.group, filter: spec.initial.filter || "",
-      expand: !!spec.initial.expand, maxEdges: spec.initial.max_edges || 0 };
+      expand: !!spec.initial.expand, maxEdges: spec.initial.max_edges || 0,
+      fdr: spec.initial.fdr === undefined ? 0.05 : spec.initial.fdr, minLfc: spec.initial.min_lfc || 0,
+      focus: spec.initial.focus === undefined ? (spec.focus || "") : spec.initial.focus,
+      pair: spec.initial.pair || null };
     this.scales();
     this.build();
     this.render();
@@ -102,6 +105,7 @@
 
   View.prototype.lineageColor = function (id) {
     var info = this.nodeInfo[id];
+    if (info && info.color) return info.color;
     return this.spec.palette.lineage[(info && info.lineage) || "other"] || "#9E9E9E";
   };
 
@@ -109,6 +113,12 @@
 
   View.prototype.rowsOf = function (frame, f) {
     var c = this.col;
+    if (this.state.pair) {  // the lr view with several pairs: the chosen pair's rows
+      var pair = this.state.pair;
+      var mine = frame.rows.filter(function (r) { return r[c.interaction] === pair; });
+      if (!f) return mine;
+      frame = { rows: mine };
+    }
     if (!f) return frame.rows;
     var kind = f.slice(0, f.indexOf(":")), value = f.slice(f.indexOf(":") + 1);
     var idx = kind === "pathway" ? c.pathway : c.interaction;
@@ -125,14 +135,30 @@
     Object.keys(byPair).forEach(function (k) {
       byPair[k].sort(function (a, b) { return spec.edge_mode === "diff" ? Math.abs(b[c.delta]) - Math.abs(a[c.delta]) : key(b) - key(a); });
     });
+    if (spec.edge_mode === "tested") {
+      var fdr = o.fdr === undefined ? this.state.fdr : o.fdr, lfc = o.minLfc === undefined ? this.state.minLfc : o.minLfc;
+      var pass = {};
+      rows.forEach(function (r) {
+        if (r[c.fdr] === null || r[c.fdr] > fdr || Math.abs(r[c.log2fc] || 0) < lfc) return;
+        var k = r[c.from] + "\u2192" + r[c.to]; (pass[k] = pass[k] || []).push(r);
+      });
+      return Object.keys(pass).sort().map(function (k) {
+        var rs = pass[k], total = 0, up = 0, down = 0;
+        rs.sort(function (a, b) { return a[c.fdr] - b[c.fdr]; });
+        rs.forEach(function (r) { total += r[c.delta] || 0; if (r[c.delta] > 0) up++; else if (r[c.delta] < 0) down++; });
+        return { id: k, from: rs[0][c.from], to: rs[0][c.to], value: Math.abs(total), delta: total, n: rs.length,
+          n_up: up, n_down: down, status: total > 0 ? "up" : total < 0 ? "down" : "same", rows: rs };
+      });
+    }
     if (o.expand && spec.expandable) {
       return rows.map(function (r) {
         return { id: r[c.from] + "\u2192" + r[c.to] + "|" + r[c.interaction], from: r[c.from], to: r[c.to],
           value: Math.max(0, r[c.score] || 0), n: 1, rows: [r], single: true };
       });
     }
-    if (frame.edges && !o.filter) {
-      return frame.edges.map(function (e) {
+    var given = this.state.pair && frame.edges_by ? frame.edges_by[this.state.pair] : frame.edges;
+    if (given && !o.filter) {
+      return given.map(function (e) {
         var k = e.from + "\u2192" + e.to;
         return Object.assign({ id: k, rows: byPair[k] || [] }, e);
       });
@@ -204,6 +230,30 @@
       }
       controls.appendChild(el("label", { class: "cg-ctl" }, "show ", this.filterSel));
     }
+    if (spec.edge_mode === "tested") {
+      var choice = function (cls, label, values, key, text) {
+        var sel = el("select", { class: cls, "aria-label": label,
+          onchange: function () { self.state[key] = key === "focus" ? sel.value : +sel.value; self.render(); } });
+        values.forEach(function (v) { sel.appendChild(el("option", { value: v, text: text(v) })); });
+        controls.appendChild(el("label", { class: "cg-ctl" }, label + " ", sel));
+        return sel;
+      };
+      this.fdrSel = choice("cg-fdr", "FDR ≤", spec.choices.fdr, "fdr", function (v) { return String(v); });
+      this.lfcSel = choice("cg-lfc", "|log2 FC| ≥", spec.choices.min_lfc, "minLfc", function (v) { return String(v); });
+      this.focusSel = choice("cg-focus", "focus", [""].concat(spec.nodes.map(function (n) { return n.id; }).sort()), "focus",
+        function (v) { return v || "(none)"; });
+    }
+    if (spec.pairs && spec.pairs.length > 1) {
+      var listId = this.id + "-pairs";
+      var list = el("datalist", { id: listId });
+      spec.pairs.forEach(function (p) { list.appendChild(el("option", { value: p })); });
+      this.pairBox = el("input", { type: "search", class: "cg-pair", list: listId, "aria-label": "ligand–receptor pair",
+        placeholder: "type a ligand or receptor", size: 24,
+        onchange: function () { self.choosePair(self.pairBox.value); },
+        oninput: function () { if (spec.pairs.indexOf(self.pairBox.value) >= 0) self.choosePair(self.pairBox.value); } });
+      controls.appendChild(el("label", { class: "cg-ctl", title: "the " + spec.pairs.length + " pairs most often significant; others: commgraph view lr --interaction NAME" },
+        "pair ", this.pairBox, list, el("span", { class: "cg-ticks", text: spec.pairs.length + " pairs" })));
+    }
     if ("max_edges" in spec.initial && this.mostEdges > 100) {
       this.capSel = el("select", { class: "cg-cap", "aria-label": "edges shown",
         onchange: function () { self.state.maxEdges = +self.capSel.value; self.render(); } });
@@ -246,12 +296,31 @@
         smooth: { enabled: true, type: "curvedCW", roundness: 0.15 }, selectionWidth: 2, hoverWidth: 1.5,
         selfReference: { size: 16, renderBehindTheNode: true } },
     });
+    this.nearestEdgeTooltips();
     this.network.on("click", function (p) { self.onClick(p); });
     this.network.on("afterDrawing", function () { self.afterDrawing(); });
     window.addEventListener("resize", function () { self.fit(); });
     var scale = this.fit();
     this.k = Math.max(1, 0.6 / scale);
     this.fontSize = Math.max(15, 11 / scale);
+  };
+
+  // vis-network 9.1 shows the tooltip of the *last drawn* edge within reach of the pointer, while
+  // hover and click pick the *nearest*: over a busy middle, hovering MX1+ Mono → Treg popped up
+  // "Treg → CD4 Effector T". Let the tooltip take the nearest edge too.
+  View.prototype.nearestEdgeTooltips = function () {
+    var net = this.network, ih = net.interactionHandler, sh = net.selectionHandler;
+    if (!ih || !sh || typeof ih._checkShowPopup !== "function") return;
+    var orig = ih._checkShowPopup;
+    ih._checkShowPopup = function (pointer) {
+      if (sh.getNodeAt(pointer)) return orig.call(this, pointer);
+      var nearest = sh.getEdgeAt(pointer), body = net.body;
+      if (!nearest) return orig.call(this, pointer);
+      if (this.popupObj && this.popupObj.id !== nearest.id) this.popupObj = undefined;
+      var all = body.edgeIndices;
+      body.edgeIndices = [nearest.id];
+      try { return orig.call(this, pointer); } finally { body.edgeIndices = all; }
+    };
   };
 
   View.prototype.buildLegend = function () {
@@ -275,8 +344,11 @@
       });
       return box;
     };
+    var self = this;
     L.appendChild(section("Cell types", spec.legend.nodes));
     L.appendChild(section("Signaling", spec.legend.edges));
+    this.scaleEl = el("div", { class: "cg-legend-scale" });
+    L.appendChild(this.scaleEl);
   };
 
   View.prototype.showHint = function () {
@@ -302,6 +374,12 @@
     this.render();
   };
 
+  View.prototype.choosePair = function (name) {
+    if (this.spec.pairs.indexOf(name) < 0 || name === this.state.pair) return;
+    this.state.pair = name;
+    this.render();
+  };
+
   View.prototype.step = function (k) {
     var days = this.days[this.state.group], i = days.indexOf(this.state.day) + k;
     if (i < 0 || i >= days.length) return;
@@ -316,9 +394,31 @@
     return (9 + 25 * Math.sqrt(info.fraction / this.maxFraction)) * this.k;
   };
 
+  // Widths: the tested diff scales to the widest edge drawn now; the other views to the widest
+  // edge of any day with the current filter (so days compare by eye, and a filtered pair is not
+  // drawn at the scale of the unfiltered network).
+  View.prototype.widthScale = function (edges) {
+    var self = this, st = this.state, m = 0;
+    if (this.spec.edge_mode === "tested" || this.spec.edge_mode === "diff") {
+      edges.forEach(function (e) { m = Math.max(m, Math.abs(e.value || 0)); });
+    } else {
+      var key = st.filter + "|" + st.expand + "|" + st.pair;
+      if (!(this.scaleCache = this.scaleCache || {})[key]) {
+        this.spec.frames.forEach(function (f) {
+          self.edgesOf(f, { filter: st.filter, expand: st.expand }).forEach(function (e) { m = Math.max(m, Math.abs(e.value || 0)); });
+        });
+        this.scaleCache[key] = m || 1;
+      }
+      m = this.scaleCache[key];
+    }
+    this.maxShown = m || 1;
+    if (this.scaleEl) this.scaleEl.textContent = "widest edge = " + fmt(this.maxShown) +
+      (this.spec.edge_mode === "tested" ? " (|summed change|, score units)" : " (summed score)");
+  };
+
   View.prototype.edgeWidth = function (e) {
-    if (e.single) return (0.6 + 3.4 * Math.min(1, Math.abs(e.value || 0) / this.maxRow)) * Math.sqrt(this.k);
-    return (1 + 11 * Math.min(1, Math.abs(e.value || 0) / this.maxEdge)) * Math.sqrt(this.k);
+    if (e.single) return (0.6 + 5.4 * Math.min(1, Math.abs(e.value || 0) / this.maxShown)) * Math.sqrt(this.k);
+    return (1 + 11 * Math.min(1, Math.abs(e.value || 0) / this.maxShown)) * Math.sqrt(this.k);
   };
 
   View.prototype.render = function () {
@@ -328,7 +428,15 @@
       this.setGroup(st.group);
       return;
     }
-    var title = spec.title.replace("{day}", st.day).replace("{group}", st.group).replace("{baseline}", frame.baseline);
+    var title = spec.title.replace("{day}", st.day).replace("{group}", st.group).replace("{baseline}", frame.baseline)
+      .replace("{pair}", st.pair || "");
+    var active = [];
+    if (spec.edge_mode === "tested") {
+      active.push("FDR ≤ " + st.fdr, "|log2 FC| ≥ " + st.minLfc);
+      if (st.focus) active.push("focus " + st.focus);
+    }
+    if (st.filter) active.push(st.filter.replace(":", " "));
+    if (active.length) title += " · " + active.join(", ");
     this.titleEl.textContent = title;
     if (this.standalone) document.title = title;
     if (this.slider) {
@@ -344,6 +452,8 @@
     if (this.groupSel) this.groupSel.value = st.group;
     if (this.filterSel) this.filterSel.value = st.filter;
     if (this.expandBox) this.expandBox.checked = st.expand;
+    if (this.pairBox && document.activeElement !== this.pairBox) this.pairBox.value = st.pair;
+    if (this.fdrSel) { this.fdrSel.value = String(st.fdr); this.lfcSel.value = String(st.minLfc); this.focusSel.value = st.focus; }
     if (this.capSel) this.capSel.value = "0";
 
     var edges = this.edgesOf(frame), available = edges.length;
@@ -354,7 +464,7 @@
     var ids;
     if (spec.node_mode === "connected") {
       var seen = {};
-      if (frame.nodes[spec.focus]) seen[spec.focus] = true;
+      if (frame.nodes[st.focus]) seen[st.focus] = true;
       edges.forEach(function (e) { seen[e.from] = true; seen[e.to] = true; });
       ids = Object.keys(seen);
     } else {
@@ -362,11 +472,12 @@
     }
     var touched = {};
     edges.forEach(function (e) { touched[e.from] = true; touched[e.to] = true; });
+    this.widthScale(edges);
     this.current = { frame: frame, edges: edges, byId: {} };
 
     var visNodes = ids.map(function (id) {
       var info = self.nodeInfo[id] || { x: 0, y: 0, lineage: "other" }, fi = frame.nodes[id] || {};
-      var colour = self.lineageColor(id), faded = spec.fade_isolated && !touched[id], focus = id === spec.focus;
+      var colour = self.lineageColor(id), faded = spec.fade_isolated && !touched[id], focus = !!st.focus && id === st.focus;
       return {
         id: id, label: id, x: info.x, y: info.y, fixed: { x: true, y: true }, size: self.nodeSize(fi),
         color: faded ? { background: "#eeeeee", border: "#bbbbbb", highlight: { background: "#e0e0e0", border: "#999" }, hover: { background: "#e0e0e0", border: "#999" } }
@@ -386,8 +497,9 @@
       var k = e.from + "\u2192" + e.to;
       var idx = pairCount[k] = (pairCount[k] || 0) + 1;
       var colour, dashes = false;
-      if (spec.edge_mode === "diff") {
-        colour = e.status === "up" || e.status === "gained" ? spec.palette.up : e.status === "same" ? "#999999" : spec.palette.down;
+      var dim = spec.edge_mode === "tested" && st.focus && e.from !== st.focus && e.to !== st.focus;
+      if (spec.edge_mode === "diff" || spec.edge_mode === "tested") {
+        colour = dim ? "#c8c8c8" : e.status === "up" || e.status === "gained" ? spec.palette.up : e.status === "same" ? "#999999" : spec.palette.down;
         dashes = e.status === "gained" || e.status === "lost" ? [8, 5] : false;
       } else {
         colour = self.lineageColor(e.from);
@@ -399,7 +511,7 @@
       var loop = Math.max(14, 0.75 * self.nodeSize(frame.nodes[e.from]));
       visEdges.push({
         id: e.id, from: e.from, to: e.to, width: self.edgeWidth(e), dashes: dashes,
-        color: { color: colour, opacity: 0.78, highlight: darker(colour, 0.8), hover: darker(colour, 0.85), inherit: false },
+        color: { color: colour, opacity: dim ? 0.45 : 0.8, highlight: darker(colour, 0.8), hover: darker(colour, 0.85), inherit: false },
         smooth: { enabled: true, type: "curvedCW",
           roundness: e.single ? 0.05 + 0.5 * (idx - 1) / Math.max(pairTotal[k] - 1, 1) : 0.15 },
         selfReference: { size: e.single ? loop + 12 * (idx - 1) / Math.max(pairTotal[k] - 1, 1) : loop, angle: angle,
@@ -420,14 +532,19 @@
     var total = 0, nInter = 0;
     edges.forEach(function (e) { total += e.value || 0; nInter += e.n || 0; });
     var shown = edges.length < available ? "the strongest " + edges.length + " of " + available : String(edges.length);
-    var what = spec.edge_mode === "diff" ? shown + " changed sender → receiver pairs"
+    var nUp = 0, nDown = 0, nDim = 0;
+    visEdges.forEach(function (v) { if (v.color.color === spec.palette.up) nUp++; else if (v.color.color === spec.palette.down) nDown++; else if (v.color.color === "#c8c8c8") nDim++; });
+    var what = spec.edge_mode === "tested" ? shown + " sender → receiver pairs with a change passing the cut-offs (" + nInter + " features)"
+      : spec.edge_mode === "diff" ? shown + " changed sender → receiver pairs"
       : shown + (st.expand ? " ligand–receptor edges" : " sender → receiver edges") + " (" + nInter + " interactions)";
     this.statusEl.textContent = "day " + st.day + " · " + st.group + " · " + ids.length + " cell types · " + what;
     this.emptyEl.textContent = edges.length ? "" : "No " + (st.filter ? st.filter.replace(":", " ") + " " : "") +
-      (spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds on day " + st.day + " in group " + st.group + ".";
+      (st.pair ? st.pair + " " : spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds on day " + st.day + " in group " + st.group + ".";
     this.emptyEl.style.display = edges.length ? "none" : "block";
     this.pending = { day: st.day, group: st.group, filter: st.filter, expand: st.expand, available: available,
-      total: Math.round(total * 1e6) / 1e6 };
+      total: Math.round(total * 1e6) / 1e6, pair: st.pair, fdr: st.fdr, min_lfc: st.minLfc, focus: st.focus, up: nUp, down: nDown,
+      dimmed: nDim, title: title, max_width_value: Math.round(this.maxShown * 1e6) / 1e6,
+      widths: visEdges.map(function (v) { return [v.id, v.width]; }) };
     if (this.selected && !this.current.byId[this.selected] && !keepN[this.selected]) { this.selected = null; this.showHint(); }
     else if (this.selected) this.showDetails(this.selected);
     this.network.redraw();
@@ -447,6 +564,11 @@
   // --- tooltips and details -------------------------------------------------------------
   View.prototype.pairRows = function (rows, limit) {
     var c = this.col, diff = this.spec.edge_mode === "diff";
+    if (this.spec.edge_mode === "tested") {
+      return table(["ligand^receptor", "pathway", "Δ score", "log2 FC", "FDR", "n"], rows.slice(0, limit || rows.length).map(function (r) {
+        return [r[c.interaction], r[c.pathway], r[c.delta], r[c.log2fc], r[c.fdr], r[c.n]];
+      }), [0, 0, "signed", "signed", 1, 1]);
+    }
     var head = diff ? ["ligand^receptor", "pathway", "change", "baseline", "now"] : ["ligand^receptor", "pathway", "score"];
     var body = rows.slice(0, limit || rows.length).map(function (r) {
       return diff ? [r[c.interaction], r[c.pathway], r[c.status], r[c.baseline_score], r[c.score]]
@@ -457,6 +579,10 @@
 
   View.prototype.edgeSummary = function (e) {
     var st = this.state, f = this.current.frame;
+    if (this.spec.edge_mode === "tested") {
+      return [e.n + " feature" + (e.n === 1 ? "" : "s") + " changed (" + e.n_up + " rose, " + e.n_down + " fell; FDR ≤ " + st.fdr +
+        ", |log2 FC| ≥ " + st.minLfc + ")", "summed mean paired change " + signed(e.delta) + " (score units), day " + st.day + " vs day " + f.baseline];
+    }
     if (this.spec.edge_mode === "diff") {
       return ["day " + st.day + ": " + e.n + " interactions, total " + fmt(e.score) +
         " · day " + f.baseline + ": " + e.n_baseline + ", total " + fmt(e.baseline),
@@ -469,7 +595,7 @@
 
   View.prototype.pathwaySummary = function (rows) {
     var c = this.col, by = {};
-    if (this.spec.edge_mode === "diff") return null;
+    if (this.spec.edge_mode === "diff" || this.spec.edge_mode === "tested") return null;
     rows.forEach(function (r) { var p = r[c.pathway] || "?"; by[p] = (by[p] || 0) + (r[c.score] || 0); });
     var top = Object.keys(by).sort(function (a, b) { return by[b] - by[a]; }).slice(0, 4);
     return top.length ? "pathways: " + top.map(function (p) { return p + " " + fmt(by[p]); }).join(" · ") : null;
@@ -481,7 +607,7 @@
       (e.single ? "  (" + e.rows[0][c.interaction] + ")" : "") }));
     this.edgeSummary(e).forEach(function (line) { tip.appendChild(el("div", { text: line })); });
     if (e.rows.length && !e.single) {
-      tip.appendChild(el("div", { class: "cg-tip-sub", text: this.spec.edge_mode === "diff" ? "largest changes" : "strongest pairs" }));
+      tip.appendChild(el("div", { class: "cg-tip-sub", text: this.spec.edge_mode === "tested" ? "most significant changes" : this.spec.edge_mode === "diff" ? "largest changes" : "strongest pairs" }));
       tip.appendChild(this.pairRows(e.rows, 6));
       if (e.rows.length > 6) tip.appendChild(el("div", { class: "cg-tip-f", text: "… " + (e.rows.length - 6) + " more — click the edge" }));
       var pw = this.pathwaySummary(e.rows);
@@ -493,7 +619,7 @@
   };
 
   View.prototype.nodeTip = function (id, fi, edges) {
-    var info = this.nodeInfo[id] || {}, diff = this.spec.edge_mode === "diff";
+    var info = this.nodeInfo[id] || {}, diff = this.spec.edge_mode === "diff" || this.spec.edge_mode === "tested";
     var tip = el("div", { class: "cg-tip" }, el("div", { class: "cg-tip-h", text: id + " (" + (info.lineage || "other") + ")" }));
     tip.appendChild(el("div", { text: fi.n_cells === null || fi.n_cells === undefined ? "cells not counted"
       : fi.n_cells.toLocaleString("en-US") + " cells · " + pct(fi.fraction) + " of the counted cells" }));
@@ -532,11 +658,12 @@
     var outs = this.current.edges.filter(function (x) { return x.from === id; }).sort(function (a, b) { return Math.abs(b.value) - Math.abs(a.value); });
     var ins = this.current.edges.filter(function (x) { return x.to === id; }).sort(function (a, b) { return Math.abs(b.value) - Math.abs(a.value); });
     D.appendChild(el("h3", { text: id }));
-    var val = this.spec.edge_mode === "diff" ? "signed" : 1;
-    var key = this.spec.edge_mode === "diff" ? "delta" : "value";
+    var isDiff = this.spec.edge_mode === "diff" || this.spec.edge_mode === "tested";
+    var val = isDiff ? "signed" : 1;
+    var key = isDiff ? "delta" : "value";
     [["sends to", outs, "to"], ["hears from", ins, "from"]].forEach(function (part) {
       D.appendChild(el("p", { class: "cg-detail-h", text: part[0] + " (" + part[1].length + ")" }));
-      if (part[1].length) D.appendChild(table(["cell type", self.spec.edge_mode === "diff" ? "Δ total" : "total", "n"],
+      if (part[1].length) D.appendChild(table(["cell type", isDiff ? "Δ total" : "total", "n"],
         part[1].map(function (x) { return [x[part[2]], x[key], x.n]; }), [0, val, 1]));
     });
   };
