@@ -44,6 +44,7 @@ SUBUNIT_SEP = "_"  # complexes are written as their subunit genes joined: ITGAL_
 INTERACTION_SEP = "^"  # interaction = ligand^receptor (LIANA's convention; never in a symbol)
 UNANNOTATED = "unannotated"  # pathway when no source knows one
 NO_GROUP = "all"  # group of a study without arms
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # days and counts are 64-bit integers in both stores
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,7 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
     outside = p.notna() & ((p < 0) | (p > 1))
     if outside.any():
         row = _bad_row(outside)
-        raise InputError(f"p-value {p.iloc[row - 1]!r} is outside [0, 1]", file=where, column=PVALUE, row=row)
+        raise InputError(f"p-value {float(p.iloc[row - 1])!r} is outside [0, 1]", file=where, column=PVALUE, row=row)
     dup = _duplicated(out)
     if dup.any():
         row = _bad_row(dup)

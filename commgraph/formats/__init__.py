@@ -30,7 +30,7 @@ import yaml
 from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
-from ._common import Parsed, options_json
+from ._common import Parsed, check_day, check_options, options_json
 from ._pathways import annotate, annotations, lookup_pathway, pathway_table
 
 __all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table"]
@@ -208,12 +208,8 @@ def read(
             f"format {fmt.name!r} has no option {unknown[0]!r}; its options: {', '.join(allowed + PROVENANCE_OPTIONS)}",
             column=unknown[0],
         )
-    try:
-        day_int = int(day)
-    except (TypeError, ValueError):
-        raise InputError(f"day {day!r} is not a whole number", column=S.DAY) from None
-    if day_int != day:
-        raise InputError(f"day {day!r} is not a whole number", column=S.DAY)
+    day_int = check_day(day)
+    options = check_options(fmt.parse_function(), options, format=fmt.name)
 
     parsed: Parsed = fmt.parse_function()(source, fmt=fmt, **options)
     t = parsed.table

@@ -27,6 +27,7 @@ from ._common import (
     check_pvalues,
     check_scores,
     check_text,
+    clean_names,
     extra_json,
     first_row,
     map_categorical,
@@ -39,6 +40,7 @@ from ._common import (
 )
 
 MAPPABLE = (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.SCORE, S.PVALUE, S.SIGNIFICANT, S.PATHWAY, S.SAMPLE)
+NAMES = (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.SAMPLE)  # text as written: "NA" is a name
 REQUIRED = (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.SCORE)
 _TRUE = {"true", "1", "yes", "t", "y", "1.0"}
 _FALSE = {"false", "0", "no", "f", "n", "0.0"}
@@ -87,7 +89,9 @@ def parse(
         df, where, files = source, "<csv DataFrame>", []
     else:
         path = Path(source)
-        df, where, files = read_delimited(path, sep=sep, what="table"), str(path), [str(path)]
+        native_names = {native for native, canonical in mapping.items() if canonical in NAMES}
+        names = native_names | {c for c in NAMES if c not in mapping.values()}
+        df, where, files = read_delimited(path, sep=sep, names=names, what="table"), str(path), [str(path)]
     require_rows(df, where)
     missing_native = [n for n in mapping if n not in df.columns]
     if missing_native:
@@ -99,8 +103,13 @@ def parse(
     require_columns(df, REQUIRED, where)
     keys = [S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR]
     check_text(df, keys, where)
-    has_sample = S.SAMPLE in df.columns and df[S.SAMPLE].notna().any()
-    check_duplicates(df, keys + ([S.SAMPLE] if has_sample else []), where, column=S.RECEPTOR)
+    sample = None
+    if S.SAMPLE in df.columns:  # trimmed like every name; a blank cell is a row without a sample
+        sample = df[S.SAMPLE].astype("string").str.strip()
+        sample = sample.mask(sample == "")
+    has_sample = sample is not None and bool(sample.notna().any())
+    check_duplicates(df.assign(**{S.SAMPLE: sample}) if has_sample else df, keys + ([S.SAMPLE] if has_sample else []),
+                     where, column=S.RECEPTOR)
     native_of = {v: k for k, v in mapping.items()}
 
     def name(canonical: str) -> str:
@@ -128,14 +137,14 @@ def parse(
 
     used = set(MAPPABLE)
     extra_cols = numeric_columns(df, used)
-    lig = df[S.LIGAND].astype(str).str.strip()
-    rec = df[S.RECEPTOR].astype(str).str.strip()
+    lig = clean_names(df[S.LIGAND])
+    rec = clean_names(df[S.RECEPTOR])
     table = pd.DataFrame(
         {
-            S.SOURCE: pd.Categorical(df[S.SOURCE].astype(str).str.strip()),
-            S.TARGET: pd.Categorical(df[S.TARGET].astype(str).str.strip()),
-            S.LIGAND: map_categorical(lig, sorted_subunits(lig.unique())),
-            S.RECEPTOR: map_categorical(rec, sorted_subunits(rec.unique())),
+            S.SOURCE: clean_names(df[S.SOURCE]),
+            S.TARGET: clean_names(df[S.TARGET]),
+            S.LIGAND: map_categorical(lig, sorted_subunits(lig.categories)),
+            S.RECEPTOR: map_categorical(rec, sorted_subunits(rec.categories)),
             S.SCORE: score,
             S.PVALUE: pvalue if pvalue is not None else np.full(len(df), np.nan),
             S.SIGNIFICANT: significant,
@@ -145,7 +154,7 @@ def parse(
     if S.PATHWAY in df.columns:
         table[S.PATHWAY] = df[S.PATHWAY].to_numpy()
     if has_sample:
-        table[S.SAMPLE] = df[S.SAMPLE].astype("string").to_numpy()
+        table[S.SAMPLE] = sample.to_numpy()
     return Parsed(
         table=table,
         file=where,
