@@ -256,7 +256,7 @@ def read(
                          file=parsed.file, column=S.PATIENT)
     out[S.PATIENT] = _constant(None if patient is None else str(patient), n, "category")
     out[S.METHOD] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[parsed.method])
-    rid = run_id or f"{fmt.name}|d{day_int}|{group}" + (f"|{sample}" if sample is not None else "")
+    rid = run_id or S.default_run_id(fmt.name, day_int, str(group), None if sample is None else str(sample))
     out[S.RUN_ID] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[rid])
     run_parameters = provenance.get(S.PARAMETERS) or {}
     if not isinstance(run_parameters, dict):
