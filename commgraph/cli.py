@@ -20,6 +20,11 @@ from . import _schema as S
 from .errors import CommgraphError, HintWarning, InputError
 from .stores import DEFAULT_DB, ENV_DB
 
+try:  # typer >= 0.24 carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on click itself
+    from click import exceptions as click_errors
+
 app = typer.Typer(
     help="Cell–cell communication graph database: load ligand–receptor runs by day and group, then ask.",
     no_args_is_help=True,
@@ -495,13 +500,55 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
-def main() -> None:
+# a storage engine's words for "another process changed or holds the file" (LadybugDB)
+_IN_USE = ("String dictionary", "Storage exception", "Could not set lock", "lock on file")
+DEBUG_ENV = "COMMGRAPH_DEBUG"  # set: unexpected errors raise with their traceback
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def main(args: list[str] | None = None) -> None:
+    """The entry point: every error a user can cause is one line on stderr — exit 1, or 2 for a
+    command line click can't parse (unknown option, missing argument, bad value)."""
     warnings.showwarning = _show_warning  # one line, without the source line that raised it
     try:
-        app()
+        code = app(args=args, prog_name="commgraph", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as ex:  # bare `commgraph` or a group: its help, as click prints it
+        sys.stdout.write(ex.format_message().rstrip("\n") + "\n")
+        raise SystemExit(2) from None
+    except click_errors.UsageError as ex:
+        where = ex.ctx.command_path if ex.ctx is not None else "commgraph"
+        _fail(f"{ex.format_message()} (see '{where} --help')", 2)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except click_errors.ClickException as ex:  # a file option that can't be opened, …
+        _fail(ex.format_message(), ex.exit_code or 1)
     except CommgraphError as ex:
-        err.print(f"[red]error:[/red] {ex}", highlight=False, soft_wrap=True)
-        raise SystemExit(1) from None
+        _fail(str(ex), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as ex:  # not ours on purpose: still one line (COMMGRAPH_DEBUG=1 shows the traceback)
+        if os.environ.get(DEBUG_ENV):
+            raise
+        first = (str(ex).strip().splitlines() or [""])[0]
+        text = f"{type(ex).__name__}: {first}" if first else type(ex).__name__
+        if any(word in str(ex) for word in _IN_USE):
+            text += ("; the store is in use or was changed by another process (a Python session or another "
+                     "commgraph): close it there and try again")
+        elif isinstance(ex, OSError):
+            text += " (a file or folder this command needs)"
+        _fail(f"{text} [{DEBUG_ENV}=1 shows where]", 1)
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":
