@@ -58,6 +58,7 @@ def label(source: Any, kind: str) -> str:
 NA_TEXT = frozenset(STR_NA_VALUES)
 UTF8_BOM = b"\xef\xbb\xbf"
 SNIFF_DELIMITERS = ",\t;"
+CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but tab, LF, CR; and DEL
 
 
 def number(x: Any) -> str:
@@ -98,8 +99,8 @@ def _row_of_line(data: bytes, line: int) -> int:
 def scan_delimited(data: bytes, file: str, sep: str, *, what: str = "file") -> list[str]:
     """Check the bytes of a delimited text file and return its header's names.
 
-    Refused, naming the row (and column where there is one): a NUL byte, a byte that isn't
-    UTF-8, a carriage return without a line feed, a file that doesn't end with a line break
+    Refused, naming the row (and column where there is one): a NUL byte or another control
+    character (tab, line feed and carriage return aside), a byte that isn't UTF-8, a carriage return without a line feed, a file that doesn't end with a line break
     (cut short inside its last line), a quote that never closes or stands inside an unquoted
     field, a row with more or fewer fields than the header, a name that appears twice in the
     header. A UTF-8 byte-order mark must have been removed (``data`` starts after it).
@@ -120,6 +121,12 @@ def scan_delimited(data: bytes, file: str, sep: str, *, what: str = "file") -> l
         header = _first_line_fields(data, sep)
         raise InputError(f"byte 0x{data[e.start]:02x} is not UTF-8 (save the {what} as UTF-8)", file=file,
                          column=_field_at(data, start, e.start, sep, header), row=_row_of_line(data, line)) from None
+    control = CONTROL_BYTES.search(data)
+    if control:
+        line, start = _line_of(data, control.start())
+        header = _first_line_fields(data, sep)
+        raise InputError(f"holds a control character (\\x{data[control.start()]:02x}) inside a field", file=file,
+                         column=_field_at(data, start, control.start(), sep, header), row=_row_of_line(data, line))
     lone_cr = re.search(rb"\r(?!\n)", data)
     if lone_cr:
         line, _ = _line_of(data, lone_cr.start())
@@ -136,8 +143,12 @@ def scan_delimited(data: bytes, file: str, sep: str, *, what: str = "file") -> l
 
 def _first_line_fields(data: bytes, sep: str) -> list[str]:
     end = data.find(b"\n")
-    line = data[: end if end >= 0 else len(data)].decode("utf-8", errors="replace").rstrip("\r").replace("\0", "")
-    return next(csv.reader([line], delimiter=sep), [])
+    line = data[: end if end >= 0 else len(data)].decode("utf-8", errors="replace")
+    line = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", line)  # only to name a column: the error is elsewhere
+    try:
+        return next(csv.reader([line], delimiter=sep), [])
+    except csv.Error:
+        return line.split(sep)
 
 
 def _field_at(data: bytes, start: int, pos: int, sep: str, header: list[str]) -> str | None:
