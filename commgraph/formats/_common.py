@@ -17,7 +17,6 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from pandas._libs.parsers import STR_NA_VALUES
 
 from .. import _schema as S
 from ..errors import InputError
@@ -53,12 +52,12 @@ def label(source: Any, kind: str) -> str:
     return f"<{kind} {type(source).__name__}>"
 
 
-# what a numeric column may hold for "missing" (pandas' defaults); a name column holds none of
-# these as missing: a cell type called NA or None is a name
-NA_TEXT = frozenset(STR_NA_VALUES)
+# name columns are read as written: a cell type called NA or None is a name (see read_delimited)
 UTF8_BOM = b"\xef\xbb\xbf"
 SNIFF_DELIMITERS = ",\t;"
-CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but tab, LF, CR; and DEL
+_CONTROL = np.zeros(256, dtype=bool)  # byte -> is a control character a field may not hold
+_CONTROL[[*range(32), 127]] = True
+_CONTROL[[9, 10, 13]] = False
 
 
 def number(x: Any) -> str:
@@ -107,37 +106,38 @@ def scan_delimited(data: bytes, file: str, sep: str, *, what: str = "file") -> l
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"the {what} is UTF-16 encoded; save it as UTF-8", file=file, row=0)
-    header: list[str] | None = None
-    nul = data.find(b"\0")
-    if nul >= 0:
-        line, start = _line_of(data, nul)
-        header = _first_line_fields(data, sep)
-        raise InputError("holds a NUL byte (\\x00) inside a field", file=file,
-                         column=_field_at(data, start, nul, sep, header), row=_row_of_line(data, line))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line, start = _line_of(data, e.start)
-        header = _first_line_fields(data, sep)
-        raise InputError(f"byte 0x{data[e.start]:02x} is not UTF-8 (save the {what} as UTF-8)", file=file,
-                         column=_field_at(data, start, e.start, sep, header), row=_row_of_line(data, line)) from None
-    control = CONTROL_BYTES.search(data)
-    if control:
-        line, start = _line_of(data, control.start())
-        header = _first_line_fields(data, sep)
-        raise InputError(f"holds a control character (\\x{data[control.start()]:02x}) inside a field", file=file,
-                         column=_field_at(data, start, control.start(), sep, header), row=_row_of_line(data, line))
-    lone_cr = re.search(rb"\r(?!\n)", data)
-    if lone_cr:
-        line, _ = _line_of(data, lone_cr.start())
-        raise InputError("holds a carriage return (\\r) that ends no line", file=file, row=_row_of_line(data, line))
+    arr = np.frombuffer(data, dtype=np.uint8)
+    control = _CONTROL[arr]  # NUL and the other control bytes but tab, LF and CR
+    if control.any():
+        pos = int(np.flatnonzero(control)[0])
+        line, start = _line_of(data, pos)
+        what_byte = "a NUL byte (\\x00)" if data[pos] == 0 else f"a control character (\\x{data[pos]:02x})"
+        raise InputError(f"holds {what_byte} inside a field", file=file,
+                         column=_field_at(data, start, pos, sep, _first_line_fields(data, sep)),
+                         row=_row_of_line(data, line))
+    text = None
+    if len(arr) and arr.max() >= 128:  # not plain ASCII: must be UTF-8
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line, start = _line_of(data, e.start)
+            raise InputError(f"byte 0x{data[e.start]:02x} is not UTF-8 (save the {what} as UTF-8)", file=file,
+                             column=_field_at(data, start, e.start, sep, _first_line_fields(data, sep)),
+                             row=_row_of_line(data, line)) from None
+    cr = np.flatnonzero(arr == 13)
+    if len(cr):
+        after = cr + 1
+        lone = (after >= len(arr)) | (arr[np.minimum(after, len(arr) - 1)] != 10)
+        if lone.any():
+            line, _ = _line_of(data, int(cr[lone][0]))
+            raise InputError("holds a carriage return (\\r) that ends no line", file=file, row=_row_of_line(data, line))
     if not data.endswith(b"\n"):
         last = data.count(b"\n")
         raise InputError(
             f"the {what} ends inside its last line (no line break after it): cut short? "
             "A complete file ends with a line break", file=file, row=_row_of_line(data, last) if last else 0)
     if b'"' in data:
-        return _scan_quoted(text, file, sep)
+        return _scan_quoted(text if text is not None else data.decode("ascii"), file, sep)
     return _scan_plain(data, file, sep)
 
 
@@ -270,11 +270,16 @@ def read_delimited(path: Path, *, sep: str | None = None, names: Iterable[str] =
     if sep is None:
         sep = sniff_separator(data, path)
     header = scan_delimited(data, str(path), sep, what=what)
-    text = set(names)
+    text = [c for c in header if c in set(names)]
     try:
-        return pd.read_csv(io.BytesIO(data), sep=sep, engine="c", dtype={c: str for c in header if c in text},
-                           keep_default_na=False, na_values={c: sorted(NA_TEXT) for c in header if c not in text},
-                           encoding="utf-8")
+        df = pd.read_csv(io.BytesIO(data), sep=sep, engine="c", dtype={c: str for c in text}, encoding="utf-8")
+        blank = [c for c in text if df[c].isna().any()]
+        if blank:  # "NA", "None", "" … read as missing: read those name columns again, as written
+            exact = pd.read_csv(io.BytesIO(data), sep=sep, engine="c", usecols=blank, dtype=str, keep_default_na=False,
+                                encoding="utf-8")
+            for c in blank:
+                df[c] = exact[c].to_numpy()
+        return df
     except pd.errors.EmptyDataError as e:
         raise InputError("the file is empty", file=str(path)) from e
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
