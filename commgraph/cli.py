@@ -39,6 +39,8 @@ DbOpt = Annotated[
     typer.Option("--db", envvar=ENV_DB, help=f"Store: a path (embedded, default ./{DEFAULT_DB}) or bolt://… / neo4j://…"),
 ]
 Neo4jOpt = Annotated[Optional[str], typer.Option("--neo4j", help="Neo4j URI; same as --db bolt://…")]
+# days are 64-bit integers in both stores: a larger one is a usage error (exit 2), not an overflow
+DAY = {"min": S.INT64_MIN, "max": S.INT64_MAX}
 UserOpt = Annotated[Optional[str], typer.Option("--user", envvar="NEO4J_USER", help="Neo4j user (default neo4j)")]
 
 
@@ -106,7 +108,7 @@ def _options(pairs: list[str] | None) -> dict:
 def load(
     format: Annotated[Optional[str], typer.Argument(help="Input format (see `commgraph formats`)")] = None,
     path: Annotated[Optional[Path], typer.Argument(help="The run's output file or folder")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day of the run (0 = baseline)")] = None,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day of the run (0 = baseline)")] = None,
     group: Annotated[str, typer.Option(help="Dose group or cohort")] = S.NO_GROUP,
     sample: Annotated[Optional[str], typer.Option(help="Sample (library: one patient on one day)")] = None,
     patient: Annotated[Optional[str], typer.Option(help="Patient the sample came from (pairs days in `differential`)")] = None,
@@ -301,10 +303,10 @@ def infer(
     cpdb_database: Annotated[Optional[Path], typer.Option(help="CellPhoneDB database zip (default: vendored v5.0.0)")] = None,
     layer: Annotated[Optional[str], typer.Option(help="layer holding raw counts (default .X)")] = None,
     normalized: Annotated[bool, typer.Option(help="the matrix is already log-normalised")] = False,
-    min_cells: Annotated[int, typer.Option(help="leave out cell types with fewer cells in a split")] = 10,
-    n_perms: Annotated[int, typer.Option(help="permutations for p-values")] = 100,
+    min_cells: Annotated[int, typer.Option(min=0, help="leave out cell types with fewer cells in a split")] = 10,
+    n_perms: Annotated[int, typer.Option(min=1, help="permutations for p-values")] = 100,
     jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", help="worker processes of the local Dask cluster (1: in this process)")] = 2,
+        "--jobs", "-j", min=1, help="worker processes of the local Dask cluster (1: in this process)")] = 2,
     scheduler: Annotated[Optional[str], typer.Option(
         envvar="COMMGRAPH_DASK_SCHEDULER",
         help="address of a running Dask scheduler (tcp://host:8786) to run the splits on, instead of a local cluster")] = None,
@@ -336,10 +338,10 @@ def infer(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="output folder: runs, study.lbug, views, report")] = Path("demo-out"),
-    n_cells: Annotated[Optional[int], typer.Option(help="simulated cells (default 40,000)")] = None,
+    n_cells: Annotated[Optional[int], typer.Option(min=1, help="simulated cells (default 40,000)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     method: Annotated[str, typer.Option(help="liana or cellphonedb")] = "liana",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes")] = 2,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes")] = 2,
 ):
     """Simulate an MSC trial, infer, load, and answer: how does MX1+ monocyte signaling change?"""
     from .demo import print_demo, run_demo
@@ -355,12 +357,12 @@ def view(
     kind: Annotated[str, typer.Argument(help="network | diff | ego | lr")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write (default commgraph-KIND.html)")] = None,
     cell_type: Annotated[Optional[str], typer.Option(help="ego: the cell type (default MX1+ Mono)")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day shown first (default: the day of largest change)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(help="diff: the day to compare against (default 0)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(**DAY, help="diff: the day to compare against (default 0)")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
-    max_edges: Annotated[Optional[int], typer.Option(help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
+    max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
@@ -378,9 +380,9 @@ def view(
 def views(
     directory: Annotated[Path, typer.Argument(help="Folder for network.html, diff.html, ego.html, lr.html, index.html")],
     cell_type: Annotated[str, typer.Option(help="The ego view's cell type")] = "MX1+ Mono",
-    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day shown first (default: the day of largest change)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
-    baseline: Annotated[int, typer.Option(help="The diff view's baseline day")] = 0,
+    baseline: Annotated[int, typer.Option(**DAY, help="The diff view's baseline day")] = 0,
     interaction: Annotated[Optional[str], typer.Option(help="The lr view's pair (default: the first key pair present)")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="Only this pathway in the network and diff views")] = None,
     db: DbOpt = None,
@@ -401,8 +403,8 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path("report.html"),
     cell_type: Annotated[str, typer.Option(help="The cell type the report follows")] = "MX1+ Mono",
     group: Annotated[Optional[str], typer.Option(help="Dose group (default: the one sampled on most days)")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day compared with the baseline (default: largest change)")] = None,
-    baseline: Annotated[int, typer.Option(help="Baseline day")] = 0,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day compared with the baseline (default: largest change)")] = None,
+    baseline: Annotated[int, typer.Option(**DAY, help="Baseline day")] = 0,
     networks: Annotated[bool, typer.Option("--networks/--no-networks", help="Embed the interactive networks")] = True,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
@@ -419,13 +421,13 @@ def report(
 @app.command()
 def differential(
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only this dose group (repeat for more; default: every group sampled on two days or more)")] = None,
-    day: Annotated[Optional[list[int]], typer.Option("--day", "-d", help="Only this day (repeat for more; default: every later day)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(help="Baseline day (default: each group's first day)")] = None,
+    day: Annotated[Optional[list[int]], typer.Option("--day", "-d", **DAY, help="Only this day (repeat for more; default: every later day)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(**DAY, help="Baseline day (default: each group's first day)")] = None,
     method: Annotated[Optional[str], typer.Option(help="Inference method, when the store holds several")] = None,
     dose_time: Annotated[bool, typer.Option("--dose-time/--no-dose-time", help="Also test whether the change differs between groups")] = True,
-    min_cells: Annotated[int, typer.Option(help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
-    min_patients: Annotated[int, typer.Option(help="Patients with both days a feature needs to be tested")] = 2,
-    min_detection: Annotated[float, typer.Option(help="Share of each day's samples a feature must be detected in to be tested")] = 0.5,
+    min_cells: Annotated[int, typer.Option(min=0, help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
+    min_patients: Annotated[int, typer.Option(min=1, help="Patients with both days a feature needs to be tested")] = 2,
+    min_detection: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of each day's samples a feature must be detected in to be tested")] = 0.5,
     out_csv: Annotated[Optional[Path], typer.Option("--out", help="Also write every tested feature to this CSV")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json (the contrasts)")] = "table",
     db: DbOpt = None,
@@ -480,8 +482,8 @@ def samples_list(
 @app.command()
 def associate(
     score: Annotated[str, typer.Option(help="Clinical column of the sample sheet, e.g. child_pugh")],
-    day: Annotated[int, typer.Option(help="The day whose change from --baseline is correlated (or level, --levels)")],
-    baseline: Annotated[int, typer.Option(help="Baseline day")] = 0,
+    day: Annotated[int, typer.Option(**DAY, help="The day whose change from --baseline is correlated (or level, --levels)")],
+    baseline: Annotated[int, typer.Option(**DAY, help="Baseline day")] = 0,
     of: Annotated[str, typer.Option(help="fraction | sending | receiving: what per cell type")] = "fraction",
     levels: Annotated[bool, typer.Option("--levels", help="Correlate the values on --day, not changes")] = False,
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only patients of this group (repeat)")] = None,

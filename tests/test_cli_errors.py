@@ -56,9 +56,11 @@ def test_bad_option_value_and_huge_day(tmp_path):
     db = tmp_path / "s.lbug"
     one_line(run("load", "cellchat", CELLCHAT, "--day", 0, "-o", "threshold=abc", db=db), 1, "threshold", "'abc'")
     one_line(run("load", "cellchat", CELLCHAT, "--day", 0, "-o", "threshold=inf", db=db), 1, "threshold")
-    one_line(run("load", "cellchat", CELLCHAT, "--day", "99999999999999999999999", db=db), 1,
-             "day", "99999999999999999999999", "out of range")
+    one_line(run("load", "cellchat", CELLCHAT, "--day", "99999999999999999999999", db=db), 2,
+             "--day", "9223372036854775807")  # the option's bound: a usage error
     assert not db.exists()  # nothing was written, not even an empty store
+    one_line(run("differential", "-d", "99999999999999999999999", db=db), 2, "--day")
+    one_line(run("differential", "--min-detection", "1.5", db=db), 2, "--min-detection")
     one_line(run("query", "signaling_change", "-p", "cell_type=x", "-p", "day=99999999999999999999999", db=db), 1,
              "$day", "out of range")
 
