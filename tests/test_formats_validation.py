@@ -257,3 +257,20 @@ def test_cell_counts_read_na_as_a_cell_type(tmp_path):
     path.write_text("cell_type,n_cells\nA,2.5\n")
     with pytest.raises(InputError, match="not a cell count"):
         read_cell_counts(path, day=0, group="all")
+
+
+@pytest.mark.parametrize("content,parts", [
+    (b"sample,patient,day,group\nS1,P\x001,0,low\n", ["row 1", "NUL"]),
+    (b"sample,patient,day,group\nS1,P\xe91,0,low\n", ["row 1", "0xe9"]),
+    (b"sample,patient,day,group\nS1,P1,0,lo", ["row 1", "cut short"]),
+    (b"sample,patient,day,group\nS1,P1\",0,low\n", ["row 1", "quote"]),
+])
+def test_sample_sheets_go_through_the_same_checks(tmp_path, content, parts):
+    from commgraph._samples import read_sample_sheet
+
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        read_sample_sheet(path)
+    for part in [str(path), *parts]:
+        assert part in str(err.value), (part, str(err.value))

@@ -255,7 +255,7 @@ def read_bytes(path: Path, *, what: str = "file") -> bytes:
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
     if not data.strip():
-        raise InputError("the file is empty", file=str(path))
+        raise InputError(f"the {what} is empty", file=str(path))
     return data
 
 

@@ -134,7 +134,8 @@ def _merge_collisions(table: pd.DataFrame, df: pd.DataFrame, native: dict, where
     shared = table.duplicated(key, keep=False).to_numpy()
     names = (df[INTERACTION_NAME].astype(str) if INTERACTION_NAME in df.columns
              else df[native[S.LIGAND]].astype(str) + " - " + df[native[S.RECEPTOR]].astype(str))
-    pairs = table[S.LIGAND].astype(str) + "^" + table[S.RECEPTOR].astype(str)
+    pairs = pd.Series([S.interaction_name(a, b) for a, b in zip(table[S.LIGAND].astype(str), table[S.RECEPTOR].astype(str))],
+                      index=table.index)
     merged = names[shared].groupby(pairs[shared].to_numpy(), sort=True).agg(list).to_dict()
     report_collisions(where, "CellChatDB", len(drop), merged)
     return table.drop(index=drop).reset_index(drop=True)
