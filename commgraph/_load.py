@@ -74,7 +74,7 @@ def read_cell_counts(path: str | os.PathLike, *, day: int, group: str, sample: s
     path = str(path)
     if not os.path.exists(path):
         raise InputError("cell-count file not found", file=path)
-    from .formats._common import read_delimited
+    from .formats import read_delimited
 
     df = read_delimited(Path(path), sep=",", names=(S.CELL_TYPE_PROP,), what="cell-count file")  # "NA" is a name
     for col in (S.CELL_TYPE_PROP, S.N_CELLS):

@@ -57,7 +57,7 @@ def _read_text(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError("sample sheet not found", file=str(path))
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    from .formats._common import read_bytes, scan_delimited
+    from .formats import read_bytes, scan_delimited
 
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:

@@ -30,10 +30,11 @@ import yaml
 from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
-from ._common import Parsed, check_day, check_options, options_json
+from ._common import Parsed, check_day, check_options, options_json, read_bytes, read_delimited, scan_delimited
 from ._pathways import annotate, annotations, lookup_pathway, pathway_table
 
-__all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table"]
+__all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table",
+           "read_bytes", "read_delimited", "scan_delimited"]  # the checked text reading, for the other readers
 
 # YAML fields; those named after the canonical column they describe use its constant
 _REQUIRED_KEYS = ("name", "title", S.TOOL, S.METHOD, "parser", "reads", S.SCORE, S.PVALUE, S.SIGNIFICANT, "citation")

@@ -99,10 +99,11 @@ def scan_delimited(data: bytes, file: str, sep: str, *, what: str = "file") -> l
     """Check the bytes of a delimited text file and return its header's names.
 
     Refused, naming the row (and column where there is one): a NUL byte or another control
-    character (tab, line feed and carriage return aside), a byte that isn't UTF-8, a carriage return without a line feed, a file that doesn't end with a line break
-    (cut short inside its last line), a quote that never closes or stands inside an unquoted
-    field, a row with more or fewer fields than the header, a name that appears twice in the
-    header. A UTF-8 byte-order mark must have been removed (``data`` starts after it).
+    character (tab, line feed and carriage return aside), a byte that isn't UTF-8, a carriage
+    return without a line feed, a file that doesn't end with a line break (cut short inside its
+    last line), a quote that never closes or stands inside an unquoted field, a row with more or
+    fewer fields than the header, a name that appears twice in the header. A UTF-8 byte-order
+    mark must have been removed (``data`` starts after it).
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"the {what} is UTF-16 encoded; save it as UTF-8", file=file, row=0)
