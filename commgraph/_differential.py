@@ -113,8 +113,7 @@ class _Design:
 
 def contrast_id(kind: str, group: str, day: int, baseline: int, method: str, reference: str | None = None) -> str:
     """The id of a contrast: what it compares, in words a Browser user can type."""
-    groups = group if reference is None else f"{group}-vs-{reference}"
-    return f"{kind}|{groups}|d{int(day)}-vs-d{int(baseline)}|{method}"
+    return S.contrast_id(kind, group, day, baseline, method, reference)
 
 
 def _design(store: Store, *, groups: Sequence[str] | None, days: Sequence[int] | None, baseline: int | None,

@@ -223,12 +223,15 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
 
 
 def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:
+    """:func:`commgraph._schema.state_key` over columns (names escaped on their distinct values)."""
+    if len(cell_type) == 0:
+        return np.array([], dtype=object)
     return (
-        cell_type.astype(str).to_numpy(dtype=object)
-        + "|"
+        S.escape_array(cell_type, S.KEY_SEP)
+        + S.KEY_SEP
         + day.astype("int64").astype(str).to_numpy(dtype=object)
-        + "|"
-        + group.astype(str).to_numpy(dtype=object)
+        + S.KEY_SEP
+        + S.escape_array(group, S.KEY_SEP)
     )
 
 

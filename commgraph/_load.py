@@ -93,15 +93,17 @@ def read_cell_counts(path: str | os.PathLike, *, day: int, group: str, sample: s
     path = str(path)
     if not os.path.exists(path):
         raise InputError("cell-count file not found", file=path)
-    df = pd.read_csv(path)
+    from .formats import read_delimited
+
+    df = read_delimited(Path(path), sep=",", names=(S.CELL_TYPE_PROP,), what="cell-count file")  # "NA" is a name
     for col in (S.CELL_TYPE_PROP, S.N_CELLS):
         if col not in df.columns:
             raise InputError(f"missing column {col!r} (want {S.CELL_TYPE_PROP},{S.N_CELLS})", file=path, column=col)
     n = pd.to_numeric(df[S.N_CELLS], errors="coerce")
-    bad = n.isna() | (n < 0)
+    bad = n.isna() | (n < 0) | (n != n.round()) | (n >= 2**63)  # a whole number that fits int64
     if bad.any():
         raise InputError("not a cell count", file=path, column=S.N_CELLS, row=int(bad.to_numpy().argmax()) + 1)
-    out = pd.DataFrame({S.CELL_TYPE_PROP: df[S.CELL_TYPE_PROP].astype(str), S.DAY: int(day), S.GROUP: str(group),
+    out = pd.DataFrame({S.CELL_TYPE_PROP: df[S.CELL_TYPE_PROP].astype(str).str.strip(), S.DAY: int(day), S.GROUP: str(group),
                         S.N_CELLS: n.astype("int64")})
     if sample is not None:
         out[S.SAMPLE] = str(sample)
@@ -146,7 +148,7 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
                          column=unknown[0])
 
     from ._time import CONDITION, parse_time, unit_name
-    from .formats import FORMATS
+    from .formats import FORMATS, check_day
 
     base = path.parent
     specs = []
@@ -185,8 +187,14 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
         if day is not None and unit != CONDITION:
             try:
                 number, unit, label = parse_time(day, unit if val("time_unit") is not None else None)
+                check_day(number)  # the stores hold 64-bit integers
             except InputError as ex:
-                fail("day", f"day {day!r} is not a whole number" if "names no number" in ex.message else ex.message)
+                if "names no number" in ex.message:
+                    try:  # a plain number parse_time doesn't write that way (1e30): whole, in range?
+                        check_day(day)
+                    except InputError as bad:
+                        ex = bad
+                fail("day", ex.message)
             day = number if label is None else str(day).strip()  # read() takes the label from the text
         elif day is not None:
             conditions.append(str(day).strip())

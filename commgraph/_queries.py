@@ -261,6 +261,13 @@ def element_properties(value: Any) -> dict[str, Any] | None:
 
 
 def _convert(query: str, p: Param, value: Any, from_text: bool) -> Any:
+    out = _convert_type(query, p, value, from_text)
+    if isinstance(out, int) and not isinstance(out, bool) and not S.INT64_MIN <= out <= S.INT64_MAX:
+        raise QueryError(f"query {query!r}: ${p.name} = {out} is out of range (a 64-bit integer)")
+    return out
+
+
+def _convert_type(query: str, p: Param, value: Any, from_text: bool) -> Any:
     if value is None:
         if p.required:
             raise QueryError(f"query {query!r}: ${p.name} can't be null")

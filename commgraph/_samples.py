@@ -57,8 +57,14 @@ def _read_text(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError("sample sheet not found", file=str(path))
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        header = next(csv.reader(fh, delimiter=sep), None)
+    from .formats import read_bytes, scan_delimited
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh, delimiter=sep), None)
+    except (UnicodeDecodeError, csv.Error):  # the scan below says which row and byte
+        header = None
+        scan_delimited(read_bytes(path, what="sample sheet"), str(path), sep, what="sample sheet")
     if not header or not any(h.strip() for h in header):
         raise InputError("the sample sheet is empty", file=str(path))
     names = [h.strip() for h in header]
@@ -67,6 +73,8 @@ def _read_text(path: Path) -> pd.DataFrame:
             raise InputError(f"column {i + 1} has no name", file=str(path))
         if name in names[:i]:
             raise InputError("duplicate column", file=str(path), column=name)
+    # the reading layer's checks: NUL/control or non-UTF-8 bytes, a cut last line, stray quotes, ragged rows
+    scan_delimited(read_bytes(path, what="sample sheet"), str(path), sep, what="sample sheet")
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except pd.errors.ParserError as ex:  # e.g. a row with more cells than the header

@@ -47,6 +47,7 @@ SUBUNIT_SEP = "_"  # complexes are written as their subunit genes joined: ITGAL_
 INTERACTION_SEP = "^"  # interaction = ligand^receptor (LIANA's convention; never in a symbol)
 UNANNOTATED = "unannotated"  # pathway when no source knows one
 NO_GROUP = "all"  # group of a study without arms
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # days and counts are 64-bit integers in both stores
 
 
 @dataclass(frozen=True)
@@ -294,9 +295,34 @@ NODE_TABLE = {t.label: t for t in NODE_TABLES}
 REL_TABLE = {t.type: t for t in REL_TABLES}
 
 
+# --- derived keys ------------------------------------------------------------------------
+# Keys are built from names with separators between them. So that no two distinct inputs give
+# one key whatever characters the names hold, each name is escaped: a backslash becomes "\\\\" and
+# the key's separator "\\<sep>". Names without "\\" or the separator (every real cell type, gene
+# and group seen so far) are written unchanged, so keys stay readable and a store built before
+# this rule keeps its keys.
+
+KEY_SEP = "|"  # between the parts of a CellState key and a default run id
+ESCAPE = "\\"
+
+
+def escape(name: object, *separators: str) -> str:
+    """``name`` with backslashes doubled and each separator preceded by a backslash (reversible)."""
+    text = str(name).replace(ESCAPE, ESCAPE + ESCAPE)
+    for sep in separators:
+        text = text.replace(sep, ESCAPE + sep)
+    return text
+
+
+def escape_array(values, *separators: str) -> np.ndarray:
+    """:func:`escape` over an array of names, worked on its distinct values."""
+    uniq, codes = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
+    return np.array([escape(u, *separators) for u in uniq], dtype=object)[codes.reshape(-1)]
+
+
 def state_key(cell_type: str, day: int, group: str) -> str:
-    """CellState key: one node per cell type × day × group."""
-    return f"{cell_type}|{int(day)}|{group}"
+    """CellState key: one node per cell type × day × group (``MX1+ Mono|7|high``)."""
+    return f"{escape(cell_type, KEY_SEP)}{KEY_SEP}{int(day)}{KEY_SEP}{escape(group, KEY_SEP)}"
 
 
 def measurement_key(sample: str, variable: str) -> str:
@@ -307,7 +333,25 @@ def measurement_key(sample: str, variable: str) -> str:
 
 
 def interaction_name(ligand: str, receptor: str) -> str:
-    return f"{ligand}{INTERACTION_SEP}{receptor}"
+    """``LIGAND^RECEPTOR`` — the Interaction key and the name queries take (``CD86^CTLA4``); a '^' or
+    '\\' inside a gene name is escaped (``A\\^B^C`` is A^B → C, ``A^B\\^C`` is A → B^C)."""
+    return f"{escape(ligand, INTERACTION_SEP)}{INTERACTION_SEP}{escape(receptor, INTERACTION_SEP)}"
+
+
+def default_run_id(format: str, day: int, group: str, sample: str | None = None) -> str:
+    """``FORMAT|dDAY|GROUP[|SAMPLE]``, group and sample escaped (group ``a|b`` is not group a, sample b)."""
+    rid = f"{format}{KEY_SEP}d{int(day)}{KEY_SEP}{escape(group, KEY_SEP)}"
+    return rid if sample is None else f"{rid}{KEY_SEP}{escape(sample, KEY_SEP)}"
+
+
+def contrast_id(kind: str, group: str, day: int, baseline: int, method: str, reference: str | None = None) -> str:
+    """``KIND|GROUP|dDAY-vs-dBASELINE|METHOD``; with a reference group the second part is
+    ``GROUP-vs-REFERENCE`` and a '-' inside those two names is escaped too."""
+    if reference is None:
+        groups = escape(group, KEY_SEP)
+    else:
+        groups = f"{escape(group, KEY_SEP, '-')}-vs-{escape(reference, KEY_SEP, '-')}"
+    return f"{kind}{KEY_SEP}{groups}{KEY_SEP}d{int(day)}-vs-d{int(baseline)}{KEY_SEP}{escape(method, KEY_SEP)}"
 
 
 def small_molecule_name(metabolite: str, enzymes: str) -> str:
@@ -378,7 +422,7 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
     outside = p.notna() & ((p < 0) | (p > 1))
     if outside.any():
         row = _bad_row(outside)
-        raise InputError(f"p-value {p.iloc[row - 1]!r} is outside [0, 1]", file=where, column=PVALUE, row=row)
+        raise InputError(f"p-value {float(p.iloc[row - 1])!r} is outside [0, 1]", file=where, column=PVALUE, row=row)
     dup = _duplicated(out)
     if dup.any():
         row = _bad_row(dup)

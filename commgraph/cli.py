@@ -20,6 +20,11 @@ from . import _schema as S
 from .errors import CommgraphError, HintWarning, InputError
 from .stores import DEFAULT_DB, ENV_DB
 
+try:  # typer >= 0.24 carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on click itself
+    from click import exceptions as click_errors
+
 app = typer.Typer(
     help="Cell–cell communication graph database: load ligand–receptor runs by day and group, then ask.",
     no_args_is_help=True,
@@ -34,6 +39,8 @@ DbOpt = Annotated[
     typer.Option("--db", envvar=ENV_DB, help=f"Store: a path (embedded, default ./{DEFAULT_DB}) or bolt://… / neo4j://…"),
 ]
 Neo4jOpt = Annotated[Optional[str], typer.Option("--neo4j", help="Neo4j URI; same as --db bolt://…")]
+# days are 64-bit integers in both stores: a larger one is a usage error (exit 2), not an overflow
+DAY = {"min": S.INT64_MIN, "max": S.INT64_MAX}
 UserOpt = Annotated[Optional[str], typer.Option("--user", envvar="NEO4J_USER", help="Neo4j user (default neo4j)")]
 
 
@@ -402,10 +409,10 @@ def infer(
     cpdb_database: Annotated[Optional[Path], typer.Option(help="CellPhoneDB database zip (default: vendored v5.0.0)")] = None,
     layer: Annotated[Optional[str], typer.Option(help="layer holding raw counts (default .X)")] = None,
     normalized: Annotated[bool, typer.Option(help="the matrix is already log-normalised")] = False,
-    min_cells: Annotated[int, typer.Option(help="leave out cell types with fewer cells in a split")] = 10,
-    n_perms: Annotated[int, typer.Option(help="permutations for p-values")] = 100,
+    min_cells: Annotated[int, typer.Option(min=0, help="leave out cell types with fewer cells in a split")] = 10,
+    n_perms: Annotated[int, typer.Option(min=1, help="permutations for p-values")] = 100,
     jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", help="worker processes of the local Dask cluster (1: in this process)")] = 2,
+        "--jobs", "-j", min=1, help="worker processes of the local Dask cluster (1: in this process)")] = 2,
     scheduler: Annotated[Optional[str], typer.Option(
         envvar="COMMGRAPH_DASK_SCHEDULER",
         help="address of a running Dask scheduler (tcp://host:8786) to run the splits on, instead of a local cluster")] = None,
@@ -437,10 +444,10 @@ def infer(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="output folder: runs, study.lbug, views, report")] = Path("demo-out"),
-    n_cells: Annotated[Optional[int], typer.Option(help="simulated cells (default 40,000)")] = None,
+    n_cells: Annotated[Optional[int], typer.Option(min=1, help="simulated cells (default 40,000)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     method: Annotated[str, typer.Option(help="liana or cellphonedb")] = "liana",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes")] = 2,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes")] = 2,
 ):
     """Simulate an MSC trial, infer, load, and answer: how does MX1+ monocyte signaling change?"""
     from .demo import print_demo, run_demo
@@ -456,12 +463,12 @@ def view(
     kind: Annotated[str, typer.Argument(help="network | diff | ego | lr")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write (default commgraph-KIND.html)")] = None,
     cell_type: Annotated[Optional[str], typer.Option(help="ego: the cell type (default: the most changed sender)")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: the day of largest change)")] = None,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day shown first (default: the day of largest change)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(help="diff without tested changes: the day to compare against")] = None,
+    baseline: Annotated[Optional[int], typer.Option(**DAY, help="diff without tested changes: the day to compare against")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
-    max_edges: Annotated[Optional[int], typer.Option(help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
+    max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
     fdr: Annotated[Optional[float], typer.Option(help="diff: FDR cut-off of a tested change (default 0.05)")] = None,
     min_log2fc: Annotated[Optional[float], typer.Option(help="diff: |log2 FC| cut-off (default 0)")] = None,
     focus: Annotated[Optional[str], typer.Option(help="diff: the cell type highlighted (default: the most changed sender)")] = None,
@@ -483,9 +490,9 @@ def view(
 def views(
     directory: Annotated[Path, typer.Argument(help="Folder for network.html, diff.html, ego.html, lr.html, index.html")],
     cell_type: Annotated[Optional[str], typer.Option(help="The ego view's cell type and the diff view's focus (default: the most changed sender)")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day shown first (default: where that cell type changed most)")] = None,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day shown first (default: where that cell type changed most)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: where that cell type changed most)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(help="The diff view's baseline day without tested changes")] = None,
+    baseline: Annotated[Optional[int], typer.Option(**DAY, help="The diff view's baseline day without tested changes")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="The lr view's pair (default: the most significant change)")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="Only this pathway in the network and diff views")] = None,
     db: DbOpt = None,
@@ -506,7 +513,7 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File to write (default report.html, or report.pdf with --format pdf)")] = None,
     cell_type: Annotated[Optional[str], typer.Option(help="The cell type the report follows (default: the sender with the most tested changes)")] = None,
     interaction: Annotated[Optional[list[str]], typer.Option("--interaction", help="A key ligand–receptor pair, e.g. CD86^CTLA4 (repeatable; default: the cell type's top changes, sent and received)")] = None,
-    day: Annotated[Optional[int], typer.Option(help="Day compared with the baseline (default: where the cell type changed most)")] = None,
+    day: Annotated[Optional[int], typer.Option(**DAY, help="Day compared with the baseline (default: where the cell type changed most)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Dose group or cohort (default: where the cell type changed most)")] = None,
     fdr: Annotated[float, typer.Option(help="FDR cut-off of a tested change")] = 0.05,
     fmt: Annotated[str, typer.Option("--format", help="html or pdf (printed by headless Chromium)")] = "html",
@@ -528,13 +535,13 @@ def report(
 @app.command()
 def differential(
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only this dose group (repeat for more; default: every group sampled on two days or more)")] = None,
-    day: Annotated[Optional[list[int]], typer.Option("--day", "-d", help="Only this day (repeat for more; default: every later day)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(help="Baseline day (default: each group's first day)")] = None,
+    day: Annotated[Optional[list[int]], typer.Option("--day", "-d", **DAY, help="Only this day (repeat for more; default: every later day)")] = None,
+    baseline: Annotated[Optional[int], typer.Option(**DAY, help="Baseline day (default: each group's first day)")] = None,
     method: Annotated[Optional[str], typer.Option(help="Inference method, when the store holds several")] = None,
     dose_time: Annotated[bool, typer.Option("--dose-time/--no-dose-time", help="Also test whether the change differs between groups")] = True,
-    min_cells: Annotated[int, typer.Option(help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
-    min_patients: Annotated[int, typer.Option(help="Patients with both days a feature needs to be tested")] = 2,
-    min_detection: Annotated[float, typer.Option(help="Share of each day's samples a feature must be detected in to be tested")] = 0.5,
+    min_cells: Annotated[int, typer.Option(min=0, help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
+    min_patients: Annotated[int, typer.Option(min=1, help="Patients with both days a feature needs to be tested")] = 2,
+    min_detection: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of each day's samples a feature must be detected in to be tested")] = 0.5,
     out_csv: Annotated[Optional[Path], typer.Option("--out", help="Also write every tested feature to this CSV")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table|csv|json (the contrasts)")] = "table",
     db: DbOpt = None,
@@ -606,8 +613,8 @@ def samples_list(
 @app.command()
 def associate(
     score: Annotated[str, typer.Option(help="Clinical column of the sample sheet, e.g. child_pugh")],
-    day: Annotated[int, typer.Option(help="The day whose change from --baseline is correlated (or level, --levels)")],
-    baseline: Annotated[int, typer.Option(help="Baseline day")] = 0,
+    day: Annotated[int, typer.Option(**DAY, help="The day whose change from --baseline is correlated (or level, --levels)")],
+    baseline: Annotated[int, typer.Option(**DAY, help="Baseline day")] = 0,
     of: Annotated[str, typer.Option(help="fraction | sending | receiving: what per cell type")] = "fraction",
     levels: Annotated[bool, typer.Option("--levels", help="Correlate the values on --day, not changes")] = False,
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only patients of this group (repeat)")] = None,
@@ -626,13 +633,55 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
-def main() -> None:
+# a storage engine's words for "another process changed or holds the file" (LadybugDB)
+_IN_USE = ("String dictionary", "Storage exception", "Could not set lock", "lock on file")
+DEBUG_ENV = "COMMGRAPH_DEBUG"  # set: unexpected errors raise with their traceback
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def main(args: list[str] | None = None) -> None:
+    """The entry point: every error a user can cause is one line on stderr — exit 1, or 2 for a
+    command line click can't parse (unknown option, missing argument, bad value)."""
     warnings.showwarning = _show_warning  # one line, without the source line that raised it
     try:
-        app()
+        code = app(args=args, prog_name="commgraph", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as ex:  # bare `commgraph` or a group: its help, as click prints it
+        sys.stdout.write(ex.format_message().rstrip("\n") + "\n")
+        raise SystemExit(2) from None
+    except click_errors.UsageError as ex:
+        where = ex.ctx.command_path if ex.ctx is not None else "commgraph"
+        _fail(f"{ex.format_message()} (see '{where} --help')", 2)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except click_errors.ClickException as ex:  # a file option that can't be opened, …
+        _fail(ex.format_message(), ex.exit_code or 1)
     except CommgraphError as ex:
-        err.print(f"[red]error:[/red] {ex}", highlight=False, soft_wrap=True)
-        raise SystemExit(1) from None
+        _fail(str(ex), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as ex:  # not ours on purpose: still one line (COMMGRAPH_DEBUG=1 shows the traceback)
+        if os.environ.get(DEBUG_ENV):
+            raise
+        first = (str(ex).strip().splitlines() or [""])[0]
+        text = f"{type(ex).__name__}: {first}" if first else type(ex).__name__
+        if any(word in str(ex) for word in _IN_USE):
+            text += ("; the store is in use or was changed by another process (a Python session or another "
+                     "commgraph): close it there and try again")
+        elif isinstance(ex, OSError):
+            text += " (a file or folder this command needs)"
+        _fail(f"{text} [{DEBUG_ENV}=1 shows where]", 1)
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -197,7 +197,11 @@ def infer(adata, *, cell_type_key: str, day_key: str, group_key: str | None = No
         path = Path(adata)
         if not path.exists():
             raise InputError("AnnData file not found", file=str(path))
-        adata = anndata.read_h5ad(path)
+        try:
+            adata = anndata.read_h5ad(path)
+        except Exception as e:  # h5py/anndata: truncated, not HDF5, not an AnnData — in many exception types
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise InputError(f"can't be read as an .h5ad file ({type(e).__name__}: {first})", file=str(path)) from None
     if cell_type_key not in adata.obs.columns:
         raise InputError(f"cell_type_key={cell_type_key!r} is not a column of adata.obs "
                          f"(columns: {', '.join(map(str, adata.obs.columns))})")

@@ -30,10 +30,11 @@ import yaml
 from .. import _schema as S
 from .._resources import resource_dir
 from ..errors import InputError
-from ._common import Parsed, options_json
+from ._common import Parsed, check_day, check_options, options_json, read_bytes, read_delimited, scan_delimited
 from ._pathways import annotate, annotations, lookup_pathway, pathway_table, read_pathway_table
 
-__all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table"]
+__all__ = ["FORMATS", "Format", "formats_table", "read", "get_format", "lookup_pathway", "pathway_table",
+           "check_day", "read_bytes", "read_delimited", "scan_delimited"]  # the checked text reading, for the other readers
 
 # YAML fields; those named after the canonical column they describe use its constant
 _REQUIRED_KEYS = ("name", "title", S.TOOL, S.METHOD, "parser", "reads", S.SCORE, S.PVALUE, S.SIGNIFICANT, "citation")
@@ -228,6 +229,7 @@ def read(
             column=unknown[0],
         )
     unit = None if time_unit is None else T.unit_name(time_unit)
+    options = check_options(fmt.parse_function(), options, format=fmt.name)
 
     parsed: Parsed = fmt.parse_function()(source, fmt=fmt, **options)
     t = parsed.table
@@ -321,11 +323,11 @@ def read(
         parts = pd.DataFrame({"t": tokens, "g": np.asarray(out[S.GROUP], dtype=object),
                               "s": np.asarray(out[S.SAMPLE].astype(object).where(out[S.SAMPLE].notna(), ""), dtype=object)})
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(parts))
-        rid = [f"{base}|{a}|{b}" + (f"|{c}" if c else "") for a, b, c in uniq]
+        rid = [_run_id(base, a, b, c) for a, b, c in uniq]
         out[S.RUN_ID] = pd.Categorical.from_codes(codes, categories=pd.Index(rid))
     else:
         token = _time_token(int(out[S.DAY].iloc[0]), unit, out[S.TIME_LABEL].iloc[0])
-        rid = run_id or f"{fmt.name}|{token}|{group}" + (f"|{sample}" if sample is not None else "")
+        rid = run_id or _run_id(fmt.name, token, str(group), None if sample is None else str(sample))
         out[S.RUN_ID] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[rid])
     run_parameters = provenance.get(S.PARAMETERS) or {}
     if not isinstance(run_parameters, dict):
@@ -355,6 +357,15 @@ def coverage_note(known: int, total: int) -> str:
     """"pathway known for 91% of rows (910 of 1,000)": what a load reports."""
     share = 100.0 * known / total if total else 0.0
     return f"pathway known for {share:.0f}% of rows ({known:,} of {total:,})"
+
+
+def _run_id(base: str, token: str, group: str, sample: str | None) -> str:
+    """A default run id ``BASE|TIME|GROUP[|SAMPLE]`` with the names escaped, so that no two runs share
+    one (group ``a|b`` is not group a, sample b); for days it is :func:`commgraph._schema.default_run_id`."""
+    parts = [base, S.escape(token, S.KEY_SEP), S.escape(group, S.KEY_SEP)]
+    if sample is not None and not (isinstance(sample, float) and np.isnan(sample)) and str(sample) != "":
+        parts.append(S.escape(sample, S.KEY_SEP))
+    return S.KEY_SEP.join(parts)
 
 
 def _time_token(value: int, unit: str, label: Any) -> str:
@@ -395,4 +406,10 @@ def _timepoints(values: list, unit: str | None, order: Any, *, file: str, column
     if len(units) > 1:  # no unit given and the texts name several: convert to the finest
         finest = min(units, key=T.ORDERED.index)
         return _timepoints(values, finest, order, file=file, column=column)
-    return [p[0] for p in parsed], [p[2] for p in parsed], (units.pop() if units else (unit or T.DEFAULT_UNIT))
+    numbers = []
+    for p in parsed:  # the stores hold 64-bit integers
+        try:
+            numbers.append(check_day(p[0]))
+        except InputError as ex:
+            raise InputError(ex.message, file=file, column=column) from None
+    return numbers, [p[2] for p in parsed], (units.pop() if units else (unit or T.DEFAULT_UNIT))

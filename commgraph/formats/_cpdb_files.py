@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
-from ._common import first_row
+from ._common import first_row, number, read_bytes, scan_delimited
 
 # native CellPhoneDB columns (not canonical names)
 ID = "id_cp_interaction"
@@ -75,19 +75,14 @@ def _check_header(columns: list[str], file: str, role: str) -> list[str]:
     return pairs
 
 
-def _header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8", newline="") as fh:
-        line = fh.readline()
-    return line.rstrip("\r\n").split("\t") if line.strip() else []
-
-
 def read_wide(path: Path, role: str) -> Wide:
     """Read a CellPhoneDB output file quickly (pyarrow, all cores), with clear errors."""
     file = str(path)
     if path.stat().st_size == 0:
         raise InputError(f"the {role} file is empty", file=file)
-    columns = _header(path)
-    if not columns:
+    data = read_bytes(path, what=f"{role} file")  # without a UTF-8 byte-order mark
+    columns = scan_delimited(data, file, "\t", what=f"{role} file")  # NUL, encoding, quotes, ragged or cut rows
+    if not columns or columns == [""]:
         raise InputError(f"the {role} file is empty", file=file)
     pairs = _check_header(columns, file, role)
     annot_cols = [c for c in columns if c in ANNOTATION_COLUMNS]
@@ -95,14 +90,14 @@ def read_wide(path: Path, role: str) -> Wide:
     types.update({c: pa.float64() for c in pairs})
     try:
         table = pacsv.read_csv(
-            path,
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(delimiter="\t"),
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
         )
     except pa.ArrowInvalid:
         # a cell that isn't a number (or a ragged row): find it with pandas and say where
-        df = _read_text(path, role)
+        df = _read_text(data, file, role)
         return from_frame(df, file, role)
     if table.num_rows == 0:
         raise InputError(f"the {role} file has a header but no interactions", file=file, row=1)
@@ -114,11 +109,14 @@ def read_wide(path: Path, role: str) -> Wide:
     return Wide(file, annot, pairs, cells.reshape(len(pairs), table.num_rows))
 
 
-def _read_text(path: Path, role: str) -> pd.DataFrame:
+def _read_text(data: bytes, file: str, role: str) -> pd.DataFrame:
+    import io
+
     try:
-        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise InputError(f"the {role} file is not a tab-separated table ({str(e).strip()})", file=str(path)) from e
+        return pd.read_csv(io.BytesIO(data), sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, ValueError) as e:
+        raise InputError(f"the {role} file is not a tab-separated table ({str(e).strip().splitlines()[0]})",
+                         file=file) from e
 
 
 def from_frame(df: pd.DataFrame, file: str, role: str) -> Wide:
@@ -261,7 +259,7 @@ def check_pvalue_range(w: Wide) -> None:
         if np.isnan(v).any():
             raise InputError("p-value is missing", file=w.file, column=c, row=first_row(np.isnan(v)))
         row = first_row(~ok[j])
-        raise InputError(f"p-value {float(v[row - 1])!r} is outside [0, 1]", file=w.file, column=c, row=row)
+        raise InputError(f"p-value {number(v[row - 1])} is outside [0, 1]", file=w.file, column=c, row=row)
 
 
 def gather(main: Wide, other: Wide, order: np.ndarray | None, *, fill: float = np.nan) -> np.ndarray:
@@ -280,11 +278,22 @@ def gather(main: Wide, other: Wide, order: np.ndarray | None, *, fill: float = n
     return out.reshape(-1)
 
 
-def check_scores(main: Wide) -> None:
+def check_scores(main: Wide, valid=None) -> None:
+    """Means are finite and inside the format's declared range (``valid`` = [low, high], null: open)."""
     bad = ~np.isfinite(main.matrix)
+    if valid:
+        low, high = valid
+        with np.errstate(invalid="ignore"):
+            if low is not None:
+                bad |= main.matrix < float(low)
+            if high is not None:
+                bad |= main.matrix > float(high)
     if bad.any():  # the first bad cell, column by column (argmax: the first True)
         j, i = divmod(int(bad.argmax()), bad.shape[1])
-        what = "mean is missing" if np.isnan(main.matrix[j, i]) else "mean is not finite"
+        v = main.matrix[j, i]
+        what = ("mean is missing" if np.isnan(v) else "mean is not finite" if not np.isfinite(v)
+                else f"mean {number(v)} is outside the format's range [{'-inf' if valid[0] is None else f'{float(valid[0]):g}'}, "
+                     f"{'inf' if valid[1] is None else f'{float(valid[1]):g}'}]")
         raise InputError(what, file=main.file, column=main.pairs[j], row=i + 1)
 
 

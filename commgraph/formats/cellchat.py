@@ -33,6 +33,7 @@ from ._common import (
     check_pvalues,
     check_scores,
     check_text,
+    clean_names,
     extra_json,
     map_categorical,
     read_delimited,
@@ -43,6 +44,8 @@ from ._common import (
 )
 
 INTERACTION_NAME = "interaction_name"
+# text columns besides the mapped names: read as written ("NA" is a name, not missing)
+TEXT_COLUMNS = (INTERACTION_NAME, "interaction_name_2", "annotation", "evidence")
 
 
 def complex_subunits(path: str | os.PathLike) -> dict[str, str]:
@@ -71,7 +74,10 @@ def parse(source: Any, *, fmt: Any, threshold: float = 0.05, complexes: str | os
         df, where, files = source, "<cellchat DataFrame>", []
     else:
         path = Path(source)
-        df, where, files = read_delimited(path, sep="\t" if path.suffix.lower() in (".tsv", ".txt") else ",", what="CellChat table"), str(path), [str(path)]
+        names = tuple(native for native, canonical in fmt.columns.items() if canonical not in (S.SCORE, S.PVALUE)) + TEXT_COLUMNS
+        df = read_delimited(path, sep="\t" if path.suffix.lower() in (".tsv", ".txt") else ",", names=names,
+                            what="CellChat table")
+        where, files = str(path), [str(path)]
     if df.shape[1] > 0 and (str(df.columns[0]).startswith("Unnamed: 0") or str(df.columns[0]).strip() == ""):
         df = df.iloc[:, 1:]  # write.csv row names
     require_rows(df, where)
@@ -83,7 +89,7 @@ def parse(source: Any, *, fmt: Any, threshold: float = 0.05, complexes: str | os
     check_duplicates(df, keys, where, column=native[S.RECEPTOR])
 
     score = to_float(df[native[S.SCORE]], file=where, column=native[S.SCORE])
-    check_scores(score, file=where, column=native[S.SCORE])
+    check_scores(score, file=where, column=native[S.SCORE], valid=fmt.score.get("range"))
     pvalue = to_float(df[native[S.PVALUE]], file=where, column=native[S.PVALUE])
     check_pvalues(pvalue, file=where, column=native[S.PVALUE])
     with np.errstate(invalid="ignore"):
@@ -93,10 +99,10 @@ def parse(source: Any, *, fmt: Any, threshold: float = 0.05, complexes: str | os
     subunits = complex_subunits(table_path)
     table = pd.DataFrame(
         {
-            S.SOURCE: pd.Categorical(df[native[S.SOURCE]].astype(str).str.strip()),
-            S.TARGET: pd.Categorical(df[native[S.TARGET]].astype(str).str.strip()),
-            S.LIGAND: map_categorical(df[native[S.LIGAND]].astype(str).str.strip(), subunits),
-            S.RECEPTOR: map_categorical(df[native[S.RECEPTOR]].astype(str).str.strip(), subunits),
+            S.SOURCE: clean_names(df[native[S.SOURCE]]),
+            S.TARGET: clean_names(df[native[S.TARGET]]),
+            S.LIGAND: map_categorical(clean_names(df[native[S.LIGAND]]), subunits),
+            S.RECEPTOR: map_categorical(clean_names(df[native[S.RECEPTOR]]), subunits),
             S.SCORE: score,
             S.PVALUE: pvalue,
             S.SIGNIFICANT: significant,
@@ -128,7 +134,8 @@ def _merge_collisions(table: pd.DataFrame, df: pd.DataFrame, native: dict, where
     shared = table.duplicated(key, keep=False).to_numpy()
     names = (df[INTERACTION_NAME].astype(str) if INTERACTION_NAME in df.columns
              else df[native[S.LIGAND]].astype(str) + " - " + df[native[S.RECEPTOR]].astype(str))
-    pairs = table[S.LIGAND].astype(str) + "^" + table[S.RECEPTOR].astype(str)
+    pairs = pd.Series([S.interaction_name(a, b) for a, b in zip(table[S.LIGAND].astype(str), table[S.RECEPTOR].astype(str))],
+                      index=table.index)
     merged = names[shared].groupby(pairs[shared].to_numpy(), sort=True).agg(list).to_dict()
     report_collisions(where, "CellChatDB", len(drop), merged)
     return table.drop(index=drop).reset_index(drop=True)

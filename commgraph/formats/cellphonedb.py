@@ -269,7 +269,7 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
     wides, files, where, used_suffix = load(source, fmt, suffix)
     means, pvalues, sig = wides["means"], wides["pvalues"], wides["significant_means"]
     check_unique_ids(means)
-    check_scores(means)
+    check_scores(means, fmt.score.get("range"))
     check_pvalue_range(pvalues)
     for other in (pvalues, sig):
         check_pairs(means, other)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ._common import Parsed, first_row
+from ._common import Parsed, first_row, number
 from ._cpdb_files import ID, check_pairs, check_scores, check_unique_ids, gather, load, row_order
 from .cellphonedb import finish
 
@@ -34,13 +34,13 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
     wides, files, where, used_suffix = load(source, fmt, suffix)
     means, relevant = wides["means"], wides["relevant_interactions"]
     check_unique_ids(means)
-    check_scores(means)
+    check_scores(means, fmt.score.get("range"))
     for c in relevant.pairs:
         v = relevant.values[c]
         bad = ~np.isin(v, (0.0, 1.0))
         if bad.any():
             row = first_row(bad)
-            raise InputError(f"{float(v[row - 1])!r} is not 0 or 1", file=relevant.file, column=c, row=row)
+            raise InputError(f"{number(v[row - 1])} is not 0 or 1", file=relevant.file, column=c, row=row)
     extra_cols = [c for c in relevant.pairs if c not in means.values]
     if extra_cols:
         raise InputError(f"cell-type pair {extra_cols[0]!r} is not in {means.file}", file=relevant.file, column=extra_cols[0], row=0)

@@ -60,6 +60,7 @@ from ._common import (
     check_pvalues,
     check_scores,
     check_text,
+    clean_names,
     extra_json,
     first_row,
     map_categorical,
@@ -72,6 +73,7 @@ from ._common import (
 )
 
 MAPPABLE = (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.SCORE, S.PVALUE, S.SIGNIFICANT, S.PATHWAY, S.SAMPLE)
+NAMES = (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.SAMPLE)  # text as written: "NA" is a name
 REQUIRED = (S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR, S.SCORE)
 _TRUE = {"true", "1", "yes", "t", "y", "1.0"}
 _FALSE = {"false", "0", "no", "f", "n", "0.0"}
@@ -227,7 +229,9 @@ def parse(
         df, where, files = source, "<csv DataFrame>", []
     else:
         path = Path(source)
-        df, where, files = read_delimited(path, sep=sep, what="table"), str(path), [str(path)]
+        native_names = {native for native, canonical in mapping.items() if canonical in NAMES}
+        names = native_names | {c for c in NAMES if c not in mapping.values()}
+        df, where, files = read_delimited(path, sep=sep, names=names, what="table"), str(path), [str(path)]
     require_rows(df, where)
     missing_native = [n for n in mapping if n not in df.columns]
     if missing_native:
@@ -276,7 +280,10 @@ def parse(
     require_columns(df, REQUIRED, where)
     keys = [S.SOURCE, S.TARGET, S.LIGAND, S.RECEPTOR]
     check_text(df, keys, where)
-    has_sample = S.SAMPLE in df.columns and df[S.SAMPLE].notna().any()
+    if S.SAMPLE in df.columns:  # trimmed like every name; a blank cell is a row without a sample
+        sample = df[S.SAMPLE].astype("string").str.strip()
+        df[S.SAMPLE] = sample.mask(sample == "")
+    has_sample = S.SAMPLE in df.columns and bool(df[S.SAMPLE].notna().any())
     run_keys = [c for c in (S.DAY, S.GROUP) if c in run_values]
     check_duplicates(df, keys + run_keys + ([S.SAMPLE] if has_sample else []), where, column=S.RECEPTOR)
     native_of = {v: k for k, v in mapping.items()}
@@ -310,10 +317,10 @@ def parse(
 
     used = set(MAPPABLE) | {S.DAY, S.GROUP, S.SAMPLE, S.PATIENT}
     extra_cols = numeric_columns(df, used)
-    lig = map_categorical(df[S.LIGAND].astype(str).str.strip(), _names(df[S.LIGAND].astype(str).str.strip().unique(), complex_names))
-    rec = map_categorical(df[S.RECEPTOR].astype(str).str.strip(), _names(df[S.RECEPTOR].astype(str).str.strip().unique(), complex_names))
-    src = pd.Categorical(df[S.SOURCE].astype(str).str.strip())
-    tgt = pd.Categorical(df[S.TARGET].astype(str).str.strip())
+    lig, rec = clean_names(df[S.LIGAND]), clean_names(df[S.RECEPTOR])
+    lig = map_categorical(lig, _names(lig.categories, complex_names))
+    rec = map_categorical(rec, _names(rec.categories, complex_names))
+    src, tgt = clean_names(df[S.SOURCE]), clean_names(df[S.TARGET])
     notes = []
     if orient is not None:
         turn = _turn(lig, rec, orient, receptors=receptors, flags=flag_values, file=where, flag_col=flag_col)

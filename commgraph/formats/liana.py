@@ -28,6 +28,7 @@ from ._common import (
     check_pvalues,
     check_scores,
     check_text,
+    clean_names,
     extra_json,
     map_categorical,
     numeric_columns,
@@ -41,10 +42,12 @@ from ._common import (
 DEFAULT_UNS_KEY = "liana_res"
 # keys of the methods table in loaders/liana.yaml
 DETECT, SCORE_COLUMN, TRANSFORM, PVALUE_COLUMN, SIGNIFICANT_COLUMN = "detect", "score_column", "transform", "pvalue_column", "significant_column"
+RANGE = "range"  # the score column's valid values, [low, high] (null: open end)
+NAME_COLUMNS = ("ligand", "receptor")  # LIANA's own gene columns next to the *_complex ones: names too
 TRANSFORMS = {"none": lambda x: x, "one_minus": lambda x: 1.0 - x}
 
 
-def _table(source: Any, uns_key: str) -> tuple[pd.DataFrame, str, list[str]]:
+def _table(source: Any, uns_key: str, names: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str, list[str]]:
     if isinstance(source, pd.DataFrame):
         return source, "<liana DataFrame>", []
     if hasattr(source, "uns") and hasattr(source, "obs"):  # AnnData / MuData, without importing anndata
@@ -61,13 +64,17 @@ def _table(source: Any, uns_key: str) -> tuple[pd.DataFrame, str, list[str]]:
                 import anndata
             except ImportError as e:  # pragma: no cover - depends on the environment
                 raise InputError("reading .h5ad needs anndata: pip install 'commgraph[infer]'", file=str(path)) from e
-            adata = anndata.read_h5ad(path, backed="r")
+            try:
+                adata = anndata.read_h5ad(path, backed="r")
+            except Exception as e:  # h5py/anndata say "truncated", "not an HDF5 file", … in many types
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise InputError(f"can't be read as an .h5ad file ({first})", file=str(path)) from None
             try:
                 table, _, _ = _table(adata, uns_key)
             finally:
                 adata.file.close()
             return table, f"{path}:uns[{uns_key!r}]", [str(path)]
-        return read_delimited(path, what="LIANA result file"), str(path), [str(path)]
+        return read_delimited(path, names=names, what="LIANA result file"), str(path), [str(path)]
     raise InputError(f"can't read LIANA results from a {type(source).__name__}", file=f"<{type(source).__name__}>")
 
 
@@ -78,9 +85,25 @@ def _as_frame(value: Any, where: str) -> pd.DataFrame:
 
 
 def detect_method(df: pd.DataFrame, methods: Any, where: str) -> str:
-    for name, spec in methods.items():
-        if all(c in df.columns for c in spec[DETECT]):
-            return name
+    """The LIANA method whose columns the table has. A rank_aggregate table carries every method's
+    columns: one with several methods' columns but not both ranks is a rank_aggregate table that
+    lost its rank columns (an error, not a single-method run)."""
+    found = [name for name, spec in methods.items() if all(c in df.columns for c in spec[DETECT])]
+    aggregate = next(iter(methods))  # rank_aggregate: first in the table
+    ranks = list(methods[aggregate][DETECT])
+    if aggregate in found:
+        return aggregate
+    partial = [c for c in ranks if c in df.columns]
+    if partial or len(found) > 1:
+        missing = [c for c in ranks if c not in df.columns]
+        raise InputError(
+            f"the table has columns of {', '.join(found) if found else 'rank_aggregate'}"
+            f"{' (several methods: a rank_aggregate table)' if len(found) > 1 else ''} but not "
+            f"{' and '.join(missing)}: a rank_aggregate table needs {' and '.join(ranks)}; "
+            f"pass method= to read one method's columns",
+            file=where, column=missing[0], row=0)
+    if found:
+        return found[0]
     raise InputError(
         "can't tell which LIANA method made this table: none of "
         + "; ".join(f"{name} ({', '.join(spec['detect'])})" for name, spec in methods.items())
@@ -101,7 +124,9 @@ def parse(
     uns_key: str = DEFAULT_UNS_KEY,
 ) -> Parsed:
     """Parse a LIANA+ result table (see the module docstring)."""
-    df, where, files = _table(source, uns_key)
+    names = tuple(native for native, canonical in fmt.columns.items() if canonical != S.SAMPLE) + (sample_column,) \
+        + tuple(NAME_COLUMNS)
+    df, where, files = _table(source, uns_key, names)
     if df.shape[1] == 0:
         raise InputError("the table is empty", file=where)
     require_rows(df, where)
@@ -125,7 +150,7 @@ def parse(
     check_duplicates(df, keys + ([sample_native] if has_sample else []), where, column=native[S.RECEPTOR])
 
     raw = to_float(df[spec[SCORE_COLUMN]], file=where, column=spec[SCORE_COLUMN])
-    check_scores(raw, file=where, column=spec[SCORE_COLUMN])
+    check_scores(raw, file=where, column=spec[SCORE_COLUMN], valid=spec.get(RANGE))
     transform = spec.get(TRANSFORM) or "none"
     score = TRANSFORMS[transform](raw)
     pvalue = None
@@ -145,12 +170,14 @@ def parse(
     if transform == "none":
         used.add(spec[SCORE_COLUMN])
     extra_cols = numeric_columns(df, used)
-    ligand = map_categorical(df[native[S.LIGAND]].astype(str), sorted_subunits(df[native[S.LIGAND]].astype(str).unique()))
-    receptor = map_categorical(df[native[S.RECEPTOR]].astype(str), sorted_subunits(df[native[S.RECEPTOR]].astype(str).unique()))
+    ligand = clean_names(df[native[S.LIGAND]])
+    ligand = map_categorical(ligand, sorted_subunits(ligand.categories))
+    receptor = clean_names(df[native[S.RECEPTOR]])
+    receptor = map_categorical(receptor, sorted_subunits(receptor.categories))
     table = pd.DataFrame(
         {
-            S.SOURCE: pd.Categorical(df[native[S.SOURCE]].astype(str)),
-            S.TARGET: pd.Categorical(df[native[S.TARGET]].astype(str)),
+            S.SOURCE: clean_names(df[native[S.SOURCE]]),
+            S.TARGET: clean_names(df[native[S.TARGET]]),
             S.LIGAND: ligand,
             S.RECEPTOR: receptor,
             S.SCORE: score,
@@ -160,7 +187,7 @@ def parse(
         }
     )
     if has_sample:
-        table[S.SAMPLE] = pd.Categorical(df[sample_native].astype(str))
+        table[S.SAMPLE] = clean_names(df[sample_native])
     return Parsed(
         table=table,
         file=where,
