@@ -116,6 +116,10 @@ def with_times(store: Store, spec: dict) -> dict:
     days = {int(f["day"]) for f in spec.get("frames", [])} | {int(f["baseline"]) for f in spec.get("frames", [])
                                                               if f.get("baseline") is not None}
     spec["time_unit"], spec["time_noun"] = ts.unit, ts.noun
+    try:  # every timepoint of the study, so a page's every time reads the same
+        days |= {int(d) for d in store.timepoints()["day"].dropna().unique()}
+    except Exception:  # noqa: BLE001 - the frames' own times suffice
+        pass
     spec["times"] = {str(d): ts.text(d) for d in sorted(days)}
 
     def words(text: str) -> str:
@@ -208,8 +212,11 @@ def write_views(store: Store, out_dir: str | os.PathLike, *, cell_type: str | No
         skipped["diff"] = str(ex)
     written["ego"] = view(store, "ego", out=out / "ego.html", cell_type=cell_type, day=day, group=group, **filters)
     written["lr"] = view(store, "lr", out=out / "lr.html", interaction=interaction, day=day, group=group, **filters)
-    items = "".join(f'<li><a href="{html.escape(p.name)}">{html.escape(k)}</a> — {html.escape(_DESCRIBE[k])}</li>'
-                    for k, p in written.items())
+    from ._charts import time_scale
+
+    noun = time_scale(store).noun  # "day" in a day study, as before; else "time" or "condition"
+    items = "".join(f'<li><a href="{html.escape(p.name)}">{html.escape(k)}</a> — '
+                    f'{html.escape(_DESCRIBE[k].replace("day", noun))}</li>' for k, p in written.items())
     items += "".join(f"<li>{html.escape(k)}: not written — {html.escape(why)}</li>" for k, why in skipped.items())
     index = page(f"commgraph views of {store.uri}",
                  f'<main class="cg-report"><header><h1>Network views of {html.escape(store.uri)}</h1></header>'
