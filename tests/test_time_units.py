@@ -15,6 +15,7 @@ from commgraph.formats import read
 from commgraph.report import choose_focus, render_report
 from commgraph.views import view, view_data
 from test_real_layouts import CONDITIONS, HOURS, LONG, cli
+from test_clinical import _study, trial  # noqa: F401 - the simulated trial fixture
 from test_views import browser, open_page, wait_drawn  # noqa: F401 - the browser fixture
 
 HOUR_TEXTS = ["0 h", "2 h", "4 h", "6 h", "12 h", "24 h", "48 h"]
@@ -121,3 +122,14 @@ def test_cli_day_options_take_the_study_time(tmp_path):
     assert "24 h against 0 h" in report.read_text()
     bad = cli("view", "network", "--day", "5h", "-o", tmp_path / "x.html", db=db, check=False)
     assert bad.returncode == 1 and "no time 5 h" in bad.stderr
+
+
+def test_cli_associate_takes_day_as_written(tmp_path, trial):
+    """A day study: ``--day "day 28"`` and ``--day 28`` are the same contrast (``--baseline 0``)."""
+    db = tmp_path / "trial.lbug"
+    with cg.connect(db) as st:
+        _study(st, trial)
+        st.load_samples(trial[0])
+    plain = cli("associate", "--score", "child_pugh", "--day", "28", "-f", "csv", db=db).stdout
+    written = cli("associate", "--score", "child_pugh", "--day", "day 28", "--baseline", "d0", "-f", "csv", db=db).stdout
+    assert plain == written and "MX1+ Mono" in plain
