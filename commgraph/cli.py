@@ -158,6 +158,14 @@ def _clock(store, *, runs: bool = False) -> _Clock:
     return _Clock(unit, store.time_labels(), run_labels)
 
 
+def _time_option(clock: _Clock, value: str | None, key: str = S.DAY) -> int | None:
+    """``--day 6h`` / ``--day stimulated`` / ``--baseline 0``: the number the store uses for that time
+    (parsed like ``query -p day=…``; plain integers keep working)."""
+    if value is None:
+        return None
+    return int(clock.parameters({key: str(value)})[key])
+
+
 def _cell(v) -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
@@ -463,9 +471,9 @@ def view(
     kind: Annotated[str, typer.Argument(help="network | diff | ego | lr")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write (default commgraph-KIND.html)")] = None,
     cell_type: Annotated[Optional[str], typer.Option(help="ego: the cell type (default: the most changed sender)")] = None,
-    day: Annotated[Optional[int], typer.Option(**DAY, help="Day shown first (default: the day of largest change)")] = None,
+    day: Annotated[Optional[str], typer.Option(help="Day (or time: 6h, stimulated) shown first (default: the day of largest change)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: the one sampled on most days)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(**DAY, help="diff without tested changes: the day to compare against")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="diff without tested changes: the day (or time) to compare against")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
     max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
@@ -481,6 +489,8 @@ def view(
 
     extra = {k: v for k, v in (("fdr", fdr), ("min_abs_log2fc", min_log2fc), ("focus", focus)) if v is not None}
     with _store(db, neo4j, user, read_only=True) as store:
+        clock = _clock(store)
+        day, baseline = _time_option(clock, day), _time_option(clock, baseline, S.BASELINE)
         path = write_view(store, kind, out=out, cell_type=cell_type, day=day, group=group, baseline=baseline,
                           pathway=pathway, interaction=interaction, max_edges=max_edges, **extra)
     err.print(f"wrote {path}")
@@ -490,9 +500,9 @@ def view(
 def views(
     directory: Annotated[Path, typer.Argument(help="Folder for network.html, diff.html, ego.html, lr.html, index.html")],
     cell_type: Annotated[Optional[str], typer.Option(help="The ego view's cell type and the diff view's focus (default: the most changed sender)")] = None,
-    day: Annotated[Optional[int], typer.Option(**DAY, help="Day shown first (default: where that cell type changed most)")] = None,
+    day: Annotated[Optional[str], typer.Option(help="Day (or time: 6h, stimulated) shown first (default: where that cell type changed most)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Group shown first (default: where that cell type changed most)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(**DAY, help="The diff view's baseline day without tested changes")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="The diff view's baseline day (or time) without tested changes")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="The lr view's pair (default: the most significant change)")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="Only this pathway in the network and diff views")] = None,
     db: DbOpt = None,
@@ -503,6 +513,8 @@ def views(
     from .views import write_views
 
     with _store(db, neo4j, user, read_only=True) as store:
+        clock = _clock(store)
+        day, baseline = _time_option(clock, day), _time_option(clock, baseline, S.BASELINE)
         written = write_views(store, directory, cell_type=cell_type, day=day, group=group, baseline=baseline,
                               interaction=interaction, pathway=pathway)
     err.print(f"wrote {len(written)} pages; open {written['index']}")
@@ -513,7 +525,7 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File to write (default report.html, or report.pdf with --format pdf)")] = None,
     cell_type: Annotated[Optional[str], typer.Option(help="The cell type the report follows (default: the sender with the most tested changes)")] = None,
     interaction: Annotated[Optional[list[str]], typer.Option("--interaction", help="A key ligand–receptor pair, e.g. CD86^CTLA4 (repeatable; default: the cell type's top changes, sent and received)")] = None,
-    day: Annotated[Optional[int], typer.Option(**DAY, help="Day compared with the baseline (default: where the cell type changed most)")] = None,
+    day: Annotated[Optional[str], typer.Option(help="Day (or time: 6h, stimulated) compared with the baseline (default: where the cell type changed most)")] = None,
     group: Annotated[Optional[str], typer.Option(help="Dose group or cohort (default: where the cell type changed most)")] = None,
     fdr: Annotated[float, typer.Option(help="FDR cut-off of a tested change")] = 0.05,
     fmt: Annotated[str, typer.Option("--format", help="html or pdf (printed by headless Chromium)")] = "html",
@@ -527,6 +539,7 @@ def report(
 
     out = out or Path("report.pdf" if fmt == "pdf" else "report.html")
     with _store(db, neo4j, user, read_only=True) as store:
+        day = _time_option(_clock(store), day)
         path = write_report(store, out, cell_type=cell_type, group=group, day=day, interactions=interaction or None,
                             views=networks, fdr=fdr, format=fmt)
     err.print(f"wrote {path}")
@@ -535,8 +548,8 @@ def report(
 @app.command()
 def differential(
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only this dose group (repeat for more; default: every group sampled on two days or more)")] = None,
-    day: Annotated[Optional[list[int]], typer.Option("--day", "-d", **DAY, help="Only this day (repeat for more; default: every later day)")] = None,
-    baseline: Annotated[Optional[int], typer.Option(**DAY, help="Baseline day (default: each group's first day)")] = None,
+    day: Annotated[Optional[list[str]], typer.Option("--day", "-d", help="Only this day, or time as the study writes it: 6h, stimulated (repeat for more; default: every later day)")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline day or time (default: each group's first day)")] = None,
     method: Annotated[Optional[str], typer.Option(help="Inference method, when the store holds several")] = None,
     dose_time: Annotated[bool, typer.Option("--dose-time/--no-dose-time", help="Also test whether the change differs between groups")] = True,
     min_cells: Annotated[int, typer.Option(min=0, help="A cell type with fewer cells in a sample is missing there, not 0")] = 10,
@@ -552,11 +565,13 @@ def differential(
     from ._differential import differential as run
 
     with _store(db, neo4j, user) as store:
-        res = run(store, groups=group or None, days=day or None, baseline=baseline, method=method,
+        clock = _clock(store)
+        days = [_time_option(clock, d) for d in day] if day else None
+        res = run(store, groups=group or None, days=days, baseline=_time_option(clock, baseline, S.BASELINE), method=method,
                   dose_time=dose_time, min_cells=min_cells, min_patients=min_patients, min_detection=min_detection)
     cols = [S.KIND, S.GROUP, S.REFERENCE, S.DAY, S.BASELINE, S.N_PATIENTS, "n_tested", "n_skipped", "n_up", "n_down"]
     shown = res.contrasts if format != "table" else res.contrasts[cols]
-    _print_frame(shown, format, title=f"Contrasts of {res.settings['method']} runs (interaction level; up/down at FDR < 0.05)")
+    _print_frame(clock.shown(shown, format), format, title=f"Contrasts of {res.settings['method']} runs (interaction level; up/down at FDR < 0.05)")
     if out_csv is not None:
         res.results.to_csv(out_csv, index=False)
         err.print(f"wrote {len(res.results):,} tested features to {out_csv}")
@@ -613,8 +628,8 @@ def samples_list(
 @app.command()
 def associate(
     score: Annotated[str, typer.Option(help="Clinical column of the sample sheet, e.g. child_pugh")],
-    day: Annotated[int, typer.Option(**DAY, help="The day whose change from --baseline is correlated (or level, --levels)")],
-    baseline: Annotated[int, typer.Option(**DAY, help="Baseline day")] = 0,
+    day: Annotated[str, typer.Option(help="The day (or time: 6h, stimulated) whose change from --baseline is correlated (or level, --levels)")],
+    baseline: Annotated[str, typer.Option(help="Baseline day or time (0, 0h, control)")] = "0",
     of: Annotated[str, typer.Option(help="fraction | sending | receiving: what per cell type")] = "fraction",
     levels: Annotated[bool, typer.Option("--levels", help="Correlate the values on --day, not changes")] = False,
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only patients of this group (repeat)")] = None,
@@ -627,6 +642,8 @@ def associate(
     from .clinical import associate as run
 
     with _store(db, neo4j, user, read_only=True) as store:
+        clock = _clock(store)
+        day, baseline = _time_option(clock, day), _time_option(clock, baseline, S.BASELINE)
         df = run(store, score=score, day=day, baseline=baseline, of=of, change=not levels, groups=group or None)
     _print_frame(df, format, title=f"{score} vs {of}")
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -89,6 +89,24 @@ class Focus:
     interactions: list[str] = field(default_factory=list)  # key pairs (both directions)
     why: str = ""
     answers: dict = field(default_factory=dict, repr=False, compare=False)  # computed once per report
+    time: V.TimeScale = field(default_factory=V.TimeScale, repr=False, compare=False)  # the study's unit, labels
+
+    def t(self, value: Any) -> str:
+        """A timepoint as the study writes it: "day 7", "6 h", "stimulated" (see ``time_text``)."""
+        return self.time.text(value)
+
+    def on(self, value: Any) -> str:
+        """A timepoint after a preposition: "on day 7", "at 6 h", "in week 2", "in condition stimulated"."""
+        return self.time.on(value)
+
+    @property
+    def noun(self) -> str:
+        """What a timepoint is called in headings: "day" (a day study, as before), "time", "condition"."""
+        return self.time.noun
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _time_contrasts(store: Store) -> pd.DataFrame:
@@ -117,6 +135,7 @@ def choose_focus(store: Store, *, cell_type: str | None = None, group: str | Non
     if group is not None:
         V.pick_group(store, states, group)
     why = ""
+    time = V.time_scale(store)
     if cell_type is None:
         cell_type = V.most_changed_sender(store, fdr=fdr)
         if cell_type is not None:
@@ -124,7 +143,7 @@ def choose_focus(store: Store, *, cell_type: str | None = None, group: str | Non
                    f"{len(_time_contrasts(store))} time contrasts")
     best = V.focus_contrast(store, cell_type, group=group, day=day, fdr=fdr) if cell_type is not None else None
     if best is not None:
-        f = Focus(cell_type, best[0], best[1], best[2], True, why=why)
+        f = Focus(cell_type, best[0], best[1], best[2], True, why=why, time=time)
         f.interactions = list(interactions) if interactions else key_pairs(store, f, fdr=fdr)
         return f
     # no tested change to go by: the cell type and day of largest change in summed score
@@ -141,7 +160,7 @@ def choose_focus(store: Store, *, cell_type: str | None = None, group: str | Non
         day = V.peak_day(by_day.set_index(S.DAY)["total_score"], days, baseline)
     day = V.check_day(store, days, day, group)
     f = Focus(cell_type, group, day, baseline, False, list(interactions or []),
-              why="no differential results in the store (run `commgraph differential`)")
+              why="no differential results in the store (run `commgraph differential`)", time=time)
     if not f.interactions and day != baseline:  # untested: the pairs whose summed score changed most
         for direction in ("out", "in"):
             ch = V.query(store, "signaling_change", cell_type=cell_type, day=day, group=group, baseline=baseline,
@@ -189,9 +208,9 @@ def _pair_sentence(f: Focus, r: Any, direction: str, *, group: str, day: int) ->
     src, dst = (f.cell_type, r.partner) if direction == "out" else (r.partner, f.cell_type)
     fold = 2 ** abs(float(r.log2fc))
     verb = "rose" if r.delta > 0 else "fell"
-    return (f"On day {day} in group {group}, {src} → {dst} {pair_name(r.interaction)} {verb} {fold:.2f}-fold "
-            f"(log2 FC {float(r.log2fc):+.2f}; mean score {float(r.mean_baseline):.3f} on day {int(r.baseline)}, "
-            f"{float(r.mean_day):.3f} on day {day}), FDR {fmt_fdr(float(r.fdr))}, n = {int(r.n)} patients.")
+    return (f"{_cap(f.on(day))} in group {group}, {src} → {dst} {pair_name(r.interaction)} {verb} {fold:.2f}-fold "
+            f"(log2 FC {float(r.log2fc):+.2f}; mean score {float(r.mean_baseline):.3f} {f.on(int(r.baseline))}, "
+            f"{float(r.mean_day):.3f} {f.on(day)}), FDR {fmt_fdr(float(r.fdr))}, n = {int(r.n)} patients.")
 
 
 def findings(store: Store, f: Focus, *, fdr: float = FDR, per_direction: int = N_KEY) -> list[dict]:
@@ -207,7 +226,7 @@ def findings(store: Store, f: Focus, *, fdr: float = FDR, per_direction: int = N
         counts[direction] = _tested(store, f, direction, fdr=fdr)
     up = {d: int((counts[d]["delta"] > 0).sum()) for d in counts}
     down = {d: int((counts[d]["delta"] < 0).sum()) for d in counts}
-    out.append({"text": f"On day {f.day} against day {f.baseline} in group {f.group}, {f.cell_type} sent "
+    out.append({"text": f"{_cap(f.on(f.day))} against {f.t(f.baseline)} in group {f.group}, {f.cell_type} sent "
                         f"{up['out']} ligand–receptor pairs more strongly and {down['out']} less strongly, and received "
                         f"{up['in']} more strongly and {down['in']} less strongly (paired over patients, "
                         f"FDR ≤ {fdr:g}).",
@@ -224,7 +243,7 @@ def findings(store: Store, f: Focus, *, fdr: float = FDR, per_direction: int = N
     for k in contrasts[(contrasts[S.KIND] == "time") & (contrasts[S.DAY] == f.day)
                        & (contrasts[S.GROUP] != f.group)].itertuples(index=False):
         n = {d: len(_tested(store, f, d, fdr=fdr, group=k.group)) for d in ("out", "in")}
-        out.append({"text": f"In group {k.group} on day {f.day}, {n['out']} pairs sent and {n['in']} received by "
+        out.append({"text": f"In group {k.group} {f.on(f.day)}, {n['out']} pairs sent and {n['in']} received by "
                             f"{f.cell_type} changed at FDR ≤ {fdr:g}.",
                     "query": "differential", "kind": "other_group",
                     "params": {"cell_type": f.cell_type, "day": f.day, "group": k.group, "fdr": fdr}})
@@ -235,7 +254,7 @@ def findings(store: Store, f: Focus, *, fdr: float = FDR, per_direction: int = N
         d = V.query(store, "dose_effect", day=f.day, group=k.group, reference=k.reference, fdr=fdr, sender=f.cell_type)
         larger = int((sign * d["difference"] > 0).sum())
         smaller = int((sign * d["difference"] < 0).sum())
-        out.append({"text": f"Against group {other}, the day-{f.day} change of {len(d)} pairs sent by "
+        out.append({"text": f"Against group {other}, the {f'day-{f.day}' if f.time.plain else f.t(f.day)} change of {len(d)} pairs sent by "
                             f"{f.cell_type} differed (dose × time, FDR ≤ {fdr:g}): in group {f.group}, {larger} rose "
                             f"more or fell less and {smaller} the other way.",
                     "query": "dose_effect", "kind": "dose",
@@ -244,8 +263,8 @@ def findings(store: Store, f: Focus, *, fdr: float = FDR, per_direction: int = N
     comp = V.query(store, "cell_composition", cell_type=f.cell_type, group=f.group)
     fr = comp.set_index(S.DAY)[S.FRACTION] if len(comp) else pd.Series(dtype=float)
     if f.baseline in fr.index and f.day in fr.index:
-        out.append({"text": f"{f.cell_type} made up {pct(fr[f.baseline])} of the counted cells on day {f.baseline} "
-                            f"and {pct(fr[f.day])} on day {f.day} in group {f.group}; summed scores move with it, "
+        out.append({"text": f"{f.cell_type} made up {pct(fr[f.baseline])} of the counted cells {f.on(f.baseline)} "
+                            f"and {pct(fr[f.day])} {f.on(f.day)} in group {f.group}; summed scores move with it, "
                             f"the per-patient tests above compare each patient with their own baseline.",
                     "query": "cell_composition", "kind": "composition",
                     "params": {"cell_type": f.cell_type, "group": f.group}})
@@ -307,7 +326,7 @@ def _clinical_link(store: Store, f: Focus) -> dict | None:
         return None
     items = [f"{r['score']} (rho {r['rho']:+.2f}, p {r['p']:.3f}, n = {r['n']})" for r in rows]
     listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-    text = (f"Across patients, the change of {f.cell_type}'s fraction from day {f.baseline} to day {day} went with "
+    text = (f"Across patients, the change of {f.cell_type}'s fraction from {f.t(f.baseline)} to {f.t(day)} went with "
             f"the change of {listed} (Spearman, permutation p; every score in the sample sheet).")
     return {"text": text, "day": day, "groups": groups, "scores": rows, "trajectories": traj,
             "params": {"day": day, "baseline": f.baseline, "groups": groups, "cell_type": f.cell_type}}
@@ -421,14 +440,15 @@ class _Report:
         if len(c):
             settings = json.loads(c["settings"].iloc[0]) if "settings" in c.columns and isinstance(c["settings"].iloc[0], str) else {}
             kinds = ", ".join(f"{n} {k}" for k, n in c[S.KIND].value_counts().sort_index().items())
-            stats = (f"<p>Statistics: per sample (one patient on one day) each feature is the tool's score; a pair "
+            one, noun = ("on one day", "day") if self.f.time.plain else (f"at one {self.f.noun}", self.f.noun)
+            stats = (f"<p>Statistics: per sample (one patient {one}) each feature is the tool's score; a pair "
                      f"not detected while both cell types were present counts 0, a cell type absent from a sample is "
                      f"missing. One linear model per feature ({_e(settings.get('model', 'limma, paired design'))}): a "
                      f"fixed effect per patient, so each patient is compared with their own baseline; limma's "
                      f"empirical-Bayes moderated t (pylimma); Benjamini–Hochberg FDR within each contrast "
                      f"({_e(settings.get('fdr', 'BH'))}). A feature is tested when detected in at least "
-                     f"{_e(settings.get('min_detection', 0.5))} of the samples on each day compared and when at least "
-                     f"{_e(settings.get('min_patients', 2))} patients have both days. Fold changes compare the paired "
+                     f"{_e(settings.get('min_detection', 0.5))} of the samples {'on' if noun == 'day' else 'at'} each {noun} compared and when at least "
+                     f"{_e(settings.get('min_patients', 2))} patients have both {noun}s. Fold changes compare the paired "
                      f"patients' mean scores with a pseudocount of a tenth of the level's median non-zero score. "
                      f"Contrasts in the store: {_e(kinds)}"
                      + (f"; {int(c['stale'].sum())} stale (compute again)" if c["stale"].any() else "") + ".</p>")
@@ -448,7 +468,7 @@ class _Report:
         if cs.empty:
             return '<p class="cg-note">(no tested pairs)</p>'
         n_up, n_down = int(cs["n_up"].sum()), int(cs["n_down"].sum())
-        spec = V.change_heatmap(cs, title=f"Changed signaling, day {f.day} vs day {f.baseline}, group {f.group}",
+        spec = V.change_heatmap(cs, title=f"Changed signaling, {f.t(f.day)} vs {f.t(f.baseline)}, group {f.group}",
                                 subtitle=f"{n_up} features rose and {n_down} fell at FDR ≤ {self.fdr:g} (of "
                                          f"{int(cs['n_tested'].sum())} tested)", fdr=self.fdr)
         return self.chart(spec, "Each cell: ligand–receptor features of that sender → receiver pair that changed "
@@ -480,12 +500,13 @@ class _Report:
                         frames.append({"feature": label, "day": d, **{k: hit.iloc[0][k] for k in
                                                                       ("delta", "log2fc", "fdr", "n")}})
         dots = pd.DataFrame(frames)
-        spec = V.dot_plot(dots, title=f"{f.cell_type}: its most changed pairs over days, group {f.group}",
-                          subtitle=f"rows: the top {len(feats)} of day {f.day} (sent: → partner; received: partner →)",
-                          fdr=self.fdr)
-        return self.chart(spec, f"Each dot: one pair on one day against day {f.baseline}, paired over patients. "
+        spec = V.dot_plot(dots, title=f"{f.cell_type}: its most changed pairs over {f.noun}s, group {f.group}",
+                          subtitle=f"rows: the top {len(feats)} of {f.t(f.day)} (sent: → partner; received: partner →)",
+                          fdr=self.fdr, time=f.time)
+        return self.chart(spec, f"Each dot: one pair {'on one day' if f.time.plain else f'at one {f.noun}'} "
+                                f"against {f.t(f.baseline)}, paired over patients. "
                                 f"Size: −log10 FDR; colour: log2 fold change; black ring: FDR ≤ {self.fdr:g}; "
-                                "no dot: not tested that day.",
+                                f"no dot: not tested {'that day' if f.time.plain else f'at that {f.noun}'}.",
                           self.note("differential", cell_type=f.cell_type, day=days[0] if days else f.day,
                                     group=f.group, direction="out", fdr=1.0))
 
@@ -499,7 +520,7 @@ class _Report:
                 continue
             t = t.sort_values("fdr")[["partner", S.INTERACTION, "pathway", "mean_baseline", "mean_day", "delta",
                                       "log2fc", "fdr", "n"]]
-            parts.append(f"<h3>Key pairs {verb} by {_e(f.cell_type)}, day {f.day} vs day {f.baseline}, group "
+            parts.append(f"<h3>Key pairs {verb} by {_e(f.cell_type)}, {_e(f.t(f.day))} vs {_e(f.t(f.baseline))}, group "
                          f"{_e(f.group)}{self.note('differential', cell_type=f.cell_type, day=f.day, group=f.group, direction=direction, fdr=1.0)}</h3>"
                          + table(t, show=12))
         return "".join(parts) or '<p class="cg-note">(no key pairs)</p>'
@@ -512,14 +533,14 @@ class _Report:
         known = flow[flow[S.PATHWAY] != S.UNANNOTATED]
         top = known.groupby(S.PATHWAY)["flow"].sum().sort_values(ascending=False).head(8).index
         shown = known[known[S.PATHWAY].isin(top)]
-        spec = V.flow_lines(shown, title="Information flow of the 8 largest pathways, by day and group",
+        spec = V.flow_lines(shown, title=f"Information flow of the 8 largest pathways, by {self.f.noun} and group",
                             subtitle="summed score of the significant interactions of each pathway",
-                            groups=[g for g in self.groups if g not in single])
+                            groups=[g for g in self.groups if g not in single], time=self.f.time)
         left = known[S.PATHWAY].nunique() - len(top)
         rest = [f"{left} smaller pathway{'s' if left != 1 else ''}"] if left else []
         if (flow[S.PATHWAY] == S.UNANNOTATED).any():
             rest.append(f"'{S.UNANNOTATED}' (pairs no pathway source knows)")
-        rest += [f"group {g} (sampled on day {single[g]} only)" for g in single]
+        rest += [f"group {g} (sampled {self.f.on(single[g])} only)" for g in single]
         return self.chart(spec, ("Left out here, in the query's answer: " + "; ".join(rest) + ".") if rest else
                           "Every pathway is shown.",
                           self.note("pathway_flow"))
@@ -530,9 +551,9 @@ class _Report:
         r = r[r[S.DAY].isin([f.baseline, f.day])]
         if r.empty:
             return '<p class="cg-note">(no significant signaling)</p>'
-        spec = V.role_scatter(r, title=f"Signaling roles, day {f.baseline} → day {f.day}, group {f.group}",
-                              subtitle="each cell type moves from its baseline (hollow) to the day (filled)",
-                              baseline=f.baseline, day=f.day)
+        spec = V.role_scatter(r, title=f"Signaling roles, {f.t(f.baseline)} → {f.t(f.day)}, group {f.group}",
+                              subtitle=f"each cell type moves from its baseline (hollow) to the {f.noun} (filled)",
+                              baseline=f.baseline, day=f.day, time=f.time)
         return self.chart(spec, "Outgoing and incoming strength: summed score of the significant interactions a "
                                 "cell type sends and receives (score units).",
                           self.note("roles", group=f.group))
@@ -542,11 +563,12 @@ class _Report:
         if comp.empty:
             return '<p class="cg-note">No cell counts were loaded (load with <code>cell_counts=</code>).</p>'
         comp, single = self._several_days(comp)
-        spec = V.composition_lines(comp, title="Cell composition by day and group",
+        spec = V.composition_lines(comp, title=f"Cell composition by {self.f.noun} and group",
                                    subtitle=f"% of the counted cells; thick line: {self.f.cell_type}",
-                                   groups=[g for g in self.groups if g not in single], focus=self.f.cell_type)
-        left = "".join(f" Group {g} (sampled on day {d} only) is in the query's answer." for g, d in single.items())
-        return self.chart(spec, "Pooled over the samples of each day and group." + left, self.note("cell_composition"))
+                                   groups=[g for g in self.groups if g not in single], focus=self.f.cell_type,
+                                   time=self.f.time)
+        left = "".join(f" Group {g} (sampled {self.f.on(d)} only) is in the query's answer." for g, d in single.items())
+        return self.chart(spec, f"Pooled over the samples of each {self.f.noun} and group." + left, self.note("cell_composition"))
 
     def _several_days(self, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
         """Rows of groups sampled on more than one day; and the others with their one day."""
@@ -564,8 +586,8 @@ class _Report:
         f = self.f
         traj = pd.concat([V.query(self.store, "clinical_trajectory", score=sc).assign(score=sc) for sc in scores],
                          ignore_index=True)
-        out = self.chart(V.trajectories(traj, title="Clinical scores per patient over days",
-                                        subtitle="one line per patient; each score on its own scale"),
+        out = self.chart(V.trajectories(traj, title=f"Clinical scores per patient over {f.noun}s",
+                                        subtitle="one line per patient; each score on its own scale", time=f.time),
                          f"From the sample sheet: {', '.join(scores)}.",
                          self.note("clinical_trajectory", score=scores[0]))
         if link is None:
@@ -593,7 +615,7 @@ class _Report:
             return out
         spec = V.biomarker_scatter(
             pd.concat(parts, ignore_index=True),
-            title=f"Change of {f.cell_type} fraction vs change of each clinical score, day {b} → {d}",
+            title=f"Change of {f.cell_type} fraction vs change of each clinical score, {f.t(b)} → {f.t(d)}",
             subtitle="one point per patient; Spearman rho and permutation p above each panel",
             x=f"Δ {f.cell_type} (% points)")
         return out + self.chart(spec, "commgraph.clinical.associate, per score.",
@@ -613,7 +635,7 @@ class _Report:
             spec = view_data(self.store, "lr", interaction=f.interactions[0], day=f.day, group=f.group, **self.filters)
             blocks.append(V.view_block(spec, "cg-report-lr"))
         return ('<p class="cg-note">Hover an edge for its ligand–receptor pairs, click for all of them; the controls '
-                "change the cut-offs, day and group in the page.</p>" + "".join(blocks))
+                f"change the cut-offs, {f.noun} and group in the page.</p>" + "".join(blocks))
 
     def render(self) -> str:
         f = self.f
@@ -633,7 +655,7 @@ class _Report:
         nav = "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t, _ in self.sections)
         body = "".join(f'<section id="{a}"><h2>{_e(t)}</h2>{b}</section>' for a, t, b in self.sections)
         notes = "".join(f'<li id="fn{i}">{n} <a href="#fnref{i}">↩</a></li>' for i, n in enumerate(self.notes, 1))
-        title = f"How {f.cell_type} signaling changes: day {f.day} against day {f.baseline}, group {f.group}"
+        title = f"How {f.cell_type} signaling changes: {f.t(f.day)} against {f.t(f.baseline)}, group {f.group}"
         head = (f"<header><h1>{_e(title)}</h1>"
                 f'<p class="cg-note">store {_e(self.store.uri)} · tested changes at FDR ≤ {self.fdr:g} · '
                 f"every number below is read from the store with the named query in the footnotes</p></header>")

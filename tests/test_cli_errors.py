@@ -61,9 +61,10 @@ def test_bad_option_value_and_huge_day(tmp_path):
              "day", "9223372036854775807")
     one_line(run("load", "cellchat", CELLCHAT, "--day", "abc", db=db), 1, "abc")
     assert not db.exists()  # nothing was written, not even an empty store
-    one_line(run("differential", "-d", "99999999999999999999999", db=db), 2, "--day")
     one_line(run("differential", "--min-detection", "1.5", db=db), 2, "--min-detection")
     assert run("load", "cellchat", CELLCHAT, "--day", 0, db=db).returncode == 0  # -p day= is read in the study's unit
+    one_line(run("view", "network", "--day", "99999999999999999999999", "-o", tmp_path / "v.html", db=db), 1,
+             "$day", "no day 99999999999999999999999")  # --day of views, report, differential: a time read like -p day=
     one_line(run("query", "signaling_change", "-p", "cell_type=x", "-p", "day=99999999999999999999999", db=db), 1,
              "$day", "out of range")
 

@@ -99,14 +99,54 @@ def view_data(store: Store, kind: str, **params: Any) -> dict:
     if unknown:
         raise QueryError(f"view {kind!r} has no option {unknown[0]!r}; its options: "
                          + ", ".join(takes + list(FILTER_DEFAULTS)))
-    return build(store, **params)
+    return with_times(store, build(store, **params))
+
+
+def with_times(store: Store, spec: dict) -> dict:
+    """A view's data with the study's time unit: a day study's data as before; otherwise ``times``
+    (each day number → its text: "6 h", "stimulated"), ``time_unit`` and ``time_noun`` for the page's
+    controls, and the titles, subtitle and legend saying "6 h" where they said "day 6"."""
+    import re
+
+    from ._charts import time_scale
+
+    ts = time_scale(store)
+    if ts.plain:
+        return spec
+    days = {int(f["day"]) for f in spec.get("frames", [])} | {int(f["baseline"]) for f in spec.get("frames", [])
+                                                              if f.get("baseline") is not None}
+    spec["time_unit"], spec["time_noun"] = ts.unit, ts.noun
+    try:  # every timepoint of the study, so a page's every time reads the same
+        days |= {int(d) for d in store.timepoints()["day"].dropna().unique()}
+    except Exception:  # noqa: BLE001 - the frames' own times suffice
+        pass
+    spec["times"] = {str(d): ts.text(d) for d in sorted(days)}
+
+    def words(text: str) -> str:
+        text = text.replace("day {day}", "{day}").replace("day {baseline}", "{baseline}")
+        text = re.sub(r"\bon day (-?\d+)", lambda m: ts.on(int(m.group(1))), text)
+        text = re.sub(r"\bday (-?\d+)", lambda m: ts.text(int(m.group(1))), text)
+        return text.replace("the day's", f"the {ts.noun}'s")
+
+    for key in ("title", "subtitle"):
+        if isinstance(spec.get(key), str):
+            spec[key] = words(spec[key])
+    for items in (spec.get("legend") or {}).values():
+        for item in items:
+            if isinstance(item.get("label"), str):
+                item["label"] = words(item["label"])
+    return spec
+
+
+def _time(spec: dict, day: Any) -> str:
+    return str(spec.get("times", {}).get(str(day), day)) if day is not None and day != "" else ""
 
 
 def _title(spec: dict) -> str:
     first = next((f for f in spec["frames"] if f["day"] == spec["initial"]["day"]
                   and f["group"] == spec["initial"]["group"]), spec["frames"][0])
-    return (spec["title"].replace("{day}", str(first["day"])).replace("{group}", str(first["group"]))
-            .replace("{baseline}", str(first.get("baseline", ""))))
+    return (spec["title"].replace("{day}", _time(spec, first["day"])).replace("{group}", str(first["group"]))
+            .replace("{baseline}", _time(spec, first.get("baseline", ""))))
 
 
 def _footer(spec: dict) -> str:
@@ -172,8 +212,11 @@ def write_views(store: Store, out_dir: str | os.PathLike, *, cell_type: str | No
         skipped["diff"] = str(ex)
     written["ego"] = view(store, "ego", out=out / "ego.html", cell_type=cell_type, day=day, group=group, **filters)
     written["lr"] = view(store, "lr", out=out / "lr.html", interaction=interaction, day=day, group=group, **filters)
-    items = "".join(f'<li><a href="{html.escape(p.name)}">{html.escape(k)}</a> — {html.escape(_DESCRIBE[k])}</li>'
-                    for k, p in written.items())
+    from ._charts import time_scale
+
+    noun = time_scale(store).noun  # "day" in a day study, as before; else "time" or "condition"
+    items = "".join(f'<li><a href="{html.escape(p.name)}">{html.escape(k)}</a> — '
+                    f'{html.escape(_DESCRIBE[k].replace("day", noun))}</li>' for k, p in written.items())
     items += "".join(f"<li>{html.escape(k)}: not written — {html.escape(why)}</li>" for k, why in skipped.items())
     index = page(f"commgraph views of {store.uri}",
                  f'<main class="cg-report"><header><h1>Network views of {html.escape(store.uri)}</h1></header>'

@@ -15,17 +15,96 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import pandas as pd
 
 from .. import _schema as S
+from .._time import CONDITION, DAY, time_text
 from ._html import _plain, script_json
 from ._layout import DOWN, UP
 
 INSTALL_HINT = "the report's figures need altair and vl-convert-python: pip install 'commgraph[views]'"
 DATA = "rows"  # the name of every chart's dataset
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+
+@dataclass(frozen=True)
+class TimeScale:
+    """How a figure shows the study's time: a day study as before ("day", numbers); other units
+    with the unit in the axis title ("time (h)") and each tick at a timepoint, as text ("6 h",
+    "LPS 4h", "stimulated")."""
+
+    unit: str = DAY
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def plain(self) -> bool:
+        return self.unit == DAY and not self.labels
+
+    @property
+    def title(self) -> str:
+        return {"hour": "time (h)", "week": "time (weeks)", CONDITION: "condition"}.get(self.unit, "day")
+
+    def text(self, value: Any) -> str:
+        return time_text(value, self.unit, self.labels.get(int(value)) if value is not None else None)
+
+    @property
+    def noun(self) -> str:
+        """What a timepoint is called in words: "day" (a day study, as before), "time", "condition"."""
+        return "day" if self.plain else CONDITION if self.unit == CONDITION else "time"
+
+    def on(self, value: Any) -> str:
+        """A timepoint after a preposition: "on day 7", "at 6 h", "in week 2", "in condition stimulated"."""
+        text = self.text(value)
+        if self.unit == DAY and text.startswith("day "):
+            return f"on {text}"
+        if self.unit == CONDITION and not text.startswith("condition "):
+            return f"in condition {text}"
+        return f"in {text}" if self.unit in ("week", CONDITION) else f"at {text}"
+
+    def axis(self, alt, values: Sequence[Any], **kw):
+        """The x axis of a time field: ticks at the timepoints, each as text (kw: the day study's axis)."""
+        if self.plain:
+            return alt.Axis(**kw) if kw else alt.Undefined
+        vals = sorted({int(v) for v in values if v is not None and not pd.isna(v)})
+        expr = "datum.label"
+        for v in reversed(vals):
+            expr = f"datum.value == {v} ? {_js_str(self.text(v))} : {expr}"
+        return alt.Axis(values=vals, labelExpr=expr)
+
+
+def time_scale(store) -> TimeScale:
+    """The store's time unit and labels (a store without runs, or an older one, reads as days)."""
+    try:
+        unit = store.time_unit()
+    except Exception:  # noqa: BLE001
+        return TimeScale()
+    if unit == DAY:
+        return TimeScale()
+    return TimeScale(unit, dict(store.time_labels()))
+
+
+def _with_time(df: pd.DataFrame, time: TimeScale) -> pd.DataFrame:
+    """``df`` with each row's time as text in a ``time`` column (not for a day study)."""
+    if time.plain or S.DAY not in df.columns:
+        return df
+    df = df.copy()
+    df["time"] = [time.text(d) for d in df[S.DAY]]
+    return df
+
+
+def _time_tip(alt, df: pd.DataFrame, time: TimeScale, kind: str = "Q"):
+    """The tooltip of a time field: the number (a day study, as before) or its text (the ``time``
+    column :func:`_with_time` added)."""
+    if time.plain:
+        return alt.Tooltip(f"day:{kind}") if kind == "O" else "day:Q"
+    return alt.Tooltip("time:N", title="time" if time.unit != CONDITION else "condition")
+
+
+def _js_str(text: str) -> str:
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _alt():
@@ -123,7 +202,7 @@ def change_heatmap(summary: pd.DataFrame, *, title: str, subtitle: str, fdr: flo
     return _finish((rect + text).properties(width=side, height=side), title=title, subtitle=subtitle)
 
 
-def dot_plot(dots: pd.DataFrame, *, title: str, subtitle: str, fdr: float) -> dict:
+def dot_plot(dots: pd.DataFrame, *, title: str, subtitle: str, fdr: float, time: TimeScale = TimeScale()) -> dict:
     """LIANA's dot plot: one row per feature (the focus cell type's pair with a partner), one
     column per day; size = −log10 FDR, colour = log2 fold change; a black ring marks FDR ≤ cut."""
     alt = _alt()
@@ -131,84 +210,93 @@ def dot_plot(dots: pd.DataFrame, *, title: str, subtitle: str, fdr: float) -> di
     df["neg_log10_fdr"] = [-math.log10(max(f, 1e-300)) for f in df["fdr"]]
     df["passes"] = df["fdr"] <= fdr
     order = list(dict.fromkeys(df["feature"]))
+    df = _with_time(df, time)
     chart = alt.Chart(_data(df)).mark_circle(stroke="#111").encode(
-        x=alt.X("day:O", title="day (against its baseline)"),
+        x=alt.X("day:O", title=f"{time.title} (against its baseline)", axis=time.axis(alt, df["day"])),
         y=alt.Y("feature:N", title=None, sort=order, axis=alt.Axis(labelLimit=360)),
         size=alt.Size("neg_log10_fdr:Q", title="−log10 FDR", scale=alt.Scale(range=[15, 420], zero=True),
                       legend=alt.Legend(format=".1f")),
         color=_diverging("log2fc", "log2 fold change", df["log2fc"]),
         strokeWidth=alt.condition("datum.passes", alt.value(1.5), alt.value(0)),
-        tooltip=[alt.Tooltip("feature:N"), alt.Tooltip("day:O"), alt.Tooltip("delta:Q", title="mean change (score)", format=".3~f"),
+        tooltip=[alt.Tooltip("feature:N"), _time_tip(alt, df, time, "O"), alt.Tooltip("delta:Q", title="mean change (score)", format=".3~f"),
                  alt.Tooltip("log2fc:Q", format=".2f"), alt.Tooltip("fdr:Q", title="FDR", format=".2g"),
                  alt.Tooltip("n:Q", title="patients")])
     return _finish(chart.properties(width=max(120, 60 * df["day"].nunique()), height=max(260, 19 * len(order))),
                    title=title, subtitle=subtitle)
 
 
-def flow_lines(flow: pd.DataFrame, *, title: str, subtitle: str, groups: Sequence[str]) -> dict:
+def flow_lines(flow: pd.DataFrame, *, title: str, subtitle: str, groups: Sequence[str],
+               time: TimeScale = TimeScale()) -> dict:
     """CellChat's information flow per pathway, over days, one panel per group (``pathway_flow``)."""
     alt = _alt()
+    flow = flow.copy()
+    flow = _with_time(flow, time)
     chart = alt.Chart(_data(flow)).mark_line(point=alt.OverlayMarkDef(size=36)).encode(
-        x=alt.X("day:Q", title="day", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=alt.X("day:Q", title=time.title, axis=time.axis(alt, flow["day"], tickMinStep=1, format="d")),
         y=alt.Y("flow:Q", title="information flow (summed score)"),
         color=alt.Color("pathway:N", title="pathway", scale=alt.Scale(scheme="tableau10")),
-        tooltip=["pathway:N", "group:N", "day:Q", alt.Tooltip("flow:Q", format=".3~f"),
+        tooltip=["pathway:N", "group:N", _time_tip(alt, flow, time), alt.Tooltip("flow:Q", format=".3~f"),
                  alt.Tooltip("n_interactions:Q", title="interactions")])
     return _finish(chart.properties(width=260, height=200).facet(
         column=alt.Column("group:N", title="group", sort=list(groups))), title=title, subtitle=subtitle)
 
 
-def role_scatter(roles: pd.DataFrame, *, title: str, subtitle: str, baseline: int, day: int) -> dict:
+def role_scatter(roles: pd.DataFrame, *, title: str, subtitle: str, baseline: int, day: int,
+                 time: TimeScale = TimeScale()) -> dict:
     """Signaling roles (``roles``): outgoing vs incoming strength of each cell type on the baseline
     (hollow) and the day (filled), joined by a line per cell type."""
     alt = _alt()
     df = roles.copy()
-    df["when"] = [f"day {d}" for d in df[S.DAY]]
+    df["when"] = [time.text(d) for d in df[S.DAY]]
+    df = _with_time(df, time)
     base = alt.Chart(_data(df)).encode(
         x=alt.X("out_strength:Q", title="outgoing strength (summed score sent)", scale=alt.Scale(zero=False)),
         y=alt.Y("in_strength:Q", title="incoming strength (summed score received)", scale=alt.Scale(zero=False)),
         color=alt.Color("cell_type:N", title="cell type", scale=alt.Scale(scheme="category20")))
     line = base.mark_line(strokeWidth=1.2, opacity=0.7).encode(detail="cell_type:N", order="day:Q")
     pts = base.mark_point(size=70, strokeWidth=2).encode(
-        shape=alt.Shape("when:N", title="", sort=[f"day {baseline}", f"day {day}"],
+        shape=alt.Shape("when:N", title="", sort=[time.text(baseline), time.text(day)],
                         scale=alt.Scale(range=["circle", "triangle-right"]),
                         legend=alt.Legend(symbolStrokeColor="#333", symbolFillColor="#bbbbbb", symbolStrokeWidth=1.5)),
         fill=alt.condition(f"datum.day == {int(day)}", alt.Color("cell_type:N", legend=None), alt.value("#ffffff")),
-        tooltip=["cell_type:N", "day:Q", alt.Tooltip("out_strength:Q", format=".3~f"),
+        tooltip=["cell_type:N", _time_tip(alt, df, time), alt.Tooltip("out_strength:Q", format=".3~f"),
                  alt.Tooltip("in_strength:Q", format=".3~f")])
     labels = base.transform_filter(f"datum.day == {int(day)}").mark_text(align="left", dx=7, dy=-6, fontSize=10) \
         .encode(text="cell_type:N")
     return _finish((line + pts + labels).properties(width=520, height=380), title=title, subtitle=subtitle)
 
 
-def composition_lines(comp: pd.DataFrame, *, title: str, subtitle: str, groups: Sequence[str], focus: str) -> dict:
+def composition_lines(comp: pd.DataFrame, *, title: str, subtitle: str, groups: Sequence[str], focus: str,
+                      time: TimeScale = TimeScale()) -> dict:
     """Cell composition over days (``cell_composition``): % of counted cells, one panel per group."""
     alt = _alt()
     df = comp.copy()
     df["percent"] = df[S.FRACTION] * 100
     df["is_focus"] = df[S.CELL_TYPE_PROP] == focus
+    df = _with_time(df, time)
     chart = alt.Chart(_data(df)).mark_line(point=alt.OverlayMarkDef(size=28)).encode(
-        x=alt.X("day:Q", title="day", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=alt.X("day:Q", title=time.title, axis=time.axis(alt, df["day"], tickMinStep=1, format="d")),
         y=alt.Y("percent:Q", title="% of counted cells"),
         color=alt.Color("cell_type:N", title="cell type", scale=alt.Scale(scheme="category20")),
         strokeWidth=alt.condition("datum.is_focus", alt.value(3.5), alt.value(1.2)),
-        tooltip=["cell_type:N", "group:N", "day:Q", alt.Tooltip("percent:Q", format=".2f", title="%"),
+        tooltip=["cell_type:N", "group:N", _time_tip(alt, df, time), alt.Tooltip("percent:Q", format=".2f", title="%"),
                  alt.Tooltip("n_cells:Q", title="cells")])
     return _finish(chart.properties(width=220, height=200).facet(
         column=alt.Column("group:N", title="group", sort=list(groups))), title=title, subtitle=subtitle)
 
 
-def trajectories(traj: pd.DataFrame, *, title: str, subtitle: str) -> dict:
+def trajectories(traj: pd.DataFrame, *, title: str, subtitle: str, time: TimeScale = TimeScale()) -> dict:
     """Clinical scores per patient over days, one panel per score (its own y scale), coloured
     by group (``clinical_trajectory``; a ``score`` column names the score)."""
     alt = _alt()
-    df = traj.dropna(subset=["value"])
+    df = traj.dropna(subset=["value"]).copy()
+    df = _with_time(df, time)
     chart = alt.Chart(_data(df)).mark_line(point=alt.OverlayMarkDef(size=30), opacity=0.8).encode(
-        x=alt.X("day:Q", title="day", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=alt.X("day:Q", title=time.title, axis=time.axis(alt, df["day"], tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title="score", scale=alt.Scale(zero=False)),
         color=alt.Color("group:N", title="group", scale=alt.Scale(scheme="tableau10")),
         detail="patient:N",
-        tooltip=["score:N", "patient:N", "group:N", "day:Q", alt.Tooltip("value:Q")])
+        tooltip=["score:N", "patient:N", "group:N", _time_tip(alt, df, time), alt.Tooltip("value:Q")])
     chart = chart.properties(width=260, height=200).facet(column=alt.Column("score:N", title=None)) \
         .resolve_scale(y="independent")
     return _finish(chart, title=title, subtitle=subtitle)

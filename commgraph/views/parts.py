@@ -17,7 +17,9 @@ from ._charts import (
     fmt,
     fmt_p,
     role_scatter,
+    time_scale,
     trajectories,
+    TimeScale,
 )
 from ._charts import versions as chart_versions
 from ._data import (
@@ -56,6 +58,8 @@ __all__ = [
     "query",
     "role_scatter",
     "thresholds",
+    "time_scale",
+    "TimeScale",
     "trajectories",
     "view_block",
 ]

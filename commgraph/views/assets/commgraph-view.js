@@ -109,6 +109,20 @@
     return this.spec.palette.lineage[(info && info.lineage) || "other"] || "#9E9E9E";
   };
 
+  // A timepoint in words: a day study as before ("day 7"); otherwise the study's own text from
+  // spec.times ("6 h", "stimulated"). timeNum: the bare value (a day study's number, else its text).
+  View.prototype.timeNum = function (d) {
+    var t = this.spec.times;
+    return t ? (t[String(d)] !== undefined ? t[String(d)] : String(d)) : String(d);
+  };
+  View.prototype.timeText = function (d) { return this.spec.times ? this.timeNum(d) : "day " + d; };
+  View.prototype.timeOn = function (d) {
+    if (!this.spec.times) return "on day " + d;
+    var u = this.spec.time_unit;
+    return (u === "condition" ? "in condition " : u === "week" ? "in " : "at ") + this.timeNum(d);
+  };
+  View.prototype.timeNoun = function () { return this.spec.time_noun || "day"; };
+
   View.prototype.frame = function () { return this.frames[this.state.day + "|" + this.state.group]; };
 
   View.prototype.rowsOf = function (frame, f) {
@@ -198,15 +212,15 @@
     var controls = el("div", { class: "cg-controls" });
     var multiDay = this.groups.some(function (g) { return self.days[g].length > 1; });
     if (multiDay) {
-      this.prevBtn = el("button", { type: "button", class: "cg-prev", title: "previous day", text: "◀",
+      this.prevBtn = el("button", { type: "button", class: "cg-prev", title: "previous " + this.timeNoun(), text: "◀",
         onclick: function () { self.step(-1); } });
-      this.nextBtn = el("button", { type: "button", class: "cg-next", title: "next day", text: "▶",
+      this.nextBtn = el("button", { type: "button", class: "cg-next", title: "next " + this.timeNoun(), text: "▶",
         onclick: function () { self.step(1); } });
-      this.slider = el("input", { type: "range", class: "cg-day-slider", min: 0, step: 1, "aria-label": "day",
+      this.slider = el("input", { type: "range", class: "cg-day-slider", min: 0, step: 1, "aria-label": this.timeNoun(),
         oninput: function () { self.state.day = self.days[self.state.group][+self.slider.value]; self.render(); } });
       this.dayLabel = el("span", { class: "cg-day-label" });
       this.ticks = el("span", { class: "cg-ticks" });
-      controls.appendChild(el("label", { class: "cg-ctl" }, "day ", this.prevBtn, this.slider, this.nextBtn, this.dayLabel));
+      controls.appendChild(el("label", { class: "cg-ctl" }, this.timeNoun() + " ", this.prevBtn, this.slider, this.nextBtn, this.dayLabel));
       controls.appendChild(this.ticks);
     }
     if (this.groups.length > 1) {
@@ -428,7 +442,8 @@
       this.setGroup(st.group);
       return;
     }
-    var title = spec.title.replace("{day}", st.day).replace("{group}", st.group).replace("{baseline}", frame.baseline)
+    var title = spec.title.replace("{day}", this.timeNum(st.day)).replace("{group}", st.group)
+      .replace("{baseline}", frame.baseline === undefined ? frame.baseline : this.timeNum(frame.baseline))
       .replace("{pair}", st.pair || "");
     var active = [];
     if (spec.edge_mode === "tested") {
@@ -446,8 +461,8 @@
       this.slider.disabled = days.length < 2;
       this.prevBtn.disabled = days.indexOf(st.day) <= 0;
       this.nextBtn.disabled = days.indexOf(st.day) >= days.length - 1;
-      this.dayLabel.textContent = String(st.day);
-      this.ticks.textContent = "days: " + days.join(" · ");
+      this.dayLabel.textContent = this.timeNum(st.day);
+      this.ticks.textContent = this.timeNoun() + "s: " + days.map(function (d) { return self.timeNum(d); }).join(" · ");
     }
     if (this.groupSel) this.groupSel.value = st.group;
     if (this.filterSel) this.filterSel.value = st.filter;
@@ -537,9 +552,9 @@
     var what = spec.edge_mode === "tested" ? shown + " sender → receiver pairs with a change passing the cut-offs (" + nInter + " features)"
       : spec.edge_mode === "diff" ? shown + " changed sender → receiver pairs"
       : shown + (st.expand ? " ligand–receptor edges" : " sender → receiver edges") + " (" + nInter + " interactions)";
-    this.statusEl.textContent = "day " + st.day + " · " + st.group + " · " + ids.length + " cell types · " + what;
+    this.statusEl.textContent = this.timeText(st.day) + " · " + st.group + " · " + ids.length + " cell types · " + what;
     this.emptyEl.textContent = edges.length ? "" : "No " + (st.filter ? st.filter.replace(":", " ") + " " : "") +
-      (st.pair ? st.pair + " " : spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds on day " + st.day + " in group " + st.group + ".";
+      (st.pair ? st.pair + " " : spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds " + this.timeOn(st.day) + " in group " + st.group + ".";
     this.emptyEl.style.display = edges.length ? "none" : "block";
     this.pending = { day: st.day, group: st.group, filter: st.filter, expand: st.expand, available: available,
       total: Math.round(total * 1e6) / 1e6, pair: st.pair, fdr: st.fdr, min_lfc: st.minLfc, focus: st.focus, up: nUp, down: nDown,
@@ -581,11 +596,11 @@
     var st = this.state, f = this.current.frame;
     if (this.spec.edge_mode === "tested") {
       return [e.n + " feature" + (e.n === 1 ? "" : "s") + " changed (" + e.n_up + " rose, " + e.n_down + " fell; FDR ≤ " + st.fdr +
-        ", |log2 FC| ≥ " + st.minLfc + ")", "summed mean paired change " + signed(e.delta) + " (score units), day " + st.day + " vs day " + f.baseline];
+        ", |log2 FC| ≥ " + st.minLfc + ")", "summed mean paired change " + signed(e.delta) + " (score units), " + this.timeText(st.day) + " vs " + this.timeText(f.baseline)];
     }
     if (this.spec.edge_mode === "diff") {
-      return ["day " + st.day + ": " + e.n + " interactions, total " + fmt(e.score) +
-        " · day " + f.baseline + ": " + e.n_baseline + ", total " + fmt(e.baseline),
+      return [this.timeText(st.day) + ": " + e.n + " interactions, total " + fmt(e.score) +
+        " · " + this.timeText(f.baseline) + ": " + e.n_baseline + ", total " + fmt(e.baseline),
         "change " + signed(e.delta) + " (" + e.status + ")"];
     }
     if (e.single) return ["score " + fmt(e.value)];
