@@ -97,7 +97,7 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _load_format(path: Path) -> Format:
+def _read_spec(path: Path) -> Format:
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     if not isinstance(data, dict):
@@ -142,15 +142,15 @@ def _load_format(path: Path) -> Format:
     )
 
 
-def _load_all() -> dict[str, Format]:
+def _read_specs() -> dict[str, Format]:
     formats = {}
     for path in sorted(resource_dir("loaders").glob("*.yaml")):
-        fmt = _load_format(path)
+        fmt = _read_spec(path)
         formats[fmt.name] = fmt
     return formats
 
 
-FORMATS: Mapping[str, Format] = MappingProxyType(_load_all())
+FORMATS: Mapping[str, Format] = MappingProxyType(_read_specs())
 
 
 def get_format(name: str) -> Format:

@@ -194,7 +194,7 @@ def locate(source: Any, files: Mapping[str, str], optional: tuple[str, ...], suf
     return located, suffix
 
 
-def load(source: Any, fmt: Any, suffix: str | None) -> tuple[dict[str, Wide], list[str], str, str | None]:
+def read_outputs(source: Any, fmt: Any, suffix: str | None) -> tuple[dict[str, Wide], list[str], str, str | None]:
     """Wide tables by role from a folder/file or a dict, plus source files and a name for errors."""
     roles = dict(fmt.files)
     optional = tuple(fmt.optional_files)

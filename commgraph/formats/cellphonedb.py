@@ -69,7 +69,7 @@ from ._cpdb_files import (
     check_scores,
     check_unique_ids,
     gather,
-    load,
+    read_outputs,
     read_wide,
     row_order,
     same_order,
@@ -266,7 +266,7 @@ def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, s
         return parsed
     if kind == "method2_v2":
         fmt = dataclasses.replace(fmt, files=V2_FILES, optional_files=())
-    wides, files, where, used_suffix = load(source, fmt, suffix)
+    wides, files, where, used_suffix = read_outputs(source, fmt, suffix)
     means, pvalues, sig = wides["means"], wides["pvalues"], wides["significant_means"]
     check_unique_ids(means)
     check_scores(means, fmt.score.get("range"))

@@ -25,13 +25,13 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import Parsed, first_row, number
-from ._cpdb_files import ID, check_pairs, check_scores, check_unique_ids, gather, load, row_order
+from ._cpdb_files import ID, check_pairs, check_scores, check_unique_ids, gather, read_outputs, row_order
 from .cellphonedb import finish
 
 
 def parse(source: Any, *, fmt: Any, database: str | os.PathLike | None = None, suffix: str | None = None) -> Parsed:
     """Parse CellPhoneDB method-3 output (see the module docstring)."""
-    wides, files, where, used_suffix = load(source, fmt, suffix)
+    wides, files, where, used_suffix = read_outputs(source, fmt, suffix)
     means, relevant = wides["means"], wides["relevant_interactions"]
     check_unique_ids(means)
     check_scores(means, fmt.score.get("range"))
