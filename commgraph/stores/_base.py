@@ -187,8 +187,10 @@ class Store(ABC):
         """Run one Cypher statement with parameters; the result as a DataFrame."""
 
     @abstractmethod
-    def _write(self, frames: GraphFrames) -> None:
-        """Write one load's frames so that it replaces its runs and is visible all at once."""
+    def _write(self, frames_iter) -> pd.DataFrame:
+        """Write one load (frames of one or more tables, all under one ``load_id``) so that it
+        replaces its runs and every run becomes visible at once, marking contrasts that used them
+        stale; returns the runs."""
 
     @abstractmethod
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
@@ -218,10 +220,13 @@ class Store(ABC):
         either the old run or the new one, never a mix. ``cell_counts`` (columns
         ``cell_type, day, group, n_cells``) sets the CellState counts and fractions.
         """
-        frames = build(S.validate(table), load_id=new_load_id(), cell_counts=cell_counts)
-        self._write(frames)
-        self._mark_stale(frames.runs)
-        return frames.runs
+        return self.load_many([(table, cell_counts)])
+
+    def load_many(self, items) -> pd.DataFrame:
+        """Load several ``(table, cell_counts)`` pairs (an iterable, read one at a time) as one
+        load: every run of all of them becomes visible in one switch, or none does."""
+        load_id = new_load_id()
+        return self._write(build(S.validate(table), load_id=load_id, cell_counts=counts) for table, counts in items)
 
     def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
         """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``).

@@ -12,6 +12,7 @@ keeps both the Python encoding and the server's parameter decoding small.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
@@ -215,8 +216,29 @@ class Neo4jStore(Store):
             pass
 
     # --- writing ------------------------------------------------------------------------
-    def _write(self, frames: GraphFrames) -> None:
+    def _write(self, frames_iter) -> pd.DataFrame:
         self._writable()
+        done = []  # each table's frames without its edges (what follows the switch needs)
+        for frames in frames_iter:
+            self._stage(frames)
+            done.append(dataclasses.replace(frames, signals=frames.signals.iloc[0:0]))
+        if not done:
+            return pd.DataFrame()
+        runs = pd.concat([f.runs for f in done], ignore_index=True)
+        # the switch: one small transaction makes every run of this load visible at once
+        self._run(SWITCH, {"rows": _rows(runs)})
+        self._mark_stale(runs)
+        for frames in done:
+            self._counts(frames)
+        # what is older than the live load goes: the load replaced, leftovers of a killed one, and
+        # this one's edges too if a later load of the run switched first
+        for run_id in runs[S.RUN_ID]:
+            self._sweep(run_id, self._live_load(run_id))
+        self._rebuild_next()
+        return runs
+
+    def _stage(self, frames: GraphFrames) -> None:
+        """Nodes, their links and the SIGNALS edges of one table; invisible until the switch."""
         for label, frame in frames.nodes().items():
             key = S.NODE_TABLE[label].key
             # counts are set after the switch, with the run they belong to
@@ -240,8 +262,9 @@ class Neo4jStore(Store):
                     {"rows": rows[i : i + BATCH]},
                 )
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
-        # the switch: one small transaction makes every run of this load visible at once
-        self._run(SWITCH, {"rows": _rows(frames.runs)})
+
+    def _counts(self, frames: GraphFrames) -> None:
+        """After the switch: FROM_SAMPLE links, per-sample counts and CellState totals of one table."""
         if len(frames.from_sample):
             self._run(
                 f"UNWIND $rows AS row MATCH (run:{S.RUN} {{{S.RUN_ID}: row.`{FROM}`}}) "
@@ -263,11 +286,6 @@ class Neo4jStore(Store):
                 f"SET s.{S.N_CELLS} = row.{S.N_CELLS}, s.{S.FRACTION} = row.{S.FRACTION}",
                 {"rows": _rows(frames.counted_states)},
             )
-        # what is older than the live load goes: the load replaced, leftovers of a killed one, and
-        # this one's edges too if a later load of the run switched first
-        for run_id in frames.runs[S.RUN_ID]:
-            self._sweep(run_id, self._live_load(run_id))
-        self._rebuild_next()
 
     def _create_signals(self, sig: pd.DataFrame) -> None:
         """CREATE the edges, ``WRITERS`` batches (transactions) in flight; all are done before the switch."""
