@@ -216,9 +216,11 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
         together = _one_load(specs, tables)
         if together is not None:  # the usual study: one load, one transaction, one switch
             loaded.append(st.load(together[0], cell_counts=together[1]))
-        else:  # too large to hold at once, or pooled and per-sample counts mixed: run by run
-            for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress):
-                loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
+        else:  # too large to hold at once, or pooled and per-sample counts mixed: written run by run,
+            # still one load: every run becomes visible in one switch, or none does
+            items = ((table if table is not None else spec.read(), spec.counts())
+                     for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress))
+            loaded.append(st.load_many(items))
         if sheets:
             st.load_samples(sheets[0])
     return pd.concat(loaded, ignore_index=True)

@@ -118,6 +118,12 @@ class EmbeddedStore(Store):
                 os.replace(wal, torn)
                 warnings.warn(f"{self.path}: the interrupted write's WAL was torn; moved to {torn}", stacklevel=3)
                 return self._open(read_only=read_only)
+            if read_only and "recovery is pending" in msg:
+                # a process was killed during a checkpoint: LadybugDB completes it on a read-write open
+                self._open(read_only=False)
+                self._conn.close()
+                self._db.close()
+                return self._open(read_only=True)
             if "read-only" in msg.lower() and not read_only and not os.access(self.path, os.W_OK):
                 raise StoreError(f"cannot open {self.path} for writing: permission denied") from None
             raise _damaged(self.path, f"cannot be opened as a LadybugDB store ({msg})") from None
