@@ -64,6 +64,19 @@ def _damaged(path: Path, why: str) -> StoreError:
                       f"`commgraph load --force-new` (deletes it)")
 
 
+def _io_error(path: Path, ex: BaseException) -> StoreError | None:
+    """A disk-full or I/O failure as one line (None for other errors)."""
+    text = str(ex)
+    if isinstance(ex, OSError) and ex.strerror:
+        reason = ex.strerror
+    elif isinstance(ex, RuntimeError) and ("IO exception" in text or "No space left" in text):
+        reason = text.rsplit("Error: ", 1)[-1].strip().splitlines()[0] if "Error: " in text else text.splitlines()[0]
+    else:
+        return None
+    return StoreError(f"cannot write {path}: {reason}; the store keeps its previous content (an unfinished "
+                      f"write is undone when it is next opened with room to write)")
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path.parent, os.O_RDONLY)
@@ -118,12 +131,20 @@ class EmbeddedStore(Store):
                 os.replace(wal, torn)
                 warnings.warn(f"{self.path}: the interrupted write's WAL was torn; moved to {torn}", stacklevel=3)
                 return self._open(read_only=read_only)
-            if read_only and "recovery is pending" in msg:
+            if read_only and "recovery is pending" in msg and not getattr(self, "_recovering", False):
                 # a process was killed during a checkpoint: LadybugDB completes it on a read-write open
-                self._open(read_only=False)
-                self._conn.close()
-                self._db.close()
-                return self._open(read_only=True)
+                self._recovering = True
+                try:
+                    try:
+                        self._open(read_only=False)
+                    except StoreError as ex:
+                        raise StoreError(f"{self.path} needs the recovery of an interrupted write, which failed "
+                                         f"({ex}); free space or fix the I/O error, then open it again") from None
+                    self._conn.close()
+                    self._db.close()
+                    return self._open(read_only=True)
+                finally:
+                    self._recovering = False
             if "read-only" in msg.lower() and not read_only and not os.access(self.path, os.W_OK):
                 raise StoreError(f"cannot open {self.path} for writing: permission denied") from None
             raise _damaged(self.path, f"cannot be opened as a LadybugDB store ({msg})") from None
@@ -133,15 +154,33 @@ class EmbeddedStore(Store):
         if not self._created:
             have = self._tables()
             missing = [t for t in CORE_TABLES if t not in have]
+            what = None
             if missing:  # never re-create the schema over a store that had one: that empties it
+                what = ("has no commgraph schema" if len(missing) == len(CORE_TABLES) else "has a damaged schema") + \
+                    f" (missing table {missing[0]})"
+            else:
+                what = self._probe(have)
+            if what:
                 self._conn.close()
                 self._db.close()
-                what = "has no commgraph schema" if len(missing) == len(CORE_TABLES) else "has a damaged schema"
-                raise _damaged(self.path, f"{what} (missing table {missing[0]})")
+                raise _damaged(self.path, what)
         if not read_only:
             for stmt in _ddl():
                 self._conn.execute(stmt)
             self._add_new_properties()
+
+    def _probe(self, tables: set[str]) -> str | None:
+        """Read a little of every table (each table's count; the Run and CellState rows whole): a
+        store whose pages are damaged fails here, at open, not half-way through a question."""
+        queries = [f"MATCH (n:{t.label}) RETURN count(n)" for t in S.NODE_TABLES if t.label in tables]
+        queries += [f"MATCH ()-[r:{r.type}]->() RETURN count(r)" for r in S.REL_TABLES if r.type in tables]
+        queries += [f"MATCH (n:{S.RUN}) RETURN n", f"MATCH (n:{S.CELL_STATE}) RETURN n"]
+        for q in queries:
+            try:
+                self._conn.execute(q)
+            except RuntimeError as ex:
+                return f"is damaged ({q.split(':')[1].split(')')[0]}: {(str(ex).strip().splitlines() or ['?'])[0]})"
+        return None
 
     def _tables(self) -> set[str]:
         return set(self._conn.execute("CALL show_tables() RETURN name").get_as_df()["name"])
@@ -245,6 +284,7 @@ class EmbeddedStore(Store):
             return {"step": "unknown"}  # cut short while written: nothing after it had begun
 
     def _journal_done(self) -> None:
+        Path(f"{self._journal}.tmp").unlink(missing_ok=True)
         self._journal.unlink(missing_ok=True)
         _fsync_dir(self._journal)
 
@@ -303,9 +343,12 @@ class EmbeddedStore(Store):
                 return pd.DataFrame()
             self._journal_write("switch", switch=sw, **self._staged)  # from here on an open after a kill finishes the load
             self._switch(sw)
-        except BaseException:
+        except BaseException as ex:
             if not self._committed:  # failed before the switch committed: the old content stays, alone
                 self._abandon()
+            io = _io_error(self.path, ex)
+            if io is not None:
+                raise io from None
             raise
         self._sweep([str(r) for r in sw.runs[S.RUN_ID]])
         self._journal_done()
