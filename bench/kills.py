@@ -82,6 +82,17 @@ def new_items(rows: int) -> list:
     return [(big_table(rows, run_id="X", seed=1), None), (z, counts)]
 
 
+def load_items(store, items) -> pd.DataFrame:
+    """One load of several tables; a commgraph without Store.load_many (before the crash-safe
+    replace) gets them as one table, the way its load_manifest did."""
+    if hasattr(store, "load_many"):
+        return store.load_many(items)
+    counts = [c for _, c in items if c is not None]
+    table = pd.concat([t.astype({c: object for c in t.columns if isinstance(t[c].dtype, pd.CategoricalDtype)})
+                       for t, _ in items], ignore_index=True)
+    return store.load(table, cell_counts=pd.concat(counts, ignore_index=True) if counts else None)
+
+
 def content(store) -> dict:
     """What a user sees, a named query's answer, and raw counts of every node label and relationship type."""
     from commgraph import _schema as S
@@ -101,6 +112,10 @@ def content(store) -> dict:
         "query": norm(store.query("signaling_by_day", cell_type="T00"), ["day", "group"])
         if "signaling_by_day" in _queries() else None,
     }
+    runs = store.runs()
+    covered = set(zip(runs[S.DAY], runs[S.GROUP]))
+    states = store.cell_states()
+    out["states_of_runs"] = norm(states[[(d, g) in covered for d, g in zip(states[S.DAY], states[S.GROUP])]], [S.KEY_PROP])
     raw = {}
     for rel in S.REL_TABLES:
         raw[rel.type] = int(store.cypher(f"MATCH ()-[r:{rel.type}]->() RETURN count(r) AS n")["n"][0])
@@ -123,14 +138,16 @@ def _queries() -> set:
 
 
 def visible(c: dict) -> dict:
-    return {k: v for k, v in c.items() if k != "raw"}
+    """What a Neo4j client kill is held to: every visible thing but raw counts and CellStates of a
+    day × group no run covers (a killed load's new states, empty, stay until a load sweeps them)."""
+    return {k: v for k, v in c.items() if k not in ("raw", "states")}
 
 
 CHILD = """
 import sys, time, os
 sys.path.insert(0, {repo!r})
 import commgraph as cg
-from bench.kills import new_items
+from bench.kills import load_items, new_items
 items = new_items({rows})
 t0 = None
 def log(*what):
@@ -148,17 +165,18 @@ try:
             log("done", word)
         return out
     ladybug.Connection.execute = traced
-    journal = embedded.EmbeddedStore._journal_write
+    journal = getattr(embedded.EmbeddedStore, "_journal_write", None)  # none before the crash-safe replace
     def traced_journal(self, step, **kw):
         journal(self, step, **kw)
         log("journal", step)
-    embedded.EmbeddedStore._journal_write = traced_journal
+    if journal is not None:
+        embedded.EmbeddedStore._journal_write = traced_journal
 except ImportError:
     pass
 st = cg.connect({uri!r})
 t0 = time.perf_counter()
 log("go")
-st.load_many(items)
+load_items(st, items)
 log("loaded")
 st.close()
 log("closed")
@@ -221,7 +239,7 @@ class Campaign:
         if self.neo4j:
             with self.cg.connect(self.neo4j) as st:
                 st.clear()
-                st.load_many(old_items(self.rows))
+                load_items(st, old_items(self.rows))
             return
         for f in Path(self.uri).parent.glob(Path(self.uri).name + "*"):
             f.unlink()
@@ -230,7 +248,7 @@ class Campaign:
     def _prepare(self, reference: bool) -> dict:
         if not self.neo4j:
             with self.cg.connect(self.base) as st:
-                st.load_many(old_items(self.rows))
+                load_items(st, old_items(self.rows))
         self._fresh()
         with self.cg.connect(self.uri) as st:
             return content(st)
@@ -247,30 +265,33 @@ class Campaign:
         with self.cg.connect(self.uri) as st:
             return content(st)
 
-    def windows(self) -> list[tuple[float, float, str]]:
-        """(start, end, what) of every COMMIT and CHECKPOINT of the timed load."""
-        out, start = [], None
+    def windows(self) -> list[tuple[float, float, str, int]]:
+        """(start, end, what, k) of every COMMIT and CHECKPOINT of the timed load (the k-th such statement)."""
+        out, start, seen = [], None, collections.Counter()
         for t, w in self.timed:
             if w[0] == "stmt" and w[1] in ("COMMIT", "CHECKPOINT"):
-                start = (t, w[1])
+                seen[w[1]] += 1
+                start = (t, w[1], seen[w[1]])
             elif w[0] == "done" and start is not None:
-                out.append((start[0], t, start[1]))
+                out.append((start[0], t, start[1], start[2]))
                 start = None
         return out
 
-    def instants(self, n: int, seed: int = 0) -> list[float]:
-        """Half spread evenly over the load, half inside its commit/checkpoint windows."""
+    def instants(self, n: int, seed: int = 0) -> list:
+        """Half spread evenly over the load (seconds after it starts), half inside its commit and
+        checkpoint windows: (statement, k, share of the window), timed from when the killed process
+        starts that k-th statement, so that a slower or faster run still dies inside it."""
         rng = np.random.default_rng(seed)
-        spread = list(np.linspace(0.02, 1.02, max(1, n - n // 2)) * self.duration)
         wins = self.windows()
+        spread = list(np.linspace(0.02, 1.02, max(1, n - n // 2 if wins else n)) * self.duration)
         inside, m = [], n // 2
         for i in range(m if wins else 0):  # every window once before any twice, spread over the load
-            a, b, _ = wins[round(i * (len(wins) - 1) / max(1, min(m, len(wins)) - 1)) % len(wins)
-                           if i < len(wins) else i % len(wins)]
-            inside.append(a + (b - a) * rng.uniform(0.05, 0.95))
-        return sorted(spread + inside)
+            a, b, word, k = wins[round(i * (len(wins) - 1) / max(1, min(m, len(wins)) - 1)) % len(wins)
+                                 if i < len(wins) else i % len(wins)]
+            inside.append((word, k, float(rng.uniform(0.05, 0.95)), b - a))
+        return [float(x) for x in spread] + inside
 
-    def kill_at(self, at: float) -> dict:
+    def kill_at(self, at) -> dict:
         self._fresh()
         child = _child(self.uri, self.rows)
         log = []
@@ -279,12 +300,27 @@ class Campaign:
             if log and log[-1][1][:1] == ["go"]:
                 break
         t0 = time.perf_counter()
+        if isinstance(at, tuple):  # inside the k-th COMMIT/CHECKPOINT: wait until it starts
+            word, k, share, length = at
+            for line in child.stdout:
+                log += _read_log([line])
+                if sum(1 for _, w in log if w[:2] == ["stmt", word]) >= k:
+                    break
+            t0, at = time.perf_counter() - log[-1][0], log[-1][0] + share * length
         while time.perf_counter() - t0 < at:
             time.sleep(min(0.005, max(0.0, at - (time.perf_counter() - t0))))
         child.send_signal(signal.SIGKILL)
         log += _read_log(child.stdout.read().splitlines())
         child.wait()
-        phase = _phase(log, at)
+        phase = _phase(log, at) if not self.neo4j else (
+            "after load" if any(w[0] == "loaded" for _, w in log) else f"client, {min(at / self.duration, 1):.0%} into the load")
+        if not self.neo4j and not hasattr(self.cg.stores._base.Store, "load_many"):
+            # commgraph before the crash-safe replace opened read-only first, which LadybugDB refuses
+            # while a checkpoint recovery is pending; its next load opened read-write, as here
+            import ladybug
+
+            with __import__("contextlib").suppress(RuntimeError):
+                ladybug.Database(self.uri).close()
         try:
             with self.cg.connect(self.uri) as st:
                 got = content(st)
@@ -296,7 +332,7 @@ class Campaign:
         else:
             outcome = "old" if got == self.old else "new" if got == self.new else "neither"
         with self.cg.connect(self.uri) as st:  # the re-run equals an uninterrupted load
-            st.load_many(new_items(self.rows))
+            load_items(st, new_items(self.rows))
             rerun = content(st) == self.new
         return {"at": round(at, 3), "phase": phase, "outcome": outcome, "rerun_equal": rerun,
                 **({"diff": sorted(k for k in got if got[k] != self.old.get(k) and got[k] != self.new.get(k))}
@@ -314,7 +350,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     c = Campaign(args.rows, neo4j=args.neo4j)
     print(f"uninterrupted load: {c.duration:.2f} s; commit/checkpoint windows: "
-          + ", ".join(f"{a:.2f}-{b:.2f} {w}" for a, b, w in c.windows()), flush=True)
+          + ", ".join(f"{a:.2f}-{b:.2f} {w}" for a, b, w, _ in c.windows()), flush=True)
     records = []
     for at in c.instants(args.kills, args.seed):
         r = c.kill_at(at)

@@ -44,7 +44,7 @@ def test_killed_loads_leave_old_or_new_neo4j(neo4j_uri, monkeypatch):
     from commgraph.stores import neo4j as n
 
     monkeypatch.setattr(n, "BATCH", 500)  # many small batches in this process (the reference and re-runs)
-    records = _campaign(4, 20_000, neo4j=neo4j_uri)
+    records = _campaign(4, 10_000, neo4j=neo4j_uri)
     for r in records:
         assert r["outcome"] in ("old", "new"), r
         assert r["rerun_equal"], r

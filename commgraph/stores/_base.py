@@ -273,9 +273,14 @@ class Store(ABC):
     def _mark_stale(self, runs: pd.DataFrame) -> None:
         """A contrast is stale once a run it used is replaced or removed, or a new per-sample run
         of its method joins one of its groups (its answer would differ if computed again)."""
+        stale = self._stale_ids(runs)
+        if stale:
+            self.cypher(MARK_STALE, {"ids": stale})
+
+    def _stale_ids(self, runs: pd.DataFrame) -> list[str]:
         c = self.contrasts()
         if c.empty:
-            return
+            return []
         stale = []
         for k in c.itertuples(index=False):
             used = set(str(getattr(k, S.RUNS_PROP) or "").split(";"))
@@ -285,8 +290,7 @@ class Store(ABC):
                 if getattr(r, S.RUN_ID) in used or joins:
                     stale.append(getattr(k, S.ID))
                     break
-        if stale:
-            self.cypher(MARK_STALE, {"ids": stale})
+        return stale
 
     def load_samples(self, sheet, *, file: str | None = None) -> pd.DataFrame:
         """Attach a sample sheet (path or DataFrame; see :func:`commgraph.read_sample_sheet`) to the
