@@ -214,7 +214,7 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
     loaded = []
     with _opened(store) as st:
         together = _one_load(specs, tables)
-        if together is not None:  # the usual study: one load, one transaction, one switch
+        if together is not None:  # the usual study: one table, one load, one switch
             loaded.append(st.load(together[0], cell_counts=together[1]))
         else:  # too large to hold at once, or pooled and per-sample counts mixed: written run by run,
             # still one load: every run becomes visible in one switch, or none does

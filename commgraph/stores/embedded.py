@@ -170,10 +170,12 @@ class EmbeddedStore(Store):
             self._add_new_properties()
 
     def _probe(self, tables: set[str]) -> str | None:
-        """Read a little of every table (each table's count; the Run and CellState rows whole): a
+        """Read a little of every table (counts, a first edge; the Run and CellState rows whole): a
         store whose pages are damaged fails here, at open, not half-way through a question."""
         queries = [f"MATCH (n:{t.label}) RETURN count(n)" for t in S.NODE_TABLES if t.label in tables]
-        queries += [f"MATCH ()-[r:{r.type}]->() RETURN count(r)" for r in S.REL_TABLES if r.type in tables]
+        # count(*), not count(r): that one reads every edge (1.2 s for 1.5M), this one the table's metadata
+        queries += [q for r in S.REL_TABLES if r.type in tables
+                    for q in (f"MATCH ()-[r:{r.type}]->() RETURN count(*)", f"MATCH ()-[r:{r.type}]->() RETURN r LIMIT 1")]
         queries += [f"MATCH (n:{S.RUN}) RETURN n", f"MATCH (n:{S.CELL_STATE}) RETURN n"]
         for q in queries:
             try:
