@@ -82,6 +82,16 @@ def new_load_id() -> str:
     return f"t{time.time_ns():020d}{uuid.uuid4().hex[:12]}"
 
 
+def run_load_id(load_id: str, run_id: str) -> str:
+    """The load id one run of a load carries (on its Run node and its edges): the load's, then a
+    digest of the run id. Queries keep an edge whose load id is a live Run's, so an edge of a run
+    replaced by a later load is hidden even while another run of the earlier load stays live; the
+    load's prefix keeps the order of loads."""
+    import hashlib
+
+    return f"{load_id}.{hashlib.sha1(str(run_id).encode()).hexdigest()[:12]}"
+
+
 def node_columns(label: str) -> list[str]:
     return [name for name, _ in S.NODE_TABLE[label].properties]
 
@@ -186,7 +196,8 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     )
     for name, _ in S.SIGNALS_PROPERTIES:
         if name == S.LOAD_ID:
-            sig[name] = pd.Categorical.from_codes(np.zeros(len(t), dtype=np.int8), [load_id])
+            runs_ = t[S.RUN_ID].cat
+            sig[name] = pd.Categorical.from_codes(runs_.codes, [run_load_id(load_id, r) for r in runs_.categories])
         elif name in (S.SCORE, S.PVALUE, S.SIGNIFICANT):
             sig[name] = t[name].to_numpy()
         else:
@@ -315,7 +326,7 @@ def _runs(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
         rows.append(
             {
                 S.RUN_ID: str(run_id),
-                S.LOAD_ID: load_id,
+                S.LOAD_ID: run_load_id(load_id, run_id),
                 S.FORMAT: fmt.get(str(run_id)) if isinstance(fmt := t.attrs.get("format"), dict) else fmt,
                 S.METHOD: _first(g[S.METHOD]),
                 S.TOOL: _first(g[S.TOOL]),

@@ -278,12 +278,14 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
         read_sample_sheet(sheets[0])  # checked before anything is written
     loaded = []
     with _opened(store) as st:
-        together = _one_load(specs, tables)
-        if together is not None:  # the usual study: one load, one transaction, one switch
+        together = _joined_runs(specs, tables)
+        if together is not None:  # the usual study: one table, one load, one switch
             loaded.append(st.load(together[0], cell_counts=together[1]))
-        else:  # too large to hold at once, or pooled and per-sample counts mixed: run by run
-            for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress):
-                loaded.append(st.load(table if table is not None else spec.read(), cell_counts=spec.counts()))
+        else:  # too large to hold at once, or pooled and per-sample counts mixed: written run by run,
+            # still one load: every run becomes visible in one switch, or none does
+            items = ((table if table is not None else spec.read(), spec.counts())
+                     for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress))
+            loaded.append(st.load_many(items))
         if sheets:
             st.load_samples(sheets[0])
     runs = pd.concat(loaded, ignore_index=True)
@@ -305,7 +307,7 @@ def _manifest_notes(tables: list[pd.DataFrame | None]) -> list[str]:
     return list(dict.fromkeys(notes)) + ([coverage_note(known, total)] if total else [])
 
 
-def _one_load(specs: list[RunSpec], tables: list[pd.DataFrame | None]) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
+def _joined_runs(specs: list[RunSpec], tables: list[pd.DataFrame | None]) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
     """Every run's rows and counts as one load, when they are all held and their counts are all
     per sample or all pooled (a pooled day × group's counts are set, a sample's are kept apart)."""
     if len(specs) < 2 or any(t is None for t in tables):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import _schema as S
-from ._graph import FROM, TO, build, new_load_id, next_edges
+from ._graph import FROM, TO, build, new_load_id, next_edges, run_load_id
 from ._progress import track
 from .errors import CommgraphError
 from .stores import Store
@@ -135,7 +135,7 @@ def export_neo4j_import(
         _write_rels(S.SIGNALS, frames.signals, signals, append=signals.exists())
 
     args = []
-    runs[S.LOAD_ID] = load_id
+    runs[S.LOAD_ID] = [run_load_id(load_id, r) for r in runs[S.RUN_ID]]  # each run's, as build() gives its edges
     for label, parts in [*nodes.items(), (S.RUN, [runs])]:
         t = S.NODE_TABLE[label]
         f = pd.concat(parts, ignore_index=True).drop_duplicates(subset=t.key)[[n for n, _ in t.properties]]

@@ -45,14 +45,14 @@ UserOpt = Annotated[Optional[str], typer.Option("--user", envvar="NEO4J_USER", h
 
 
 def _store(db: str | None, neo4j: str | None = None, user: str | None = None, *, read_only: bool = False,
-           create: bool = True):
+           create: bool = True, force_new: bool = False):
     from .stores import connect
 
     uri = neo4j or db
     password = None
     if uri and "://" in uri and not os.environ.get("NEO4J_PASSWORD"):
         password = typer.prompt(f"Neo4j password for {user or 'neo4j'}", hide_input=True) if sys.stdin.isatty() else None
-    return connect(uri, user=user, password=password, read_only=read_only, create=create)
+    return connect(uri, user=user, password=password, read_only=read_only, create=create, force_new=force_new)
 
 
 OUTPUT_FORMATS = ("table", "csv", "json")
@@ -211,6 +211,8 @@ def load(
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     user: UserOpt = None,
+    force_new: Annotated[bool, typer.Option("--force-new", help="Delete the embedded store file and start an empty "
+                                            "one (a damaged store without a backup)")] = False,
 ):
     """Load one run (FORMAT PATH --day D), a long table (csv PATH --time-col C …) or every run of a
     manifest (--manifest)."""
@@ -220,7 +222,7 @@ def load(
     if manifest is not None:
         if format or path:
             raise InputError("give either --manifest or FORMAT PATH, not both")
-        with _store(db, neo4j, user) as store:
+        with _store(db, neo4j, user, force_new=force_new) as store:
             runs = load_manifest(store, manifest)
     else:
         if not (format and path) or (day is None and time_col is None):
@@ -233,7 +235,7 @@ def load(
                            ("pathways", pathways)):
             if value is not None:
                 options[key] = str(value)
-        with _store(db, neo4j, user) as store:
+        with _store(db, neo4j, user, force_new=force_new) as store:
             runs = load_one(store, format, path, day=day, group=group, sample=sample, patient=patient, run_id=run_id,
                             cell_counts=cell_counts, **options)
     for note in runs.attrs.get("notes", []):

@@ -99,3 +99,27 @@ def test_no_module_reaches_into_another_packages_private_modules(path):
         if private and ".".join(parts[: private[0]]) != package:
             bad.append(f"line {line}: {target}")
     assert not bad, f"{rel} imports another package's private module: {bad}"
+
+
+# "load" means one thing: putting runs (or a sample sheet) into a store. Reading files, specs or
+# YAML is "read"; a load's generation is its load_id. (Four things were once called load: the
+# CellPhoneDB file reader, the format-spec reader, merging a manifest's runs, and the store write.)
+LOADERS = {
+    "cli.py": {"load", "samples_load"},
+    "_load.py": {"load", "load_manifest"},
+    "stores/_base.py": {"load", "load_many", "load_samples"},
+    "stores/neo4j.py": {"_live_load"},  # the Run's live load (its load_id)
+    "stores/embedded.py": {"_live_load"},
+    "_graph.py": {"new_load_id", "run_load_id"},
+}
+
+
+def test_only_store_writes_are_called_load():
+    named = {}
+    for path in FILES:
+        rel = str(path.relative_to(PACKAGE))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "load" in node.name:
+                named.setdefault(rel, set()).add(node.name)
+    stray = {f: sorted(n - LOADERS.get(f, set())) for f, n in named.items() if n - LOADERS.get(f, set())}
+    assert not stray, f"functions called load that don't write a store: {stray}"

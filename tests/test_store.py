@@ -152,4 +152,6 @@ def test_export_neo4j_import_writes_every_run_once(store, tmp_path):
     assert len(pd.read_csv(tmp_path / "imp" / "next.csv")) == 3 * 2 * 2  # 3 cell types × 2 groups × 2 steps
     runs = pd.read_csv(tmp_path / "imp" / "run.csv")
     assert sorted(runs["run_id:ID(Run)"]) == sorted(table[S.RUN_ID].unique())
-    assert runs["load_id:string"].nunique() == 1
+    # one load: every run's load id starts with the load's, and each run has its own
+    assert runs["load_id:string"].str.split(".").str[0].nunique() == 1
+    assert runs["load_id:string"].nunique() == len(runs)

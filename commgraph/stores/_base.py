@@ -194,8 +194,10 @@ class Store(ABC):
         """Run one Cypher statement with parameters; the result as a DataFrame."""
 
     @abstractmethod
-    def _write(self, frames: GraphFrames) -> None:
-        """Write one load's frames so that it replaces its runs and is visible all at once."""
+    def _write(self, frames_iter) -> pd.DataFrame:
+        """Write one load (frames of one or more tables, all under one ``load_id``) so that it
+        replaces its runs and every run becomes visible at once, marking contrasts that used them
+        stale; returns the runs."""
 
     @abstractmethod
     def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
@@ -225,12 +227,20 @@ class Store(ABC):
         either the old run or the new one, never a mix. ``cell_counts`` (columns
         ``cell_type, day, group, n_cells``) sets the CellState counts and fractions.
         """
-        table = S.validate(table)
-        self._check_time_unit(table)
-        frames = build(table, load_id=new_load_id(), cell_counts=cell_counts)
-        self._write(frames)
-        self._mark_stale(frames.runs)
-        return frames.runs
+        return self.load_many([(table, cell_counts)])
+
+    def load_many(self, items) -> pd.DataFrame:
+        """Load several ``(table, cell_counts)`` pairs (an iterable, read one at a time) as one
+        load: every run of all of them becomes visible in one switch, or none does."""
+        load_id = new_load_id()
+
+        def frames():
+            for table, counts in items:
+                table = S.validate(table)
+                self._check_time_unit(table)  # one study, one unit
+                yield build(table, load_id=load_id, cell_counts=counts)
+
+        return self._write(frames())
 
     def query(self, name: str, /, **parameters: Any) -> pd.DataFrame:
         """Run the named query ``cypher/NAME.cypher`` with its parameters (see ``list_queries``).
@@ -316,9 +326,14 @@ class Store(ABC):
     def _mark_stale(self, runs: pd.DataFrame) -> None:
         """A contrast is stale once a run it used is replaced or removed, or a new per-sample run
         of its method joins one of its groups (its answer would differ if computed again)."""
+        stale = self._stale_ids(runs)
+        if stale:
+            self.cypher(MARK_STALE, {"ids": stale})
+
+    def _stale_ids(self, runs: pd.DataFrame) -> list[str]:
         c = self.contrasts()
         if c.empty:
-            return
+            return []
         stale = []
         for k in c.itertuples(index=False):
             used = set(str(getattr(k, S.RUNS_PROP) or "").split(";"))
@@ -328,8 +343,7 @@ class Store(ABC):
                 if getattr(r, S.RUN_ID) in used or joins:
                     stale.append(getattr(k, S.ID))
                     break
-        if stale:
-            self.cypher(MARK_STALE, {"ids": stale})
+        return stale
 
     def load_samples(self, sheet, *, file: str | None = None) -> pd.DataFrame:
         """Attach a sample sheet (path or DataFrame; see :func:`commgraph.read_sample_sheet`) to the

@@ -1,13 +1,34 @@
 """The embedded default: LadybugDB, in-process, on disk.
 
-A load is one transaction: COPY FROM DataFrames for the bulk (LadybugDB maps COPY columns by
-position, so frames come in schema order), and a failed statement rolls the whole load back.
+Bulk writes are COPY FROM DataFrames (LadybugDB maps COPY columns by position, so frames come in
+schema order). A load follows the visibility rule in ``_base`` in three transactions, each
+followed by a CHECKPOINT, with a journal file next to the store saying which step is under way:
+
+1. **stage**: COPY the load's new nodes and its SIGNALS edges under a fresh ``load_id``;
+   nothing is deleted, so nothing visible changes;
+2. **switch**: point the Run nodes at the new ``load_id`` (one small transaction for every run of
+   the load), with their FROM_SAMPLE links, per-sample counts, pooled CellState totals and NEXT;
+3. **sweep**: delete edges no live Run points at, and CellStates no live run covers.
+
+A process killed at any instant leaves the journal behind; the next open of the store finishes
+the load (killed after the stage was checkpointed: the switch is redone from the journal, then
+the sweep) or undoes it (killed before: the staged edges and new nodes are deleted). Why not one
+transaction: LadybugDB 0.22, killed during the COMMIT of a transaction that deletes edges and
+COPYs others, recovers with the deletes kept and the COPYs dropped (the replaced run gone, the
+new one absent), and a kill while a large commit writes its WAL leaves a WAL it refuses to open
+("Checksum verification failed"); see ``bench/kills.py``. Since every commgraph transaction is
+checkpointed before the next begins, a torn WAL holds only the interrupted transaction, which
+never committed: it is moved aside (``<store>.wal.torn``) and the journal decides.
 """
 
 from __future__ import annotations
 
 import contextlib
-
+import os
+import pickle
+import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +40,50 @@ from ..errors import StoreError
 from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, SET_COUNTS, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
                     SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
-# rows per COPY statement; all of them still go in the load's one transaction
+# rows per COPY statement; all of them still go in the stage's one transaction
 COPY_ROWS = 250_000
+JOURNAL = ".commgraph-journal"  # next to the store: the step an unfinished write is at
+CORE_TABLES = (S.RUN, S.CELL_STATE, S.SIGNALS)  # a store without these is not a commgraph store
+
+
+@dataclass
+class _Switch:
+    """What the switch writes, kept in the journal so that an open after a kill can redo it."""
+
+    load_id: str
+    runs: pd.DataFrame
+    from_sample: list = field(default_factory=list)
+    counted_in: list = field(default_factory=list)  # frames of per-sample counts
+    sample_ids: list = field(default_factory=list)
+    counted_states: list = field(default_factory=list)  # frames of pooled counts (key, n_cells, fraction)
+    splits: list = field(default_factory=list)  # (day, group) whose totals are pooled from per-sample counts
+
+
+def _damaged(path: Path, why: str) -> StoreError:
+    return StoreError(f"{path} {why}: restore it from a backup, or start over with "
+                      f"`commgraph load --force-new` (deletes it)")
+
+
+def _io_error(path: Path, ex: BaseException) -> StoreError | None:
+    """A disk-full or I/O failure as one line (None for other errors)."""
+    text = str(ex)
+    if isinstance(ex, OSError) and ex.strerror:
+        reason = ex.strerror
+    elif isinstance(ex, RuntimeError) and ("IO exception" in text or "No space left" in text):
+        reason = text.rsplit("Error: ", 1)[-1].strip().splitlines()[0] if "Error: " in text else text.splitlines()[0]
+    else:
+        return None
+    return StoreError(f"cannot write {path}: {reason}; the store keeps its previous content (an unfinished "
+                      f"write is undone when it is next opened with room to write)")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _ddl() -> list[str]:
@@ -37,9 +100,13 @@ def _ddl() -> list[str]:
 class EmbeddedStore(Store):
     """A LadybugDB database at ``path`` (created on first use)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True):
+    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True, force_new: bool = False):
         self.path = Path(path)
         self.uri = str(self.path)
+        self._journal = Path(f"{self.path}{JOURNAL}")
+        if force_new and not read_only:  # start over: the old file (and its WAL, journal) go
+            for old in (self.path, Path(f"{self.path}.wal"), self._journal):
+                old.unlink(missing_ok=True)
         if (read_only or not create) and not self.path.exists():
             raise StoreError(f"no store at {self.path} (load something into it first)")
         self._created = not self.path.exists()
@@ -47,6 +114,8 @@ class EmbeddedStore(Store):
         # An existing store opens read-only until something writes: LadybugDB rewrites the file
         # whenever a read-write handle closes, so asking questions would change it (and its checksum).
         self._open(read_only=read_only or not self._created)
+        if self._journal.exists():  # a write was interrupted: finish or undo it before anyone reads
+            self._recover()
 
     def _open(self, *, read_only: bool) -> None:
         import ladybug
@@ -54,14 +123,69 @@ class EmbeddedStore(Store):
         try:
             self._db = ladybug.Database(str(self.path), read_only=read_only)
         except RuntimeError as ex:
-            raise StoreError(f"cannot open {self.path}: {ex}") from None
+            msg = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+            wal = Path(f"{self.path}.wal")
+            if "WAL file is corrupted" in msg and self._journal.exists() and wal.exists():
+                # the WAL of the transaction a kill interrupted (every earlier one was checkpointed)
+                torn = Path(f"{self.path}.wal.torn")
+                os.replace(wal, torn)
+                warnings.warn(f"{self.path}: the interrupted write's WAL was torn; moved to {torn}", stacklevel=3)
+                return self._open(read_only=read_only)
+            if read_only and "recovery is pending" in msg and not getattr(self, "_recovering", False):
+                # a process was killed during a checkpoint: LadybugDB completes it on a read-write open
+                self._recovering = True
+                try:
+                    try:
+                        self._open(read_only=False)
+                    except StoreError as ex:
+                        raise StoreError(f"{self.path} needs the recovery of an interrupted write, which failed "
+                                         f"({ex}); free space or fix the I/O error, then open it again") from None
+                    self._conn.close()
+                    self._db.close()
+                    return self._open(read_only=True)
+                finally:
+                    self._recovering = False
+            if "read-only" in msg.lower() and not read_only and not os.access(self.path, os.W_OK):
+                raise StoreError(f"cannot open {self.path} for writing: permission denied") from None
+            raise _damaged(self.path, f"cannot be opened as a LadybugDB store ({msg})") from None
         self._conn = ladybug.Connection(self._db)
         self._order = {t.label: node_columns(t.label) for t in S.NODE_TABLES}
         self._read_only = read_only
+        if not self._created:
+            have = self._tables()
+            missing = [t for t in CORE_TABLES if t not in have]
+            what = None
+            if missing:  # never re-create the schema over a store that had one: that empties it
+                what = ("has no commgraph schema" if len(missing) == len(CORE_TABLES) else "has a damaged schema") + \
+                    f" (missing table {missing[0]})"
+            else:
+                what = self._probe(have)
+            if what:
+                self._conn.close()
+                self._db.close()
+                raise _damaged(self.path, what)
         if not read_only:
             for stmt in _ddl():
                 self._conn.execute(stmt)
             self._add_new_properties()
+
+    def _probe(self, tables: set[str]) -> str | None:
+        """Read a little of every table (counts, a first edge; the Run and CellState rows whole): a
+        store whose pages are damaged fails here, at open, not half-way through a question."""
+        queries = [f"MATCH (n:{t.label}) RETURN count(n)" for t in S.NODE_TABLES if t.label in tables]
+        # count(*), not count(r): that one reads every edge (1.2 s for 1.5M), this one the table's metadata
+        queries += [q for r in S.REL_TABLES if r.type in tables
+                    for q in (f"MATCH ()-[r:{r.type}]->() RETURN count(*)", f"MATCH ()-[r:{r.type}]->() RETURN r LIMIT 1")]
+        queries += [f"MATCH (n:{S.RUN}) RETURN n", f"MATCH (n:{S.CELL_STATE}) RETURN n"]
+        for q in queries:
+            try:
+                self._conn.execute(q)
+            except RuntimeError as ex:
+                return f"is damaged ({q.split(':')[1].split(')')[0]}: {(str(ex).strip().splitlines() or ['?'])[0]})"
+        return None
+
+    def _tables(self) -> set[str]:
+        return set(self._conn.execute("CALL show_tables() RETURN name").get_as_df()["name"])
 
     def _add_new_properties(self) -> None:
         """A store made by an older commgraph lacks properties added since (Run.patient, …):
@@ -120,67 +244,205 @@ class EmbeddedStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self):
-        """One write transaction: committed when the block ends, rolled back when it raises."""
+        """One write transaction: committed when the block ends, rolled back when it raises;
+        checkpointed after the commit, so the WAL never holds more than the transaction under way."""
         self._writable()
         c = self._conn
         c.execute("BEGIN TRANSACTION")
+        self._committed = False
         try:
             yield c
             c.execute("COMMIT")
+            self._committed = True
         except BaseException:
             try:
                 c.execute("ROLLBACK")
             except RuntimeError:
                 pass  # a failed statement already ended the transaction
             raise
+        self._checkpoint()
 
-    def _write(self, frames: GraphFrames) -> None:
-        with self._transaction() as c:
-            # only runs already here have edges to take out, all in one scan of the SIGNALS edges
-            have = self._existing(S.RUN, frames.runs[S.RUN_ID])
-            if have:
-                self._delete_runs(sorted(have))
-            new_keys: dict[str, set] = {}
-            for label, frame in frames.nodes().items():
-                key = S.NODE_TABLE[label].key
-                have = self._existing(label, frame[key])
-                fresh = frame[~frame[key].isin(have)]
-                new_keys[label] = set(fresh[key])
-                self._copy(label, fresh[self._order[label]])
-            # counts for states that already existed
-            known = frames.counted_states[~frames.counted_states[S.KEY_PROP].isin(new_keys[S.CELL_STATE])]
-            if len(known):
-                c.execute(SET_COUNTS, {"rows": [{"k": k, "n": int(n), "f": float(f)}
-                                                for k, n, f in known.itertuples(index=False)]})
-            owner = {S.OF_TYPE: S.CELL_STATE, S.IN_PATHWAY: S.INTERACTION_NODE,
-                     S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE, S.OF_PATIENT: S.SAMPLE_NODE}
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("CHECKPOINT")
+        except RuntimeError as ex:
+            raise StoreError(f"cannot write {self.path}: {(str(ex).strip().splitlines() or ['?'])[0]}") from None
+
+    # --- the journal: which step of a write is under way ----------------------------------
+    def _journal_write(self, step: str, **payload) -> None:
+        tmp = Path(f"{self._journal}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump({"step": step, "at": time.time(), **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._journal)
+        _fsync_dir(self._journal)
+
+    def _journal_read(self) -> dict:
+        try:
+            with open(self._journal, "rb") as f:
+                return pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError):
+            return {"step": "unknown"}  # cut short while written: nothing after it had begun
+
+    def _journal_done(self) -> None:
+        Path(f"{self._journal}.tmp").unlink(missing_ok=True)
+        self._journal.unlink(missing_ok=True)
+        _fsync_dir(self._journal)
+
+    def _recover(self) -> None:
+        """Finish or undo the write a killed process left (see the module's docstring). A store
+        opened with read_only=True is written this once, then reopened read-only."""
+        strict, self._may_write = not self._may_write, True
+        try:
+            self._writable()
+            self._recover_step(self._journal_read())
+        finally:
+            self._may_write = not strict
+        if strict:
+            self._conn.close()
+            self._db.close()
+            self._open(read_only=True)
+
+    def _recover_step(self, j: dict) -> None:
+        if j["step"] == "stage":  # not switched: the staged edges and new nodes go
+            with self._transaction() as c:
+                c.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.LOAD_ID} IN $ls DELETE r", {"ls": j["load_ids"]})
+                for label, keys in j["fresh"].items():
+                    key = S.NODE_TABLE[label].key
+                    c.execute(f"MATCH (n:{label}) WHERE n.`{key}` IN $keys DETACH DELETE n", {"keys": keys})
+        elif j["step"] == "switch":  # staged and checkpointed: switch (again), then sweep
+            self._switch(j["switch"])
+        elif j["step"] == "remove":
+            self._unlink_run(j["run_id"], j["samples"])
+        self._sweep()
+        self._journal_done()
+
+    # --- writing ------------------------------------------------------------------------
+    def _write(self, frames_iter) -> pd.DataFrame:
+        self._writable()
+        if self._journal.exists():
+            self._recover()
+        sw = None
+        self._staged = {"fresh": {}, "load_ids": []}
+        self._switched = False  # until the switch commits, an error (a bad table, a full disk) leaves the old content
+        try:
+            for frames in frames_iter:
+                if sw is None:
+                    sw = _Switch(load_id=frames.load_id, runs=frames.runs.iloc[0:0])
+                self._stage(frames)
+                sw.runs = pd.concat([sw.runs, frames.runs], ignore_index=True) if len(sw.runs) else frames.runs
+                if len(frames.from_sample):
+                    sw.from_sample.append(frames.from_sample)
+                if frames.sample_ids:
+                    sw.sample_ids += frames.sample_ids
+                    sw.counted_in.append(frames.counted_in)
+                    keys = frames.counted_in[FROM].unique()
+                    states = frames.cell_states.set_index(S.KEY_PROP).loc[keys]
+                    sw.splits += [(int(d), str(g)) for d, g in states[[S.DAY, S.GROUP]].drop_duplicates().itertuples(index=False)]
+                if len(frames.counted_states):
+                    sw.counted_states.append(frames.counted_states)
+            if sw is None:
+                return pd.DataFrame()
+            self._journal_write("switch", switch=sw, **self._staged)  # from here on an open after a kill finishes the load
+            self._switch(sw)
+        except BaseException as ex:
+            if not self._switched:  # failed before the switch committed: the old content stays, alone
+                self._abandon()
+            io = _io_error(self.path, ex)
+            if io is not None:
+                raise io from None
+            raise
+        self._sweep([str(r) for r in sw.runs[S.RUN_ID]])
+        self._journal_done()
+        return sw.runs
+
+    def _abandon(self) -> None:
+        """Undo a stage after an error in this process (disk full, a failed statement); when even
+        that fails, the journal stays and the next open undoes it."""
+        with contextlib.suppress(Exception):
+            self._journal_write("stage", **self._staged)
+            self._recover_step({"step": "stage", **self._staged})
+            self._journal_done()
+
+    def _stage(self, frames: GraphFrames) -> None:
+        """COPY one load's new nodes (and their links) and its SIGNALS edges; nothing visible changes."""
+        fresh = {}
+        for label, frame in frames.nodes().items():
+            key = S.NODE_TABLE[label].key
+            have = self._existing(label, frame[key])
+            fresh[label] = frame[~frame[key].isin(have)]
+        # a kill from here until the switch is journaled undoes this stage (and earlier ones of the load)
+        st = self._staged
+        for label, f in fresh.items():
+            st["fresh"][label] = st["fresh"].get(label, []) + f[S.NODE_TABLE[label].key].tolist()
+        st["load_ids"] += frames.runs[S.LOAD_ID].tolist()
+        self._journal_write("stage", **st)
+        owner = {S.OF_TYPE: S.CELL_STATE, S.IN_PATHWAY: S.INTERACTION_NODE,
+                 S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE, S.OF_PATIENT: S.SAMPLE_NODE}
+        with self._transaction():
+            for label, frame in fresh.items():
+                self._copy(label, frame[self._order[label]])
             for rel, frame in frames.rels().items():
-                self._copy(rel, frame[frame[FROM].isin(new_keys[owner[rel]])])
+                new = set(fresh[owner[rel]][S.NODE_TABLE[owner[rel]].key])
+                self._copy(rel, frame[frame[FROM].isin(new)])
             self._copy(S.SIGNALS, frames.signals)
-            self._copy(S.RUN, frames.runs[self._order[S.RUN]])
-            self._copy(S.FROM_SAMPLE, frames.from_sample)
-            if frames.sample_ids:  # a sample's counts are replaced whole, then pooled per day × group
-                c.execute(DELETE_COUNTED_IN, {"ids": frames.sample_ids})
-                self._copy(S.COUNTED_IN, frames.counted_in)
-                self._pool_counts(frames)
+
+    def _switch(self, sw: _Switch) -> None:
+        """Make every run of a load visible at once; idempotent, so an open after a kill redoes it."""
+        ids = [str(r) for r in sw.runs[S.RUN_ID]]
+        with self._transaction() as c:
+            c.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} IN $ids DETACH DELETE run", {"ids": ids})
+            self._copy(S.RUN, sw.runs[self._order[S.RUN]])
+            for f in sw.from_sample:
+                self._copy(S.FROM_SAMPLE, f)
+            if sw.sample_ids:  # a sample's counts are replaced whole, then pooled per day × group
+                c.execute(DELETE_COUNTED_IN, {"ids": sw.sample_ids})
+                for f in sw.counted_in:
+                    self._copy(S.COUNTED_IN, f)
+            for counted in sw.counted_states:
+                c.execute(SET_COUNTS, {"rows": [{"k": k, "n": int(n), "f": float(x)}
+                                                for k, n, x in counted.itertuples(index=False)]})
+            if sw.splits:
+                self._pool_splits(pd.DataFrame(sw.splits, columns=[S.DAY, S.GROUP]).drop_duplicates())
+            self._mark_stale(sw.runs)
             self._rebuild_next()
+        self._switched = True
+
+    def _sweep(self, run_ids: list[str] | None = None) -> None:
+        """Delete SIGNALS edges no live Run points at (of these runs; of all when None), and
+        CellStates on a day × group no live run covers."""
+        only = f"r.{S.RUN_ID} IN $ids AND " if run_ids is not None else ""
+        with self._transaction() as c:
+            c.execute(f"MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live "
+                      f"MATCH ()-[r:{S.SIGNALS}]->() WHERE {only}NOT r.{S.LOAD_ID} IN live DELETE r",
+                      {"ids": run_ids} if run_ids is not None else {})
+        if self._orphan_states():
+            with self._transaction():
+                self._drop_orphans()
 
     def _rebuild_next(self) -> None:
         self._conn.execute(f"MATCH ()-[n:{S.NEXT}]->() DELETE n")
         self._copy(S.NEXT, next_edges(self.cypher(CELL_STATES)))
 
-    def _delete_run(self, run_id: str) -> None:
-        self._delete_runs([run_id])
-
-    def _delete_runs(self, run_ids: list[str]) -> None:
-        self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} IN $ids DELETE r", {"ids": run_ids})
-        self._conn.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} IN $ids DETACH DELETE run", {"ids": run_ids})
-
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
-        with self._transaction():
-            samples = self.cypher(SAMPLES_OF_RUN, {"id": run_id})
-            self._delete_run(run_id)
+        self._writable()
+        samples = self.cypher(SAMPLES_OF_RUN, {"id": run_id})
+        self._journal_write("remove", run_id=run_id, samples=samples)  # an open after a kill redoes it
+        try:
+            self._unlink_run(run_id, samples)
+        except BaseException:
+            if not self._committed:
+                self._journal_done()
+            raise
+        self._sweep([run_id])
+        self._journal_done()
+
+    def _unlink_run(self, run_id: str, samples: pd.DataFrame) -> None:
+        """The Run node goes (its edges are invisible from then on), and what depended on it."""
+        with self._transaction() as c:
+            c.execute(f"MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} = $id DETACH DELETE run", {"id": run_id})
             self._mark_stale(pd.DataFrame({S.RUN_ID: [run_id]}))
             self._drop_sample_counts(samples)
             self._drop_orphans()

@@ -12,6 +12,7 @@ keeps both the Python encoding and the server's parameter decoding small.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
@@ -20,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns
+from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns, pooled_counts
 from .._progress import track
 from ..errors import StoreError
-from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
+from ._base import (CELL_STATES, COUNTED_AT, DELETE_COUNTED_IN, MARK_STALE, SET_COUNTS, SAMPLES_OF_RUN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
                     SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
 
 BATCH = 20_000
@@ -215,8 +216,39 @@ class Neo4jStore(Store):
             pass
 
     # --- writing ------------------------------------------------------------------------
-    def _write(self, frames: GraphFrames) -> None:
+    def _write(self, frames_iter) -> pd.DataFrame:
         self._writable()
+        done = []  # each table's frames without its edges (what follows the switch needs)
+        for frames in frames_iter:
+            self._stage(frames)
+            done.append(dataclasses.replace(frames, signals=frames.signals.iloc[0:0]))
+        if not done:
+            return pd.DataFrame()
+        runs = pd.concat([f.runs for f in done], ignore_index=True)
+        stale = self._stale_ids(runs)
+
+        def switch(tx) -> None:
+            # one transaction makes every run of this load visible at once, with what derives from
+            # them (sample links, per-sample counts, pooled totals, stale contrasts, NEXT): a client
+            # killed at any instant leaves all of it old or all of it new
+            tx.run(f"MERGE (l:{LOCK} {{name: 'next'}}) SET l.at = timestamp()").consume()  # switches in turn
+            tx.run(SWITCH, rows=_rows(runs)).consume()
+            for frames in done:
+                self._counts(tx, frames)
+            if stale:
+                tx.run(MARK_STALE, ids=stale).consume()
+            self._next(tx)
+
+        with self._driver.session(database=self.database) as session:
+            session.execute_write(switch)
+        # what is older than the live load goes: the load replaced, leftovers of a killed one, and
+        # this one's edges too if a later load of the run switched first
+        for run_id in runs[S.RUN_ID]:
+            self._sweep(run_id, self._live_load(run_id))
+        return runs
+
+    def _stage(self, frames: GraphFrames) -> None:
+        """Nodes, their links and the SIGNALS edges of one table; invisible until the switch."""
         for label, frame in frames.nodes().items():
             key = S.NODE_TABLE[label].key
             # counts are set after the switch, with the run they belong to
@@ -240,34 +272,36 @@ class Neo4jStore(Store):
                     {"rows": rows[i : i + BATCH]},
                 )
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
-        # the switch: one small transaction makes every run of this load visible at once
-        self._run(SWITCH, {"rows": _rows(frames.runs)})
+
+    def _counts(self, tx, frames: GraphFrames) -> None:
+        """In the switch: FROM_SAMPLE links, per-sample counts and CellState totals of one table."""
         if len(frames.from_sample):
-            self._run(
+            tx.run(
                 f"UNWIND $rows AS row MATCH (run:{S.RUN} {{{S.RUN_ID}: row.`{FROM}`}}) "
                 f"MATCH (x:{S.SAMPLE_NODE} {{{S.ID}: row.`{TO}`}}) MERGE (run)-[:{S.FROM_SAMPLE}]->(x)",
-                {"rows": _rows(frames.from_sample)},
-            )
+                rows=_rows(frames.from_sample),
+            ).consume()
         if frames.sample_ids:  # a sample's counts are replaced whole, then pooled per day × group
-            self._run(DELETE_COUNTED_IN, {"ids": frames.sample_ids})
-            self._run(
+            tx.run(DELETE_COUNTED_IN, ids=frames.sample_ids).consume()
+            tx.run(
                 f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
                 f"MATCH (x:{S.SAMPLE_NODE} {{{S.ID}: row.`{TO}`}}) "
                 f"CREATE (s)-[:{S.COUNTED_IN} {{{S.N_CELLS}: row.{S.N_CELLS}, {S.FRACTION}: row.{S.FRACTION}}}]->(x)",
-                {"rows": _rows(frames.counted_in)},
-            )
-            self._pool_counts(frames)
+                rows=_rows(frames.counted_in),
+            ).consume()
+            keys = frames.counted_in[FROM].unique()
+            splits = frames.cell_states.set_index(S.KEY_PROP).loc[keys][[S.DAY, S.GROUP]].drop_duplicates()
+            counted = tx.run(COUNTED_AT, splits=[{S.DAY: int(d), "g": str(g)} for d, g in splits.itertuples(index=False)]).to_df()
+            pooled = pooled_counts(counted) if len(counted) else pd.DataFrame()
+            if len(pooled):
+                tx.run(SET_COUNTS, rows=[{"k": k, "n": int(n), "f": float(f)}
+                                         for k, n, f in pooled.itertuples(index=False)]).consume()
         if len(frames.counted_states):
-            self._run(
+            tx.run(
                 f"UNWIND $rows AS row MATCH (s:{S.CELL_STATE} {{{S.KEY_PROP}: row.{S.KEY_PROP}}}) "
                 f"SET s.{S.N_CELLS} = row.{S.N_CELLS}, s.{S.FRACTION} = row.{S.FRACTION}",
-                {"rows": _rows(frames.counted_states)},
-            )
-        # what is older than the live load goes: the load replaced, leftovers of a killed one, and
-        # this one's edges too if a later load of the run switched first
-        for run_id in frames.runs[S.RUN_ID]:
-            self._sweep(run_id, self._live_load(run_id))
-        self._rebuild_next()
+                rows=_rows(frames.counted_states),
+            ).consume()
 
     def _create_signals(self, sig: pd.DataFrame) -> None:
         """CREATE the edges, ``WRITERS`` batches (transactions) in flight; all are done before the switch."""
@@ -292,16 +326,20 @@ class Neo4jStore(Store):
         (a delete and a create in separate transactions let two loads double every link)."""
         def rebuild(tx) -> None:
             tx.run(f"MERGE (l:{LOCK} {{name: 'next'}}) SET l.at = timestamp()").consume()
-            nxt = next_edges(tx.run(CELL_STATES).to_df())
-            tx.run(f"MATCH ()-[n:{S.NEXT}]->() DELETE n").consume()
-            tx.run(
-                f"UNWIND $rows AS row MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
-                f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (a)-[:{S.NEXT}]->(b)",
-                rows=_rows(nxt),
-            ).consume()
+            self._next(tx)
 
         with self._driver.session(database=self.database) as session:
             session.execute_write(rebuild)
+
+    @staticmethod
+    def _next(tx) -> None:
+        nxt = next_edges(tx.run(CELL_STATES).to_df())
+        tx.run(f"MATCH ()-[n:{S.NEXT}]->() DELETE n").consume()
+        tx.run(
+            f"UNWIND $rows AS row MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{FROM}`}}) "
+            f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: row.`{TO}`}}) CREATE (a)-[:{S.NEXT}]->(b)",
+            rows=_rows(nxt),
+        ).consume()
 
     def remove_run(self, run_id: str) -> None:
         self._require_run(run_id)
