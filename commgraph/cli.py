@@ -476,7 +476,7 @@ def view(
     baseline: Annotated[Optional[str], typer.Option(help="diff without tested changes: the day (or time) to compare against")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
-    max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
+    max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all; default: network 30, diff and lr 500)")] = None,
     fdr: Annotated[Optional[float], typer.Option(help="diff: FDR cut-off of a tested change (default 0.05)")] = None,
     min_log2fc: Annotated[Optional[float], typer.Option(help="diff: |log2 FC| cut-off (default 0)")] = None,
     focus: Annotated[Optional[str], typer.Option(help="diff: the cell type highlighted (default: the most changed sender)")] = None,

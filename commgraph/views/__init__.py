@@ -7,6 +7,8 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
     lineage), significant signaling as directed edges aggregated per sender → receiver (width:
     total score; hover: the strongest ligand–receptor pairs and pathways; click: all of them).
     Optionally one ``pathway``; ``expand=True`` starts with one edge per pair (also a checkbox).
+    Only the ``max_edges=30`` strongest edges are drawn at first (a select in the page shows 5 …
+    all); the title states the cut ("the strongest 30 of 144 edges (total score ≥ 41.2)").
 ``diff``
     Change first: with tested changes in the store (``commgraph differential``) only the
     features passing the FDR and |log2 FC| cut-offs (selects in the page; the title states them)
@@ -26,7 +28,7 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
 Every view shares fixed positions (a circle ordered by lineage; physics off), so what changes
 between days is the edges, not the layout. Filters for the queries: ``pvalue=0.05``,
 ``significant_only=True``, ``min_score=0.0``, ``method=None``. For big studies (50 cell types,
-thousands of pairs) ``network``, ``diff`` and ``lr`` first draw the ``max_edges=500`` strongest
+thousands of pairs) ``diff`` and ``lr`` first draw the ``max_edges=500`` strongest
 edges (a select in the page shows more or all); details live in tooltips and the side panel.
 
 >>> from commgraph.views import view, write_views

@@ -37,6 +37,12 @@ PAIRS_EMBEDDED = 40
 #: Draw at most this many edges at first (the strongest; the page can show all): a 50-cell-type
 #: network has up to 2,500 sender → receiver pairs, and a hairball hides more than it shows.
 MAX_EDGES = 500
+#: The network view draws only this many of the strongest sender → receiver edges at first (a
+#: select in the page shows more or all; the title states the cut): the demo's 12 cell types
+#: make 144 pairs on a day, a tangle in which no edge can be followed.
+NETWORK_MAX_EDGES = 30
+#: The choices of that select (those below the day's number of edges, and "all").
+NETWORK_CAPS = (5, 10, 20, 30, 50, 100, 200, 500, 1000)
 
 #: Filters every view passes to the named queries, with the queries' own defaults.
 FILTER_DEFAULTS: dict[str, Any] = {"method": None, "pvalue": 0.05, "significant_only": True, "min_score": 0.0}
@@ -218,8 +224,10 @@ def _base_spec(store: Store, kind: str, f: dict) -> dict:
 
 
 def network_spec(store: Store, *, day: int | None = None, group: str | None = None, pathway: str | None = None,
-                 expand: bool = False, max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
-    """One day and group: every cell state, significant signaling aggregated per sender → receiver."""
+                 expand: bool = False, max_edges: int | None = NETWORK_MAX_EDGES, **filters: Any) -> dict:
+    """One day and group: every cell state, significant signaling aggregated per sender → receiver;
+    the ``max_edges`` strongest edges (by total score; 0: all) are drawn at first, and a select
+    in the page shows more or fewer (the title states how many and the weakest total drawn)."""
     f = check_filters(filters)
     states = store.cell_states()
     group = pick_group(store, states, group)
@@ -251,6 +259,7 @@ def network_spec(store: Store, *, day: int | None = None, group: str | None = No
         frames=[{S.DAY: day, S.GROUP: group, "nodes": nodes, "edges": _agg_edges(edges), "rows": rows}],
         row_columns=ROW_COLUMNS,
         initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": bool(expand), "max_edges": max_edges or 0},
+        caps=list(NETWORK_CAPS), cap_in_title=True,
         node_mode="frame", edge_mode="aggregate", expandable=True,
         queries=["network", "partners", "roles", "cell_composition"],
         legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}, own_colors=True),

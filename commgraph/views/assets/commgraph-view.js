@@ -39,6 +39,11 @@
     if (a >= 1000) return Math.round(x).toLocaleString("en-US");
     return String(Number(x.toPrecision(3)));
   }
+  function floorFmt(x) {  // x rounded down to 3 significant digits: a true "at least"
+    if (!isFinite(x) || x <= 0) return fmt(x);
+    var k = Math.pow(10, Math.floor(Math.log10(x)) - 2);
+    return fmt(Math.floor(x / k + 1e-9) * k);
+  }
   function signed(x) { return (x > 0 ? "+" : "") + fmt(x); }
   function pct(x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(x < 0.01 ? 2 : 1) + "%"; }
   function darker(hex, f) {
@@ -268,10 +273,11 @@
       controls.appendChild(el("label", { class: "cg-ctl", title: "the " + spec.pairs.length + " pairs most often significant; others: commgraph view lr --interaction NAME" },
         "pair ", this.pairBox, list, el("span", { class: "cg-ticks", text: spec.pairs.length + " pairs" })));
     }
-    if ("max_edges" in spec.initial && this.mostEdges > 100) {
+    var capChoices = spec.caps || [50, 100, 200, 500, 1000, 2000];
+    if ("max_edges" in spec.initial && this.mostEdges > (spec.caps ? Math.min.apply(null, capChoices) : 100)) {
       this.capSel = el("select", { class: "cg-cap", "aria-label": "edges shown",
         onchange: function () { self.state.maxEdges = +self.capSel.value; self.render(); } });
-      var caps = [50, 100, 200, 500, 1000, 2000].filter(function (n) { return n < self.mostEdges; });
+      var caps = capChoices.filter(function (n) { return n < self.mostEdges; });
       if (this.state.maxEdges && caps.indexOf(this.state.maxEdges) < 0 && this.state.maxEdges < this.mostEdges) caps.push(this.state.maxEdges);
       caps.sort(function (a, b) { return a - b; }).forEach(function (n) { self.capSel.appendChild(el("option", { value: n, text: "the strongest " + n })); });
       this.capSel.appendChild(el("option", { value: 0, text: "all" }));
@@ -451,9 +457,6 @@
       if (st.focus) active.push("focus " + st.focus);
     }
     if (st.filter) active.push(st.filter.replace(":", " "));
-    if (active.length) title += " · " + active.join(", ");
-    this.titleEl.textContent = title;
-    if (this.standalone) document.title = title;
     if (this.slider) {
       var days = this.days[st.group];
       this.slider.max = days.length - 1;
@@ -476,6 +479,15 @@
       edges = edges.slice().sort(function (a, b) { return Math.abs(b.value || 0) - Math.abs(a.value || 0) || (a.id < b.id ? -1 : 1); })
         .slice(0, st.maxEdges);
     }
+    if (spec.cap_in_title) {  // say what the cut leaves out
+      var weakest = edges.reduce(function (m, e) { return Math.min(m, Math.abs(e.value || 0)); }, Infinity);
+      active.push(edges.length < available
+        ? "the strongest " + edges.length + " of " + available + " edges (total score ≥ " + fmt(weakest) + ")"
+        : "all " + available + " edges");
+    }
+    if (active.length) title += " · " + active.join(", ");
+    this.titleEl.textContent = title;
+    if (this.standalone) document.title = title;
     var ids;
     if (spec.node_mode === "connected") {
       var seen = {};
