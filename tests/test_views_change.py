@@ -62,3 +62,106 @@ def test_network_draws_the_strongest_edges(browser, trial, tmp_path):  # noqa: F
         else:
             assert _drawn_ids(browser) == set(net["id"])
             assert f"all {len(net)} edges" in d["title"]
+
+
+def _tested(store, *, cell_type=None, interaction=None, day, group, fdr, min_lfc):
+    """What the change mode should draw: sender → receiver pairs with a tested feature passing the
+    cut-offs (``differential``), summed; for ``cell_type`` what it sends and receives, for
+    ``interaction`` that pair's features from every sender."""
+    import pandas as pd
+
+    from test_report import CELL_TYPES
+
+    parts = []
+    if cell_type is not None:
+        out = trial_q(store, cell_type=cell_type, day=day, group=group, direction="out", fdr=fdr)
+        parts.append(out.assign(sender=cell_type, receiver=out["partner"]))
+        inn = trial_q(store, cell_type=cell_type, day=day, group=group, direction="in", fdr=fdr)
+        inn = inn.assign(sender=inn["partner"], receiver=cell_type)
+        parts.append(inn[inn["sender"] != cell_type])
+    else:
+        for ct in CELL_TYPES:
+            t = trial_q(store, cell_type=ct, day=day, group=group, direction="out", fdr=fdr)
+            parts.append(t[t["interaction"] == interaction].assign(sender=ct, receiver=t["partner"]))
+    t = pd.concat(parts)
+    t = t[t["log2fc"].abs() >= min_lfc]
+    return t.groupby(["sender", "receiver"])["delta"].sum()
+
+
+def trial_q(store, **params):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return store.query("differential", **params)
+
+
+def _check_change(d, want):
+    assert d["mode"] == "change"
+    assert d["edges"] == len(want)
+    assert d["up"] == int((want > 0).sum()) and d["down"] == int((want < 0).sum())
+    if len(want):
+        assert abs(d["max_width_value"] - float(want.abs().max())) <= 1e-5 * float(want.abs().max())
+
+
+@pytest.mark.parametrize("kind", ["ego", "lr"])
+@pytest.mark.browser
+def test_change_mode_draws_the_tested_changes(browser, trial, tmp_path, kind):  # noqa: F811
+    target = {"cell_type": "Kupffer"} if kind == "ego" else {"interaction": "L1^R1"}
+    page = view(trial, kind, out=tmp_path / f"{kind}.html", day=7, group="B", **target)
+    open_page(browser, page)
+    d = wait_drawn(browser)
+    assert (d["mode"], d["day"], d["group"]) == ("change", 7, "B")  # change first where tests exist
+    assert "FDR ≤ 0.05" in d["title"] and "|log2 FC| ≥ 0" in d["title"] and "against day 0" in d["title"]
+    _check_change(d, _tested(trial, **target, day=7, group="B", fdr=0.05, min_lfc=0.0))
+    assert_clean(browser, page)
+    screenshot(browser, f"trial-{kind}-change-fdr0.05")
+    seen = {d["edges"]}
+    for fdr, lfc in ((1.0, 0.0), (1.0, 1.0), (0.25, 0.5)):
+        for css, value in ((".cg-fdr", f"{fdr:g}"), (".cg-lfc", f"{lfc:g}")):
+            from selenium.webdriver.support.ui import Select
+
+            if Select(browser.find_element("css selector", css)).first_selected_option.get_attribute("value") != value:
+                seq = d["seq"]
+                _select(browser, css, value)
+                d = wait_drawn(browser, after=seq)
+        _check_change(d, _tested(trial, **target, day=7, group="B", fdr=fdr, min_lfc=lfc))
+        assert f"FDR ≤ {fdr:g}" in d["title"] and f"|log2 FC| ≥ {lfc:g}" in d["title"]
+        seen.add(d["edges"])
+    screenshot(browser, f"trial-{kind}-change-fdr0.25-lfc0.5")
+    assert len(seen) > 1, "the cut-offs did not change the drawing"
+    # day 14 of group A keeps the cut-offs
+    seq = d["seq"]
+    _select(browser, ".cg-group", "A")
+    d = wait_drawn(browser, after=seq)
+    seq = d["seq"]
+    browser.find_element("css selector", ".cg-next").click() if d["day"] == 7 else None
+    d = wait_drawn(browser, after=seq) if d["day"] == 7 else d
+    assert (d["group"], d["day"], d["fdr"], d["min_lfc"]) == ("A", 14, 0.25, 0.5)
+    _check_change(d, _tested(trial, **target, day=14, group="A", fdr=0.25, min_lfc=0.5))
+    # back to the day's scores: the absolute drawing, same day and group
+    seq = d["seq"]
+    _select(browser, ".cg-mode", "absolute")
+    d = wait_drawn(browser, after=seq)
+    assert (d["mode"], d["group"], d["day"]) == ("absolute", "A", 14)
+    assert "FDR" not in d["title"]
+    assert_clean(browser, page)
+
+
+@pytest.mark.browser
+def test_without_tests_the_page_says_so(browser, tmp_path):  # noqa: F811
+    from test_queries import study_counts, study_table
+    from test_views import MX1
+
+    with cg.connect(tmp_path / "plain.lbug") as store:
+        store.load(study_table(), cell_counts=study_counts())
+        page = view(store, "ego", out=tmp_path / "ego.html", cell_type=MX1, day=7, group="high")
+        assert cg.views.view_data(store, "ego", cell_type=MX1)["change"] is None
+    open_page(browser, page)
+    d = wait_drawn(browser)
+    assert d["mode"] == "absolute"
+    note = browser.find_element("css selector", ".cg-note").text
+    assert "no tested changes" in note
+    assert not browser.find_elements("css selector", ".cg-mode")
+    assert_clean(browser, page)
+    screenshot(browser, "view-ego-no-tests")

@@ -19,11 +19,17 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
 ``ego``
     One cell type (default: the most changed sender) and its partners, what it sends and
     receives, with an in-page day slider, group switch and pathway / ligand–receptor filter over
-    every day × group (all embedded in the page).
+    every day × group (all embedded in the page). With tested changes in the store it opens in
+    change mode (``mode="change"``; a select switches to ``"absolute"``): a day against its
+    baseline, only the tested features (``differential``) passing the FDR and |log2 FC| cut-offs
+    (``fdr=0.05``, ``min_abs_log2fc=0``; selects in the page, stated in the title), red rose /
+    blue fell, width = |summed mean paired change| scaled to the widest drawn edge (its value in
+    the legend). Without tests the page says so and draws the day's scores.
 ``lr``
     One ligand–receptor pair (default: the most significant change of the most changed sender;
     or ``interaction="CD86^CTLA4"``, ``ligand=``/``receptor=``) or a ``pathway`` across every
-    cell type, day and group selectable in the page.
+    cell type, day and group selectable in the page; the same change mode as ``ego`` (the
+    pair's tested features from every sender).
 
 Every view shares fixed positions (a circle ordered by lineage; physics off), so what changes
 between days is the edges, not the layout. Filters for the queries: ``pvalue=0.05``,
@@ -130,13 +136,14 @@ def with_times(store: Store, spec: dict) -> dict:
         text = re.sub(r"\bday (-?\d+)", lambda m: ts.text(int(m.group(1))), text)
         return text.replace("the day's", f"the {ts.noun}'s")
 
-    for key in ("title", "subtitle"):
-        if isinstance(spec.get(key), str):
-            spec[key] = words(spec[key])
-    for items in (spec.get("legend") or {}).values():
-        for item in items:
-            if isinstance(item.get("label"), str):
-                item["label"] = words(item["label"])
+    for part in (spec, spec.get("change") or {}):  # the change mode of ego and lr reads the same
+        for key in ("title", "subtitle"):
+            if isinstance(part.get(key), str):
+                part[key] = words(part[key])
+        for items in [*(part.get("legend") or {}).values(), part.get("legend_nodes") or [], part.get("legend_edges") or []]:
+            for item in items:
+                if isinstance(item.get("label"), str):
+                    item["label"] = words(item["label"])
     return spec
 
 

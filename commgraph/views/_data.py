@@ -220,6 +220,86 @@ def _base_spec(store: Store, kind: str, f: dict) -> dict:
             "filters": None, "expandable": False}
 
 
+# --- change mode of ego and lr ------------------------------------------------------------
+
+NO_TESTS_NOTE = ("This store holds no tested changes (run commgraph differential on a per-sample study): "
+                 "the scores drawn are absolute, each day on its own.")
+
+
+def _tested_row(src: str, dst: str, r: dict) -> list:
+    return [str(src), str(dst), str(r[S.INTERACTION]), _str(r[S.PATHWAY]), _num(r[DELTA]), _num(r[LOG2FC]),
+            _num(r[S.FDR]), _int(r["n"])]
+
+
+def _time_contrasts(store: Store) -> list[tuple[str, int, int]]:
+    """(group, day, baseline) of every time contrast, once each."""
+    c = tested_contrasts(store)
+    if c.empty:
+        return []
+    c = c.drop_duplicates([S.GROUP, S.DAY])
+    return [(str(g), int(d), int(b)) for g, d, b in zip(c[S.GROUP], c[S.DAY], c[S.BASELINE])]
+
+
+def change_part(store: Store, states: pd.DataFrame, *, kind: str, what: str, rows_of, f: dict,
+                fdr: float, min_abs_log2fc: float) -> dict | None:
+    """The change mode of a view (its spec's ``change``: what the page swaps in), or None when
+    the store holds no time contrasts. ``rows_of(group, day)`` gives the tested features of one
+    contrast as ``TESTED_ROW_COLUMNS`` rows (every tested one: the page applies the cut-offs)."""
+    contrasts = _time_contrasts(store)
+    if not contrasts:
+        return None
+    comp = composition(store)
+    frames = [{S.DAY: d, S.GROUP: g, "baseline": b, "nodes": _frame_nodes(states, comp, d, g), "rows": rows_of(g, d)}
+              for g, d, b in contrasts]
+    return {
+        "edge_mode": "tested", "row_columns": TESTED_ROW_COLUMNS, "frames": frames, "focus_select": False,
+        "title": f"{what}: tested change — day {{day}} against day {{baseline}}, group {{group}}",
+        "subtitle": (f"ligand–receptor features tested per patient (limma, paired; BH FDR), only those passing the "
+                     f"cut-offs (defaults FDR ≤ {fdr:g}, |log2 FC| ≥ {min_abs_log2fc:g}), summed per sender → receiver"),
+        "choices": {"fdr": list(FDR_CHOICES), "min_lfc": list(LFC_CHOICES)},
+        "queries": ["differential", "cell_composition"],
+        "legend_edges": [
+            {"swatch": "line", "color": UP, "label": "rose: summed change of the passing features > 0"},
+            {"swatch": "line", "color": DOWN, "label": "fell: summed change < 0"},
+            {"swatch": "width", "label": "width: |summed mean paired change| (score units), scaled to the widest "
+                                         "drawn edge (number below)"}],
+    }
+
+
+def _ego_rows(store: Store, cell_type: str, f: dict):
+    def rows_of(group: str, day: int) -> list[list]:
+        rows = []
+        for direction in ("out", "in"):
+            t = query(store, "differential", cell_type=cell_type, day=day, group=group, direction=direction,
+                      fdr=1.0, method=f["method"])
+            for r in t.to_dict("records"):
+                src, dst = (cell_type, r[PARTNER]) if direction == "out" else (r[PARTNER], cell_type)
+                if direction == "in" and src == cell_type:
+                    continue  # an autocrine feature, already read as sent
+                rows.append(_tested_row(src, dst, r))
+        return rows
+    return rows_of
+
+
+def _lr_rows(store: Store, cell_types, keep, f: dict):
+    def rows_of(group: str, day: int) -> list[list]:
+        rows = []
+        for ct in cell_types:
+            t = query(store, "differential", cell_type=ct, day=day, group=group, direction="out", fdr=1.0,
+                      method=f["method"])
+            rows += [_tested_row(ct, r[PARTNER], r) for r in t.to_dict("records") if keep(r)]
+        return rows
+    return rows_of
+
+
+def pick_mode(mode: str | None, change: dict | None) -> str:
+    if mode not in (None, "change", "absolute"):
+        raise QueryError(f"mode {mode!r}: give 'change' (tested change against the baseline) or 'absolute'")
+    if change is None:
+        return "absolute"
+    return mode or "change"
+
+
 # --- the four views ---------------------------------------------------------------------
 
 
@@ -434,8 +514,14 @@ def _untested_diff_spec(store: Store, states: pd.DataFrame, days: list[int], *, 
 
 
 def ego_spec(store: Store, cell_type: str | None = None, *, day: int | None = None, group: str | None = None,
-             filter: str = "", expand: bool = False, **filters: Any) -> dict:
-    """One cell type and its partners on every day × group, steppable in the page."""
+             filter: str = "", expand: bool = False, mode: str | None = None, fdr: float = 0.05,
+             min_abs_log2fc: float = 0.0, **filters: Any) -> dict:
+    """One cell type and its partners on every day × group, steppable in the page.
+
+    With tested changes in the store, ``mode="change"`` (the default there; a select in the page)
+    draws a day against its baseline: only the tested features (``differential``, sent and
+    received) passing the FDR and |log2 FC| cut-offs, red rose / blue fell; ``"absolute"``
+    draws the day's scores. Without tests the page says so and draws the scores."""
     f = check_filters(filters)
     if cell_type is None:
         cell_type = default_cell_type(store)
@@ -488,7 +574,27 @@ def ego_spec(store: Store, cell_type: str | None = None, *, day: int | None = No
                 "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: summed score of the shown ligand–receptor pairs"}]},
     )
+    change = change_part(store, states, kind="ego", what=f"{cell_type} and its partners",
+                         rows_of=_ego_rows(store, cell_type, f), f=f, fdr=fdr, min_abs_log2fc=min_abs_log2fc)
+    if change is not None:  # every partner a tested feature names has a place on the circle
+        extra = {r[0] for fr in change["frames"] for r in fr["rows"]} | {r[1] for fr in change["frames"] for r in fr["rows"]}
+        if extra - set(types):
+            types = sorted(set(types) | extra)
+            spec["nodes"] = _nodes(types, centre=cell_type, own_colors=True)
+    _with_modes(spec, change, mode, fdr, min_abs_log2fc)
     return spec
+
+
+def _with_modes(spec: dict, change: dict | None, mode: str | None, fdr: float, min_abs_log2fc: float) -> None:
+    spec["initial"]["mode"] = pick_mode(mode, change)
+    spec["initial"].update(fdr=fdr, min_lfc=min_abs_log2fc)
+    spec["change"] = change
+    if change is None:
+        spec["note"] = NO_TESTS_NOTE
+    else:
+        spec["queries"] = spec["queries"] + [q for q in change["queries"] if q not in spec["queries"]]
+        change["legend_nodes"] = [dict(it, label="faded: no tested change passing the cut-offs that day")
+                                  if it.get("swatch") == "faded" else it for it in spec["legend"]["nodes"]]
 
 
 def change_counts(store: Store, *, fdr: float = 0.05) -> pd.DataFrame:
@@ -577,7 +683,8 @@ def default_interaction(store: Store) -> str:
 
 def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None = None, receptor: str | None = None,
             pathway: str | None = None, day: int | None = None, group: str | None = None,
-            max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, **filters: Any) -> dict:
+            max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, mode: str | None = None,
+            fdr: float = 0.05, min_abs_log2fc: float = 0.0, **filters: Any) -> dict:
     """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group.
 
     With ``interaction`` (or the default), the page also carries the ``n_pairs`` pairs most often
@@ -663,6 +770,19 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
                 "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: total score"}]},
     )
+    if pairs:
+        wanted = set(pairs)
+        keep = lambda r: str(r[S.INTERACTION]) in wanted  # noqa: E731
+    elif pathway is not None:
+        keep = lambda r: r[S.PATHWAY] == pathway  # noqa: E731
+    elif interaction is not None:
+        keep = lambda r: str(r[S.INTERACTION]) == interaction  # noqa: E731
+    else:
+        keep = lambda r: ((ligand is None or str(r[S.INTERACTION]).split("^")[0] == ligand)  # noqa: E731
+                          and (receptor is None or str(r[S.INTERACTION]).split("^")[-1] == receptor))
+    change = change_part(store, states, kind="lr", what=("{pair}" if pairs else what) + " across cell types",
+                         rows_of=_lr_rows(store, all_types, keep, f), f=f, fdr=fdr, min_abs_log2fc=min_abs_log2fc)
+    _with_modes(spec, change, mode, fdr, min_abs_log2fc)
     return spec
 
 
