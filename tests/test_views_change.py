@@ -4,6 +4,11 @@ and what is drawn is checked against the named query's answer.
 
 - ``network``: only the strongest N sender → receiver edges are drawn (a select in the page), and
   the title states the cut (how many of how many, and the weakest total drawn).
+- ``ego`` and ``lr`` change mode: a day against its baseline, only the tested features passing
+  the FDR and |log2 FC| selects (``differential``), red up / blue down, widest value in the
+  legend; without tests the page says so and draws the scores.
+- ``lr`` per-patient lines: one point per sample (its run's SIGNALS edges), one line per patient,
+  following the pair typed into the page.
 """
 
 from __future__ import annotations
@@ -165,3 +170,72 @@ def test_without_tests_the_page_says_so(browser, tmp_path):  # noqa: F811
     assert not browser.find_elements("css selector", ".cg-mode")
     assert_clean(browser, page)
     screenshot(browser, "view-ego-no-tests")
+
+
+def _per_sample_expected(store, interaction):
+    """Per sample: the pair's score summed over sender → receiver, read from each per-sample
+    run's SIGNALS edges (independently of commgraph.per_sample_scores)."""
+    runs = store.runs()
+    runs = runs[runs["sample"].notna()]
+    out = {}
+    for r in runs.itertuples(index=False):
+        e = store.signals(r.run_id)
+        out[r.sample] = float(e[e["interaction"] == interaction]["score"].sum())
+    return out
+
+
+def _chart_state(driver, chart_id):
+    return driver.execute_script("""
+        var id = arguments[0], root = document.getElementById(id), out = {symbol: 0, line: 0};
+        root.querySelectorAll('g.mark-symbol.role-mark').forEach(function (g) { out.symbol += g.querySelectorAll('path').length; });
+        root.querySelectorAll('g.mark-line.role-mark').forEach(function (g) { out.line += g.querySelectorAll('path').length; });
+        var v = window.commgraphCharts[id].view;
+        out.pair = v.signal('pair');
+        out.points = v.data('rows').filter(function (d) { return d.interaction === out.pair; })
+          .map(function (d) { return [d.sample, d.patient, d.score]; });
+        return out;""", chart_id)
+
+
+@pytest.mark.browser
+def test_lr_per_patient_points_follow_the_pair(browser, trial, tmp_path):  # noqa: F811
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from test_report import wait_charts
+
+    page = view(trial, "lr", out=tmp_path / "lr.html", interaction="L1^R1", day=7, group="B")
+    open_page(browser, page)
+    d = wait_drawn(browser)
+    wait_charts(browser)
+    n_patients = trial.samples()["patient"].nunique()
+    for pair in ("L1^R1", "L4^R4"):
+        if pair != d["pair"]:
+            box = browser.find_element("css selector", ".cg-pair")
+            box.send_keys(Keys.CONTROL, "a")
+            box.send_keys(pair)
+            d = wait_drawn(browser, after=d["seq"])
+            assert d["pair"] == pair
+        c = WebDriverWait(browser, 10).until(lambda b: (x := _chart_state(b, "cg-lr-patients"))["pair"] == pair and x)
+        want = _per_sample_expected(trial, pair)
+        got = {s: v for s, _, v in c["points"]}
+        assert set(got) == set(want)
+        assert all(abs(got[s] - want[s]) <= 1e-6 * max(1.0, abs(want[s])) for s in want), pair
+        assert c["symbol"] == len(want)  # one point per sample
+        assert c["line"] == n_patients  # one line per patient
+        browser.execute_script("document.getElementById('cg-lr-patients').scrollIntoView()")
+        screenshot(browser, f"trial-lr-patients-{pair.replace('^', '-')}")
+    assert_clean(browser, page)
+
+
+def test_per_sample_scores_are_the_runs(trial, tmp_path):  # noqa: F811
+    ps = cg.per_sample_scores(trial, interactions=["L1^R1"])
+    assert set(ps["interaction"]) == {"L1^R1"} and ps["patient"].notna().all()
+    got = ps.groupby("sample")["score"].sum(min_count=1).to_dict()
+    want = _per_sample_expected(trial, "L1^R1")
+    assert set(got) == set(want) and all(abs(got[s] - want[s]) < 1e-6 for s in want)
+    from test_queries import study_counts, study_table
+
+    with cg.connect(tmp_path / "plain.lbug") as store:  # no per-sample runs: empty, and no chart
+        store.load(study_table(), cell_counts=study_counts())
+        assert cg.per_sample_scores(store).empty
+        assert "per_sample" not in cg.views.view_data(store, "lr", interaction="ICAM1^ITGAL_ITGB2")

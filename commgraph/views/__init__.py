@@ -29,7 +29,10 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
     One ligand–receptor pair (default: the most significant change of the most changed sender;
     or ``interaction="CD86^CTLA4"``, ``ligand=``/``receptor=``) or a ``pathway`` across every
     cell type, day and group selectable in the page; the same change mode as ``ego`` (the
-    pair's tested features from every sender).
+    pair's tested features from every sender). When the store has per-sample runs, a Vega-Lite
+    figure under the network shows the chosen pair's per-sample score over days, one panel per
+    group and one line per patient (:func:`commgraph.per_sample_scores`, the values
+    ``differential`` tests), and follows the pair chosen in the page.
 
 Every view shares fixed positions (a circle ordered by lineage; physics off), so what changes
 between days is the edges, not the layout. Filters for the queries: ``pvalue=0.05``,
@@ -170,7 +173,23 @@ def _footer(spec: dict) -> str:
 def render(store: Store, kind: str, **params: Any) -> str:
     """One view as a self-contained HTML document (a string)."""
     spec = view_data(store, kind, **params)
-    return page(_title(spec), view_block(spec, f"cg-{kind}") + _footer(spec))
+    points = spec.pop("per_sample", None)
+    if not points:
+        return page(_title(spec), view_block(spec, f"cg-{kind}") + _footer(spec))
+    import pandas as pd
+
+    from ._charts import chart_block, patient_lines, time_scale
+
+    chart_id = spec["patient_chart"] = f"cg-{kind}-patients"
+    pair = spec["initial"].get("pair") or spec.get("subject")
+    chart = patient_lines(pd.DataFrame(points), pair=pair, time=time_scale(store),
+                          title="per patient over days",
+                          subtitle="each line one patient: the pair's score in that patient's sample (its own run), "
+                                   "summed over sender → receiver; 0 = not detected, no point = a cell type absent")
+    block = chart_block(chart, chart_id, caption="The values the change mode's test compares (paired by patient); "
+                                                 "follows the pair chosen above.")
+    block = f'<div class="cg-patients" style="padding:4px 16px 0">{block}</div>\n'
+    return page(_title(spec), view_block(spec, f"cg-{kind}") + block + _footer(spec), charts=True)
 
 
 def view(store: Store, kind: str = "ego", *, out: str | os.PathLike | None = None, **params: Any) -> ViewFile:

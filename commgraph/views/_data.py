@@ -780,6 +780,17 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
     else:
         keep = lambda r: ((ligand is None or str(r[S.INTERACTION]).split("^")[0] == ligand)  # noqa: E731
                           and (receptor is None or str(r[S.INTERACTION]).split("^")[-1] == receptor))
+    names = pairs or ([interaction] if interaction is not None else [])
+    if names:  # per-patient points: the per-sample values differential tests, summed per sample
+        from .._differential import per_sample_scores
+
+        ps = per_sample_scores(store, interactions=names, method=f["method"])
+        if len(ps):
+            ps = (ps.groupby([S.INTERACTION, S.GROUP, S.PATIENT, S.SAMPLE, S.DAY], as_index=False)[S.SCORE]
+                  .sum(min_count=1))
+            spec["per_sample"] = [{S.INTERACTION: str(r[S.INTERACTION]), S.GROUP: str(r[S.GROUP]),
+                                   S.PATIENT: str(r[S.PATIENT]), S.SAMPLE: str(r[S.SAMPLE]), S.DAY: int(r[S.DAY]),
+                                   S.SCORE: _num(r[S.SCORE])} for r in ps.to_dict("records")]
     change = change_part(store, states, kind="lr", what=("{pair}" if pairs else what) + " across cell types",
                          rows_of=_lr_rows(store, all_types, keep, f), f=f, fdr=fdr, min_abs_log2fc=min_abs_log2fc)
     _with_modes(spec, change, mode, fdr, min_abs_log2fc)

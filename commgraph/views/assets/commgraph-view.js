@@ -427,6 +427,8 @@
     if (this.spec.pairs.indexOf(name) < 0 || name === this.state.pair) return;
     this.state.pair = name;
     this.render();
+    var chart = this.spec.patient_chart && (window.commgraphCharts || {})[this.spec.patient_chart];
+    if (chart) chart.view.signal("pair", name).runAsync();  // the per-patient lines follow the pair
   };
 
   View.prototype.step = function (k) {
