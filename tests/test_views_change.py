@@ -239,3 +239,18 @@ def test_per_sample_scores_are_the_runs(trial, tmp_path):  # noqa: F811
         store.load(study_table(), cell_counts=study_counts())
         assert cg.per_sample_scores(store).empty
         assert "per_sample" not in cg.views.view_data(store, "lr", interaction="ICAM1^ITGAL_ITGB2")
+
+
+def test_cli_view_mode(trial, tmp_path):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from commgraph.cli import app
+
+    for mode in ("absolute", "change"):
+        out = tmp_path / f"ego-{mode}.html"
+        res = CliRunner().invoke(app, ["view", "ego", "--db", trial.uri, "--cell-type", "Kupffer", "--mode", mode,
+                                       "--fdr", "0.25", "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        assert f'"mode": "{mode}"' in out.read_text(encoding="utf-8") or f'"mode":"{mode}"' in out.read_text(encoding="utf-8")
+    res = CliRunner().invoke(app, ["view", "ego", "--db", trial.uri, "--mode", "sideways", "-o", str(tmp_path / "x.html")])
+    assert res.exit_code != 0 and "mode 'sideways'" in (res.output + str(res.exception))

@@ -522,6 +522,7 @@ def ego_spec(store: Store, cell_type: str | None = None, *, day: int | None = No
     draws a day against its baseline: only the tested features (``differential``, sent and
     received) passing the FDR and |log2 FC| cut-offs, red rose / blue fell; ``"absolute"``
     draws the day's scores. Without tests the page says so and draws the scores."""
+    pick_mode(mode, None)  # a wrong mode fails before any query
     f = check_filters(filters)
     if cell_type is None:
         cell_type = default_cell_type(store)
@@ -684,11 +685,12 @@ def default_interaction(store: Store) -> str:
 def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None = None, receptor: str | None = None,
             pathway: str | None = None, day: int | None = None, group: str | None = None,
             max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, mode: str | None = None,
-            fdr: float = 0.05, min_abs_log2fc: float = 0.0, **filters: Any) -> dict:
+            fdr: float = 0.05, min_abs_log2fc: float = 0.0, patients: bool = True, **filters: Any) -> dict:
     """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group.
 
     With ``interaction`` (or the default), the page also carries the ``n_pairs`` pairs most often
     significant (and the given one) and a searchable box switches between them."""
+    pick_mode(mode, None)
     f = check_filters(filters)
     if interaction is None and ligand is None and receptor is None and pathway is None:
         interaction = default_interaction(store)
@@ -781,7 +783,7 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
         keep = lambda r: ((ligand is None or str(r[S.INTERACTION]).split("^")[0] == ligand)  # noqa: E731
                           and (receptor is None or str(r[S.INTERACTION]).split("^")[-1] == receptor))
     names = pairs or ([interaction] if interaction is not None else [])
-    if names:  # per-patient points: the per-sample values differential tests, summed per sample
+    if names and patients:  # per-patient points: the per-sample values differential tests, summed per sample
         from .._differential import per_sample_scores
 
         ps = per_sample_scores(store, interactions=names, method=f["method"])
