@@ -151,6 +151,7 @@ def test_change_mode_draws_the_tested_changes(browser, trial, tmp_path, kind):  
     assert (d["mode"], d["group"], d["day"]) == ("absolute", "A", 14)
     assert "FDR" not in d["title"]
     assert_clean(browser, page)
+    screenshot(browser, f"trial-{kind}-absolute-after-change")
 
 
 @pytest.mark.browser

@@ -593,7 +593,7 @@
     var shown = edges.length < available ? "the strongest " + edges.length + " of " + available : String(edges.length);
     var nUp = 0, nDown = 0, nDim = 0;
     visEdges.forEach(function (v) { if (v.color.color === spec.palette.up) nUp++; else if (v.color.color === spec.palette.down) nDown++; else if (v.color.color === "#c8c8c8") nDim++; });
-    var what = spec.edge_mode === "tested" ? shown + " sender → receiver pairs with a change passing the cut-offs (" + nInter + " features)"
+    var what = spec.edge_mode === "tested" ? shown + " sender → receiver pair" + (edges.length === 1 ? "" : "s") + " with a change passing the cut-offs (" + nInter + (nInter === 1 ? " feature)" : " features)")
       : spec.edge_mode === "diff" ? shown + " changed sender → receiver pairs"
       : shown + (st.expand ? " ligand–receptor edges" : " sender → receiver edges") + " (" + nInter + " interactions)";
     this.statusEl.textContent = this.timeText(st.day) + " · " + st.group + " · " + ids.length + " cell types · " + what;
