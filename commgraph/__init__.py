@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._differential import Differential, contrast_id, differential, model_matrices
+from ._differential import Differential, contrast_id, differential, model_matrices, per_sample_scores
 from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import browser_favorites, list_queries
 from ._samples import read_sample_sheet, sample_measurements
@@ -71,6 +71,7 @@ __all__ = [
     "Differential",
     "contrast_id",
     "differential",
+    "per_sample_scores",
     "model_matrices",
     "browser_favorites",
     "list_queries",

@@ -194,7 +194,7 @@ class _Level:
 
 
 def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells: int, significant_only: bool,
-              progress: bool) -> dict[str, _Level]:
+              progress: bool, interactions: Sequence[str] | None = None) -> dict[str, _Level]:
     samples = design.runs[S.SAMPLE].tolist()
     col = {s: j for j, s in enumerate(samples)}
     long: dict[str, list[pd.DataFrame]] = {lv: [] for lv in levels}
@@ -207,6 +207,8 @@ def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells
         if significant_only:
             e = e[e[S.SIGNIFICANT].astype(bool)]
         e = e[[S.SOURCE, S.TARGET, S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.SCORE]]
+        if interactions is not None:  # only these (per-sample points of a view); presence is read above
+            e = e[e[S.INTERACTION].isin(interactions)]
         annot.append(e[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]].drop_duplicates(S.INTERACTION))
         for lv in levels:
             part = e.groupby(_KEYS[lv], as_index=False, observed=True)[S.SCORE].sum()
@@ -240,6 +242,31 @@ def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells
         pc = PSEUDOCOUNT_SHARE * float(np.median(positive)) if positive.size else 1.0
         out[lv] = _Level(lv, feats, values, pc)
     return out
+
+
+def per_sample_scores(store: Store, *, interactions: Sequence[str] | None = None, method: str | None = None,
+                      min_cells: int = 10, significant_only: bool = False) -> pd.DataFrame:
+    """The per-sample values :func:`differential` tests, at the interaction level, as a long
+    table: sample, patient, group, day, source, target, interaction, score — the tool's score
+    of the sample's run (the per-sample SIGNALS edges), 0 where not detected while both cell
+    types were present, NaN where one was absent. ``interactions``: only these. Empty when the
+    store holds no per-sample runs with a baseline and a later day."""
+    cols = [S.SAMPLE, S.PATIENT, S.GROUP, S.DAY, S.SOURCE, S.TARGET, S.INTERACTION, S.SCORE]
+    try:
+        design = _design(store, groups=None, days=None, baseline=None, method=method)
+    except InputError:
+        return pd.DataFrame(columns=cols)
+    lv = _features(store, design, levels=["interaction"], min_cells=min_cells, significant_only=significant_only,
+                   progress=False, interactions=interactions)["interaction"]
+    if not len(lv.features):
+        return pd.DataFrame(columns=cols)
+    runs = design.runs
+    wide = pd.DataFrame(lv.values, columns=runs[S.SAMPLE].tolist())
+    wide[[S.SOURCE, S.TARGET, S.INTERACTION]] = lv.features[[S.SOURCE, S.TARGET, S.INTERACTION]].to_numpy()
+    long = wide.melt(id_vars=[S.SOURCE, S.TARGET, S.INTERACTION], var_name=S.SAMPLE, value_name=S.SCORE)
+    long = long.merge(runs[[S.SAMPLE, S.PATIENT, S.GROUP, S.DAY]], on=S.SAMPLE, how="left")
+    long[S.SCORE] = long[S.SCORE].astype(float)
+    return long[cols].sort_values([S.INTERACTION, S.GROUP, S.PATIENT, S.DAY, S.SOURCE, S.TARGET]).reset_index(drop=True)
 
 
 # --- the model -----------------------------------------------------------------------------------

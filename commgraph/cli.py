@@ -478,9 +478,10 @@ def view(
     baseline: Annotated[Optional[str], typer.Option(help="diff without tested changes: the day (or time) to compare against")] = None,
     pathway: Annotated[Optional[str], typer.Option(help="network, diff, lr: only this pathway")] = None,
     interaction: Annotated[Optional[str], typer.Option(help="lr: the pair, e.g. CD86^CTLA4")] = None,
-    max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all)")] = None,
-    fdr: Annotated[Optional[float], typer.Option(help="diff: FDR cut-off of a tested change (default 0.05)")] = None,
-    min_log2fc: Annotated[Optional[float], typer.Option(help="diff: |log2 FC| cut-off (default 0)")] = None,
+    max_edges: Annotated[Optional[int], typer.Option(min=0, help="network, diff, lr: draw the strongest N edges first (0: all; default: network 30, diff and lr 500)")] = None,
+    fdr: Annotated[Optional[float], typer.Option(help="diff, ego, lr: FDR cut-off of a tested change (default 0.05)")] = None,
+    min_log2fc: Annotated[Optional[float], typer.Option(help="diff, ego, lr: |log2 FC| cut-off (default 0)")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="ego, lr: 'change' (tested change against the baseline; the default when the store holds tested changes) or 'absolute' (the day's scores)")] = None,
     focus: Annotated[Optional[str], typer.Option(help="diff: the cell type highlighted (default: the most changed sender)")] = None,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
@@ -489,7 +490,8 @@ def view(
     """Write one interactive HTML network view (self-contained, works offline)."""
     from .views import view as write_view
 
-    extra = {k: v for k, v in (("fdr", fdr), ("min_abs_log2fc", min_log2fc), ("focus", focus)) if v is not None}
+    extra = {k: v for k, v in (("fdr", fdr), ("min_abs_log2fc", min_log2fc), ("focus", focus), ("mode", mode))
+             if v is not None}
     with _store(db, neo4j, user, read_only=True) as store:
         clock = _clock(store)
         day, baseline = _time_option(clock, day), _time_option(clock, baseline, S.BASELINE)

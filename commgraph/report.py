@@ -632,7 +632,8 @@ class _Report:
         spec = view_data(self.store, "ego", cell_type=f.cell_type, day=f.day, group=f.group, **self.filters)
         blocks.append(V.view_block(spec, "cg-report-ego"))
         if f.interactions:
-            spec = view_data(self.store, "lr", interaction=f.interactions[0], day=f.day, group=f.group, **self.filters)
+            spec = view_data(self.store, "lr", interaction=f.interactions[0], day=f.day, group=f.group,
+                             patients=False, **self.filters)  # the report draws no per-patient figure here
             blocks.append(V.view_block(spec, "cg-report-lr"))
         return ('<p class="cg-note">Hover an edge for its ligand–receptor pairs, click for all of them; the controls '
                 f"change the cut-offs, {f.noun} and group in the page.</p>" + "".join(blocks))

@@ -7,6 +7,8 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
     lineage), significant signaling as directed edges aggregated per sender → receiver (width:
     total score; hover: the strongest ligand–receptor pairs and pathways; click: all of them).
     Optionally one ``pathway``; ``expand=True`` starts with one edge per pair (also a checkbox).
+    Only the ``max_edges=30`` strongest edges are drawn at first (a select in the page shows 5 …
+    all); the title states the cut ("the strongest 30 of 144 edges (total score ≥ 41.2)").
 ``diff``
     Change first: with tested changes in the store (``commgraph differential``) only the
     features passing the FDR and |log2 FC| cut-offs (selects in the page; the title states them)
@@ -17,16 +19,25 @@ Four kinds, every number read from the named queries (``cypher/*.cypher``):
 ``ego``
     One cell type (default: the most changed sender) and its partners, what it sends and
     receives, with an in-page day slider, group switch and pathway / ligand–receptor filter over
-    every day × group (all embedded in the page).
+    every day × group (all embedded in the page). With tested changes in the store it opens in
+    change mode (``mode="change"``; a select switches to ``"absolute"``): a day against its
+    baseline, only the tested features (``differential``) passing the FDR and |log2 FC| cut-offs
+    (``fdr=0.05``, ``min_abs_log2fc=0``; selects in the page, stated in the title), red rose /
+    blue fell, width = |summed mean paired change| scaled to the widest drawn edge (its value in
+    the legend). Without tests the page says so and draws the day's scores.
 ``lr``
     One ligand–receptor pair (default: the most significant change of the most changed sender;
     or ``interaction="CD86^CTLA4"``, ``ligand=``/``receptor=``) or a ``pathway`` across every
-    cell type, day and group selectable in the page.
+    cell type, day and group selectable in the page; the same change mode as ``ego`` (the
+    pair's tested features from every sender). When the store has per-sample runs, a Vega-Lite
+    figure under the network shows the chosen pair's per-sample score over days, one panel per
+    group and one line per patient (:func:`commgraph.per_sample_scores`, the values
+    ``differential`` tests), and follows the pair chosen in the page.
 
 Every view shares fixed positions (a circle ordered by lineage; physics off), so what changes
 between days is the edges, not the layout. Filters for the queries: ``pvalue=0.05``,
 ``significant_only=True``, ``min_score=0.0``, ``method=None``. For big studies (50 cell types,
-thousands of pairs) ``network``, ``diff`` and ``lr`` first draw the ``max_edges=500`` strongest
+thousands of pairs) ``diff`` and ``lr`` first draw the ``max_edges=500`` strongest
 edges (a select in the page shows more or all); details live in tooltips and the side panel.
 
 >>> from commgraph.views import view, write_views
@@ -128,13 +139,14 @@ def with_times(store: Store, spec: dict) -> dict:
         text = re.sub(r"\bday (-?\d+)", lambda m: ts.text(int(m.group(1))), text)
         return text.replace("the day's", f"the {ts.noun}'s")
 
-    for key in ("title", "subtitle"):
-        if isinstance(spec.get(key), str):
-            spec[key] = words(spec[key])
-    for items in (spec.get("legend") or {}).values():
-        for item in items:
-            if isinstance(item.get("label"), str):
-                item["label"] = words(item["label"])
+    for part in (spec, spec.get("change") or {}):  # the change mode of ego and lr reads the same
+        for key in ("title", "subtitle"):
+            if isinstance(part.get(key), str):
+                part[key] = words(part[key])
+        for items in [*(part.get("legend") or {}).values(), part.get("legend_nodes") or [], part.get("legend_edges") or []]:
+            for item in items:
+                if isinstance(item.get("label"), str):
+                    item["label"] = words(item["label"])
     return spec
 
 
@@ -161,7 +173,23 @@ def _footer(spec: dict) -> str:
 def render(store: Store, kind: str, **params: Any) -> str:
     """One view as a self-contained HTML document (a string)."""
     spec = view_data(store, kind, **params)
-    return page(_title(spec), view_block(spec, f"cg-{kind}") + _footer(spec))
+    points = spec.pop("per_sample", None)
+    if not points:
+        return page(_title(spec), view_block(spec, f"cg-{kind}") + _footer(spec))
+    import pandas as pd
+
+    from ._charts import chart_block, patient_lines, time_scale
+
+    chart_id = spec["patient_chart"] = f"cg-{kind}-patients"
+    pair = spec["initial"].get("pair") or spec.get("subject")
+    chart = patient_lines(pd.DataFrame(points), pair=pair, time=time_scale(store),
+                          title="per patient over days",
+                          subtitle="each line one patient: the pair's score in that patient's sample (its own run), "
+                                   "summed over sender → receiver; 0 = not detected, no point = a cell type absent")
+    block = chart_block(chart, chart_id, caption="The values the change mode's test compares (paired by patient); "
+                                                 "follows the pair chosen above.")
+    block = f'<div class="cg-patients" style="padding:4px 16px 0">{block}</div>\n'
+    return page(_title(spec), view_block(spec, f"cg-{kind}") + block + _footer(spec), charts=True)
 
 
 def view(store: Store, kind: str = "ego", *, out: str | os.PathLike | None = None, **params: Any) -> ViewFile:

@@ -318,6 +318,28 @@ def biomarker_scatter(points: pd.DataFrame, *, title: str, subtitle: str, x: str
     return _finish(chart, title=title, subtitle=subtitle)
 
 
+def patient_lines(points: pd.DataFrame, *, title: str, subtitle: str, pair: str,
+                  time: TimeScale = TimeScale()) -> dict:
+    """Per-sample scores of one ligand–receptor pair over days, one panel per group and one line
+    per patient (``points``: interaction, group, patient, sample, day, score; every pair the page
+    can choose, filtered by the Vega parameter ``pair``, which the lr view sets)."""
+    alt = _alt()
+    df = _with_time(points.dropna(subset=[S.SCORE]).copy(), time)
+    pick = alt.param(name="pair", value=pair)
+    chart = alt.Chart(_data(df)).transform_filter("datum.interaction == pair").mark_line(
+        point=alt.OverlayMarkDef(size=40, filled=True), opacity=0.85).encode(
+        x=alt.X("day:Q", title=time.title, axis=time.axis(alt, df["day"], tickMinStep=1, format="d")),
+        y=alt.Y("score:Q", title="per-sample score (summed over sender → receiver)"),
+        color=alt.Color("patient:N", title="patient", scale=alt.Scale(scheme="tableau20")),
+        detail="patient:N",
+        tooltip=["patient:N", "sample:N", "group:N", _time_tip(alt, df, time), alt.Tooltip("score:Q", format=".4~g")],
+    ).properties(width=230, height=190).add_params(pick)
+    chart = chart.facet(column=alt.Column("group:N", title="group"))
+    spec = _finish(chart, title=title, subtitle=subtitle)
+    spec["title"]["text"] = {"expr": f"pair + {_js_str(' ' + title)}"}  # names the pair the page shows
+    return spec
+
+
 # --- on a page ---------------------------------------------------------------------------------
 
 

@@ -37,6 +37,12 @@ PAIRS_EMBEDDED = 40
 #: Draw at most this many edges at first (the strongest; the page can show all): a 50-cell-type
 #: network has up to 2,500 sender → receiver pairs, and a hairball hides more than it shows.
 MAX_EDGES = 500
+#: The network view draws only this many of the strongest sender → receiver edges at first (a
+#: select in the page shows more or all; the title states the cut): the demo's 12 cell types
+#: make 144 pairs on a day, a tangle in which no edge can be followed.
+NETWORK_MAX_EDGES = 30
+#: The choices of that select (those below the day's number of edges, and "all").
+NETWORK_CAPS = (5, 10, 20, 30, 50, 100, 200, 500, 1000)
 
 #: Filters every view passes to the named queries, with the queries' own defaults.
 FILTER_DEFAULTS: dict[str, Any] = {"method": None, "pvalue": 0.05, "significant_only": True, "min_score": 0.0}
@@ -214,12 +220,94 @@ def _base_spec(store: Store, kind: str, f: dict) -> dict:
             "filters": None, "expandable": False}
 
 
+# --- change mode of ego and lr ------------------------------------------------------------
+
+NO_TESTS_NOTE = ("This store holds no tested changes (run commgraph differential on a per-sample study): "
+                 "the scores drawn are absolute, each day on its own.")
+
+
+def _tested_row(src: str, dst: str, r: dict) -> list:
+    return [str(src), str(dst), str(r[S.INTERACTION]), _str(r[S.PATHWAY]), _num(r[DELTA]), _num(r[LOG2FC]),
+            _num(r[S.FDR]), _int(r["n"])]
+
+
+def _time_contrasts(store: Store) -> list[tuple[str, int, int]]:
+    """(group, day, baseline) of every time contrast, once each."""
+    c = tested_contrasts(store)
+    if c.empty:
+        return []
+    c = c.drop_duplicates([S.GROUP, S.DAY])
+    return [(str(g), int(d), int(b)) for g, d, b in zip(c[S.GROUP], c[S.DAY], c[S.BASELINE])]
+
+
+def change_part(store: Store, states: pd.DataFrame, *, kind: str, what: str, rows_of, f: dict,
+                fdr: float, min_abs_log2fc: float) -> dict | None:
+    """The change mode of a view (its spec's ``change``: what the page swaps in), or None when
+    the store holds no time contrasts. ``rows_of(group, day)`` gives the tested features of one
+    contrast as ``TESTED_ROW_COLUMNS`` rows (every tested one: the page applies the cut-offs)."""
+    contrasts = _time_contrasts(store)
+    if not contrasts:
+        return None
+    comp = composition(store)
+    frames = [{S.DAY: d, S.GROUP: g, "baseline": b, "nodes": _frame_nodes(states, comp, d, g), "rows": rows_of(g, d)}
+              for g, d, b in contrasts]
+    return {
+        "edge_mode": "tested", "row_columns": TESTED_ROW_COLUMNS, "frames": frames, "focus_select": False,
+        "title": f"{what}: tested change — day {{day}} against day {{baseline}}, group {{group}}",
+        "subtitle": (f"ligand–receptor features tested per patient (limma, paired; BH FDR), only those passing the "
+                     f"cut-offs (defaults FDR ≤ {fdr:g}, |log2 FC| ≥ {min_abs_log2fc:g}), summed per sender → receiver"),
+        "choices": {"fdr": list(FDR_CHOICES), "min_lfc": list(LFC_CHOICES)},
+        "queries": ["differential", "cell_composition"],
+        "legend_edges": [
+            {"swatch": "line", "color": UP, "label": "rose: summed change of the passing features > 0"},
+            {"swatch": "line", "color": DOWN, "label": "fell: summed change < 0"},
+            {"swatch": "width", "label": "width: |summed mean paired change| (score units), scaled to the widest "
+                                         "drawn edge (number below)"}],
+    }
+
+
+def _ego_rows(store: Store, cell_type: str, f: dict):
+    def rows_of(group: str, day: int) -> list[list]:
+        rows = []
+        for direction in ("out", "in"):
+            t = query(store, "differential", cell_type=cell_type, day=day, group=group, direction=direction,
+                      fdr=1.0, method=f["method"])
+            for r in t.to_dict("records"):
+                src, dst = (cell_type, r[PARTNER]) if direction == "out" else (r[PARTNER], cell_type)
+                if direction == "in" and src == cell_type:
+                    continue  # an autocrine feature, already read as sent
+                rows.append(_tested_row(src, dst, r))
+        return rows
+    return rows_of
+
+
+def _lr_rows(store: Store, cell_types, keep, f: dict):
+    def rows_of(group: str, day: int) -> list[list]:
+        rows = []
+        for ct in cell_types:
+            t = query(store, "differential", cell_type=ct, day=day, group=group, direction="out", fdr=1.0,
+                      method=f["method"])
+            rows += [_tested_row(ct, r[PARTNER], r) for r in t.to_dict("records") if keep(r)]
+        return rows
+    return rows_of
+
+
+def pick_mode(mode: str | None, change: dict | None) -> str:
+    if mode not in (None, "change", "absolute"):
+        raise QueryError(f"mode {mode!r}: give 'change' (tested change against the baseline) or 'absolute'")
+    if change is None:
+        return "absolute"
+    return mode or "change"
+
+
 # --- the four views ---------------------------------------------------------------------
 
 
 def network_spec(store: Store, *, day: int | None = None, group: str | None = None, pathway: str | None = None,
-                 expand: bool = False, max_edges: int | None = MAX_EDGES, **filters: Any) -> dict:
-    """One day and group: every cell state, significant signaling aggregated per sender → receiver."""
+                 expand: bool = False, max_edges: int | None = NETWORK_MAX_EDGES, **filters: Any) -> dict:
+    """One day and group: every cell state, significant signaling aggregated per sender → receiver;
+    the ``max_edges`` strongest edges (by total score; 0: all) are drawn at first, and a select
+    in the page shows more or fewer (the title states how many and the weakest total drawn)."""
     f = check_filters(filters)
     states = store.cell_states()
     group = pick_group(store, states, group)
@@ -251,6 +339,7 @@ def network_spec(store: Store, *, day: int | None = None, group: str | None = No
         frames=[{S.DAY: day, S.GROUP: group, "nodes": nodes, "edges": _agg_edges(edges), "rows": rows}],
         row_columns=ROW_COLUMNS,
         initial={S.DAY: day, S.GROUP: group, "filter": "", "expand": bool(expand), "max_edges": max_edges or 0},
+        caps=list(NETWORK_CAPS), cap_in_title=True,
         node_mode="frame", edge_mode="aggregate", expandable=True,
         queries=["network", "partners", "roles", "cell_composition"],
         legend={"nodes": _legend_nodes({lineage_of(c) for c in all_types}, own_colors=True),
@@ -425,8 +514,15 @@ def _untested_diff_spec(store: Store, states: pd.DataFrame, days: list[int], *, 
 
 
 def ego_spec(store: Store, cell_type: str | None = None, *, day: int | None = None, group: str | None = None,
-             filter: str = "", expand: bool = False, **filters: Any) -> dict:
-    """One cell type and its partners on every day × group, steppable in the page."""
+             filter: str = "", expand: bool = False, mode: str | None = None, fdr: float = 0.05,
+             min_abs_log2fc: float = 0.0, **filters: Any) -> dict:
+    """One cell type and its partners on every day × group, steppable in the page.
+
+    With tested changes in the store, ``mode="change"`` (the default there; a select in the page)
+    draws a day against its baseline: only the tested features (``differential``, sent and
+    received) passing the FDR and |log2 FC| cut-offs, red rose / blue fell; ``"absolute"``
+    draws the day's scores. Without tests the page says so and draws the scores."""
+    pick_mode(mode, None)  # a wrong mode fails before any query
     f = check_filters(filters)
     if cell_type is None:
         cell_type = default_cell_type(store)
@@ -479,7 +575,27 @@ def ego_spec(store: Store, cell_type: str | None = None, *, day: int | None = No
                 "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: summed score of the shown ligand–receptor pairs"}]},
     )
+    change = change_part(store, states, kind="ego", what=f"{cell_type} and its partners",
+                         rows_of=_ego_rows(store, cell_type, f), f=f, fdr=fdr, min_abs_log2fc=min_abs_log2fc)
+    if change is not None:  # every partner a tested feature names has a place on the circle
+        extra = {r[0] for fr in change["frames"] for r in fr["rows"]} | {r[1] for fr in change["frames"] for r in fr["rows"]}
+        if extra - set(types):
+            types = sorted(set(types) | extra)
+            spec["nodes"] = _nodes(types, centre=cell_type, own_colors=True)
+    _with_modes(spec, change, mode, fdr, min_abs_log2fc)
     return spec
+
+
+def _with_modes(spec: dict, change: dict | None, mode: str | None, fdr: float, min_abs_log2fc: float) -> None:
+    spec["initial"]["mode"] = pick_mode(mode, change)
+    spec["initial"].update(fdr=fdr, min_lfc=min_abs_log2fc)
+    spec["change"] = change
+    if change is None:
+        spec["note"] = NO_TESTS_NOTE
+    else:
+        spec["queries"] = spec["queries"] + [q for q in change["queries"] if q not in spec["queries"]]
+        change["legend_nodes"] = [dict(it, label="faded: no tested change passing the cut-offs that day")
+                                  if it.get("swatch") == "faded" else it for it in spec["legend"]["nodes"]]
 
 
 def change_counts(store: Store, *, fdr: float = 0.05) -> pd.DataFrame:
@@ -568,11 +684,13 @@ def default_interaction(store: Store) -> str:
 
 def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None = None, receptor: str | None = None,
             pathway: str | None = None, day: int | None = None, group: str | None = None,
-            max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, **filters: Any) -> dict:
+            max_edges: int | None = MAX_EDGES, n_pairs: int = PAIRS_EMBEDDED, mode: str | None = None,
+            fdr: float = 0.05, min_abs_log2fc: float = 0.0, patients: bool = True, **filters: Any) -> dict:
     """One ligand–receptor pair (or ligand, receptor, pathway) across every cell type, per day × group.
 
     With ``interaction`` (or the default), the page also carries the ``n_pairs`` pairs most often
     significant (and the given one) and a searchable box switches between them."""
+    pick_mode(mode, None)
     f = check_filters(filters)
     if interaction is None and ligand is None and receptor is None and pathway is None:
         interaction = default_interaction(store)
@@ -654,6 +772,30 @@ def lr_spec(store: Store, interaction: str | None = None, *, ligand: str | None 
                 "edges": [{"swatch": "line", "color": "#777", "label": "arrow: sender → receiver; colour: the sender's"},
                           {"swatch": "width", "label": "width: total score"}]},
     )
+    if pairs:
+        wanted = set(pairs)
+        keep = lambda r: str(r[S.INTERACTION]) in wanted  # noqa: E731
+    elif pathway is not None:
+        keep = lambda r: r[S.PATHWAY] == pathway  # noqa: E731
+    elif interaction is not None:
+        keep = lambda r: str(r[S.INTERACTION]) == interaction  # noqa: E731
+    else:
+        keep = lambda r: ((ligand is None or str(r[S.INTERACTION]).split("^")[0] == ligand)  # noqa: E731
+                          and (receptor is None or str(r[S.INTERACTION]).split("^")[-1] == receptor))
+    names = pairs or ([interaction] if interaction is not None else [])
+    if names and patients:  # per-patient points: the per-sample values differential tests, summed per sample
+        from .._differential import per_sample_scores
+
+        ps = per_sample_scores(store, interactions=names, method=f["method"])
+        if len(ps):
+            ps = (ps.groupby([S.INTERACTION, S.GROUP, S.PATIENT, S.SAMPLE, S.DAY], as_index=False)[S.SCORE]
+                  .sum(min_count=1))
+            spec["per_sample"] = [{S.INTERACTION: str(r[S.INTERACTION]), S.GROUP: str(r[S.GROUP]),
+                                   S.PATIENT: str(r[S.PATIENT]), S.SAMPLE: str(r[S.SAMPLE]), S.DAY: int(r[S.DAY]),
+                                   S.SCORE: _num(r[S.SCORE])} for r in ps.to_dict("records")]
+    change = change_part(store, states, kind="lr", what=("{pair}" if pairs else what) + " across cell types",
+                         rows_of=_lr_rows(store, all_types, keep, f), f=f, fdr=fdr, min_abs_log2fc=min_abs_log2fc)
+    _with_modes(spec, change, mode, fdr, min_abs_log2fc)
     return spec
 
 

@@ -39,6 +39,11 @@
     if (a >= 1000) return Math.round(x).toLocaleString("en-US");
     return String(Number(x.toPrecision(3)));
   }
+  function floorFmt(x) {  // x rounded down to 3 significant digits: a true "at least"
+    if (!isFinite(x) || x <= 0) return fmt(x);
+    var k = Math.pow(10, Math.floor(Math.log10(x)) - 2);
+    return fmt(Math.floor(x / k + 1e-9) * k);
+  }
   function signed(x) { return (x > 0 ? "+" : "") + fmt(x); }
   function pct(x) { return x === null || x === undefined ? "–" : (100 * x).toFixed(x < 0.01 ? 2 : 1) + "%"; }
   function darker(hex, f) {
@@ -72,12 +77,21 @@
     pvalue: "p", n_runs: "runs", status: "change", baseline_score: "baseline", delta: "Δ" };
 
   // --- one view -------------------------------------------------------------------------------
-  function View(root, spec, standalone) {
+  // A view with a change mode (spec.change: ego and lr with tested changes) draws either the
+  // day's scores or the tested change against the baseline; switching builds the view again
+  // from the other half of the spec, keeping day, group, filter and cut-offs (``keep``).
+  function View(root, spec, standalone, keep) {
     this.root = root;
+    this.base = spec;
+    this.mode = keep ? keep.mode : (spec.initial.mode || "absolute");
+    if (this.mode === "change" && spec.change) {
+      spec = Object.assign({}, spec, spec.change, { expandable: false,
+        legend: { nodes: spec.change.legend_nodes || spec.legend.nodes, edges: spec.change.legend_edges } });
+    }
     this.spec = spec;
     this.id = root.id;
     this.standalone = standalone;
-    this.seq = 0;
+    this.seq = keep ? keep.seq : 0;
     this.drawn = null;
     var col = {};
     spec.row_columns.forEach(function (c, i) { col[c] = i; });
@@ -98,6 +112,7 @@
       fdr: spec.initial.fdr === undefined ? 0.05 : spec.initial.fdr, minLfc: spec.initial.min_lfc || 0,
       focus: spec.initial.focus === undefined ? (spec.focus || "") : spec.initial.focus,
       pair: spec.initial.pair || null };
+    if (keep) Object.assign(this.state, keep.state, { expand: this.state.expand && keep.state.expand });
     this.scales();
     this.build();
     this.render();
@@ -207,9 +222,18 @@
     root.textContent = "";
     this.titleEl = el("h2", { class: "cg-title" });
     root.appendChild(el("header", { class: "cg-head" }, this.titleEl,
-      el("p", { class: "cg-sub", text: "store " + spec.store + " · " + spec.subtitle })));
+      el("p", { class: "cg-sub", text: "store " + spec.store + " · " + spec.subtitle }),
+      spec.note ? el("p", { class: "cg-note", role: "note", text: spec.note }) : null));
 
     var controls = el("div", { class: "cg-controls" });
+    if (this.base.change) {
+      this.modeSel = el("select", { class: "cg-mode", "aria-label": "draw",
+        onchange: function () { self.switchMode(self.modeSel.value); } });
+      this.modeSel.appendChild(el("option", { value: "change", text: "tested change against the baseline" }));
+      this.modeSel.appendChild(el("option", { value: "absolute", text: "scores on the " + this.timeNoun() }));
+      this.modeSel.value = this.mode;
+      controls.appendChild(el("label", { class: "cg-ctl" }, "draw ", this.modeSel));
+    }
     var multiDay = this.groups.some(function (g) { return self.days[g].length > 1; });
     if (multiDay) {
       this.prevBtn = el("button", { type: "button", class: "cg-prev", title: "previous " + this.timeNoun(), text: "◀",
@@ -254,7 +278,7 @@
       };
       this.fdrSel = choice("cg-fdr", "FDR ≤", spec.choices.fdr, "fdr", function (v) { return String(v); });
       this.lfcSel = choice("cg-lfc", "|log2 FC| ≥", spec.choices.min_lfc, "minLfc", function (v) { return String(v); });
-      this.focusSel = choice("cg-focus", "focus", [""].concat(spec.nodes.map(function (n) { return n.id; }).sort()), "focus",
+      if (spec.focus_select !== false) this.focusSel = choice("cg-focus", "focus", [""].concat(spec.nodes.map(function (n) { return n.id; }).sort()), "focus",
         function (v) { return v || "(none)"; });
     }
     if (spec.pairs && spec.pairs.length > 1) {
@@ -268,10 +292,11 @@
       controls.appendChild(el("label", { class: "cg-ctl", title: "the " + spec.pairs.length + " pairs most often significant; others: commgraph view lr --interaction NAME" },
         "pair ", this.pairBox, list, el("span", { class: "cg-ticks", text: spec.pairs.length + " pairs" })));
     }
-    if ("max_edges" in spec.initial && this.mostEdges > 100) {
+    var capChoices = spec.caps || [50, 100, 200, 500, 1000, 2000];
+    if ("max_edges" in spec.initial && this.mostEdges > (spec.caps ? Math.min.apply(null, capChoices) : 100)) {
       this.capSel = el("select", { class: "cg-cap", "aria-label": "edges shown",
         onchange: function () { self.state.maxEdges = +self.capSel.value; self.render(); } });
-      var caps = [50, 100, 200, 500, 1000, 2000].filter(function (n) { return n < self.mostEdges; });
+      var caps = capChoices.filter(function (n) { return n < self.mostEdges; });
       if (this.state.maxEdges && caps.indexOf(this.state.maxEdges) < 0 && this.state.maxEdges < this.mostEdges) caps.push(this.state.maxEdges);
       caps.sort(function (a, b) { return a - b; }).forEach(function (n) { self.capSel.appendChild(el("option", { value: n, text: "the strongest " + n })); });
       this.capSel.appendChild(el("option", { value: 0, text: "all" }));
@@ -313,7 +338,7 @@
     this.nearestEdgeTooltips();
     this.network.on("click", function (p) { self.onClick(p); });
     this.network.on("afterDrawing", function () { self.afterDrawing(); });
-    window.addEventListener("resize", function () { self.fit(); });
+    window.addEventListener("resize", function () { if (!self.dead) self.fit(); });
     var scale = this.fit();
     this.k = Math.max(1, 0.6 / scale);
     this.fontSize = Math.max(15, 11 / scale);
@@ -388,10 +413,22 @@
     this.render();
   };
 
+  View.prototype.switchMode = function (mode) {
+    if (mode === this.mode || !this.base.change) return;
+    var keep = { mode: mode, seq: this.seq, state: Object.assign({}, this.state) };
+    this.dead = true;
+    this.network.destroy();
+    var v = new View(this.root, this.base, this.standalone, keep);
+    views[this.id] = v;
+    if (this.standalone) window.network = v.network;
+  };
+
   View.prototype.choosePair = function (name) {
     if (this.spec.pairs.indexOf(name) < 0 || name === this.state.pair) return;
     this.state.pair = name;
     this.render();
+    var chart = this.spec.patient_chart && (window.commgraphCharts || {})[this.spec.patient_chart];
+    if (chart) chart.view.signal("pair", name).runAsync();  // the per-patient lines follow the pair
   };
 
   View.prototype.step = function (k) {
@@ -437,6 +474,7 @@
 
   View.prototype.render = function () {
     var self = this, spec = this.spec, st = this.state;
+    if (!this.days[st.group]) st.group = this.groups[0];  // a group without a tested contrast
     var frame = this.frame();
     if (!frame) {  // a day the group lacks: take its nearest day
       this.setGroup(st.group);
@@ -448,12 +486,9 @@
     var active = [];
     if (spec.edge_mode === "tested") {
       active.push("FDR ≤ " + st.fdr, "|log2 FC| ≥ " + st.minLfc);
-      if (st.focus) active.push("focus " + st.focus);
+      if (st.focus && spec.focus_select !== false) active.push("focus " + st.focus);
     }
     if (st.filter) active.push(st.filter.replace(":", " "));
-    if (active.length) title += " · " + active.join(", ");
-    this.titleEl.textContent = title;
-    if (this.standalone) document.title = title;
     if (this.slider) {
       var days = this.days[st.group];
       this.slider.max = days.length - 1;
@@ -468,7 +503,7 @@
     if (this.filterSel) this.filterSel.value = st.filter;
     if (this.expandBox) this.expandBox.checked = st.expand;
     if (this.pairBox && document.activeElement !== this.pairBox) this.pairBox.value = st.pair;
-    if (this.fdrSel) { this.fdrSel.value = String(st.fdr); this.lfcSel.value = String(st.minLfc); this.focusSel.value = st.focus; }
+    if (this.fdrSel) { this.fdrSel.value = String(st.fdr); this.lfcSel.value = String(st.minLfc); if (this.focusSel) this.focusSel.value = st.focus; }
     if (this.capSel) this.capSel.value = "0";
 
     var edges = this.edgesOf(frame), available = edges.length;
@@ -476,6 +511,15 @@
       edges = edges.slice().sort(function (a, b) { return Math.abs(b.value || 0) - Math.abs(a.value || 0) || (a.id < b.id ? -1 : 1); })
         .slice(0, st.maxEdges);
     }
+    if (spec.cap_in_title) {  // say what the cut leaves out
+      var weakest = edges.reduce(function (m, e) { return Math.min(m, Math.abs(e.value || 0)); }, Infinity);
+      active.push(edges.length < available
+        ? "the strongest " + edges.length + " of " + available + " edges (total score ≥ " + fmt(weakest) + ")"
+        : "all " + available + " edges");
+    }
+    if (active.length) title += " · " + active.join(", ");
+    this.titleEl.textContent = title;
+    if (this.standalone) document.title = title;
     var ids;
     if (spec.node_mode === "connected") {
       var seen = {};
@@ -549,14 +593,16 @@
     var shown = edges.length < available ? "the strongest " + edges.length + " of " + available : String(edges.length);
     var nUp = 0, nDown = 0, nDim = 0;
     visEdges.forEach(function (v) { if (v.color.color === spec.palette.up) nUp++; else if (v.color.color === spec.palette.down) nDown++; else if (v.color.color === "#c8c8c8") nDim++; });
-    var what = spec.edge_mode === "tested" ? shown + " sender → receiver pairs with a change passing the cut-offs (" + nInter + " features)"
+    var what = spec.edge_mode === "tested" ? shown + " sender → receiver pair" + (edges.length === 1 ? "" : "s") + " with a change passing the cut-offs (" + nInter + (nInter === 1 ? " feature)" : " features)")
       : spec.edge_mode === "diff" ? shown + " changed sender → receiver pairs"
       : shown + (st.expand ? " ligand–receptor edges" : " sender → receiver edges") + " (" + nInter + " interactions)";
     this.statusEl.textContent = this.timeText(st.day) + " · " + st.group + " · " + ids.length + " cell types · " + what;
-    this.emptyEl.textContent = edges.length ? "" : "No " + (st.filter ? st.filter.replace(":", " ") + " " : "") +
+    this.emptyEl.textContent = edges.length ? "" : spec.edge_mode === "tested" ? "No tested change " +
+      (st.filter ? "of " + st.filter.replace(":", " ") + " " : "") + (st.pair ? "of " + st.pair + " " : "") +
+      "passes the cut-offs (FDR ≤ " + st.fdr + ", |log2 FC| ≥ " + st.minLfc + ") " + this.timeOn(st.day) + " in group " + st.group + "." : "No " + (st.filter ? st.filter.replace(":", " ") + " " : "") +
       (st.pair ? st.pair + " " : spec.subject ? spec.subject + " " : "") + "signaling passes the thresholds " + this.timeOn(st.day) + " in group " + st.group + ".";
     this.emptyEl.style.display = edges.length ? "none" : "block";
-    this.pending = { day: st.day, group: st.group, filter: st.filter, expand: st.expand, available: available,
+    this.pending = { mode: this.mode, day: st.day, group: st.group, filter: st.filter, expand: st.expand, available: available,
       total: Math.round(total * 1e6) / 1e6, pair: st.pair, fdr: st.fdr, min_lfc: st.minLfc, focus: st.focus, up: nUp, down: nDown,
       dimmed: nDim, title: title, max_width_value: Math.round(this.maxShown * 1e6) / 1e6,
       widths: visEdges.map(function (v) { return [v.id, v.width]; }) };
