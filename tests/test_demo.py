@@ -96,7 +96,13 @@ def test_demo_views_tooltips_and_tested_diff(demo, browser):
 
     views = {p.stem: p for p in demo.files if p.parent.name == "views"}
     open_page(browser, views["network"])
-    wait_drawn(browser)
+    d = wait_drawn(browser)
+    # the page opens on the strongest edges; the hover check needs these three drawn: all edges
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.CSS_SELECTOR, ".cg-cap")).select_by_value("0")
+    d = wait_drawn(browser, after=d["seq"])
+    assert d["edges"] == d["available"] == 144
     for edge in ("MX1+ Mono→Treg", "CD14 Mono→NK", "Treg→CD4 Effector T"):
         # a point on the edge clear of every node and of crossings: vis-network's own nearest edge
         # there (what hover highlights and click selects) is this edge
