@@ -338,9 +338,11 @@ def interaction_name(ligand: str, receptor: str) -> str:
     return f"{escape(ligand, INTERACTION_SEP)}{INTERACTION_SEP}{escape(receptor, INTERACTION_SEP)}"
 
 
-def default_run_id(format: str, day: int, group: str, sample: str | None = None) -> str:
-    """``FORMAT|dDAY|GROUP[|SAMPLE]``, group and sample escaped (group ``a|b`` is not group a, sample b)."""
-    rid = f"{format}{KEY_SEP}d{int(day)}{KEY_SEP}{escape(group, KEY_SEP)}"
+def default_run_id(format: str, day: int | str, group: str, sample: str | None = None) -> str:
+    """``FORMAT|dDAY|GROUP[|SAMPLE]``, group and sample escaped (group ``a|b`` is not group a, sample b).
+    ``day`` is a number of days, or the time part as text (``4h``, ``w2``, a condition's name)."""
+    time = escape(day, KEY_SEP) if isinstance(day, str) else f"d{int(day)}"
+    rid = f"{format}{KEY_SEP}{time}{KEY_SEP}{escape(group, KEY_SEP)}"
     return rid if sample is None else f"{rid}{KEY_SEP}{escape(sample, KEY_SEP)}"
 
 

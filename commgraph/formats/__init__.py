@@ -323,11 +323,11 @@ def read(
         parts = pd.DataFrame({"t": tokens, "g": np.asarray(out[S.GROUP], dtype=object),
                               "s": np.asarray(out[S.SAMPLE].astype(object).where(out[S.SAMPLE].notna(), ""), dtype=object)})
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(parts))
-        rid = [_run_id(base, a, b, c) for a, b, c in uniq]
+        rid = [S.default_run_id(base, a, b, c or None) for a, b, c in uniq]
         out[S.RUN_ID] = pd.Categorical.from_codes(codes, categories=pd.Index(rid))
     else:
         token = _time_token(int(out[S.DAY].iloc[0]), unit, out[S.TIME_LABEL].iloc[0])
-        rid = run_id or _run_id(fmt.name, token, str(group), None if sample is None else str(sample))
+        rid = run_id or S.default_run_id(fmt.name, token, str(group), None if sample is None else str(sample))
         out[S.RUN_ID] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[rid])
     run_parameters = provenance.get(S.PARAMETERS) or {}
     if not isinstance(run_parameters, dict):
@@ -357,15 +357,6 @@ def coverage_note(known: int, total: int) -> str:
     """"pathway known for 91% of rows (910 of 1,000)": what a load reports."""
     share = 100.0 * known / total if total else 0.0
     return f"pathway known for {share:.0f}% of rows ({known:,} of {total:,})"
-
-
-def _run_id(base: str, token: str, group: str, sample: str | None) -> str:
-    """A default run id ``BASE|TIME|GROUP[|SAMPLE]`` with the names escaped, so that no two runs share
-    one (group ``a|b`` is not group a, sample b); for days it is :func:`commgraph._schema.default_run_id`."""
-    parts = [base, S.escape(token, S.KEY_SEP), S.escape(group, S.KEY_SEP)]
-    if sample is not None and not (isinstance(sample, float) and np.isnan(sample)) and str(sample) != "":
-        parts.append(S.escape(sample, S.KEY_SEP))
-    return S.KEY_SEP.join(parts)
 
 
 def _time_token(value: int, unit: str, label: Any) -> str:
