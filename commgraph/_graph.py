@@ -43,6 +43,13 @@ class GraphFrames:
     from_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[FROM, TO]))
     # per-sample counts: (CellState)-[:COUNTED_IN]->(Sample); a load replaces its samples' counts
     counted_in: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUNTED_IN_COLUMNS))
+    # the summary layer of these edges (see summaries()); written with them, under their load ids
+    summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
+    pathway_summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PATHWAY_SUMMARY_COLUMNS))
+
+    def load_rels(self) -> dict[str, pd.DataFrame]:
+        """The relationships that belong to this load's runs (load_id): SIGNALS and their summaries."""
+        return {S.SIGNALS: self.signals, S.SUMMARY: self.summary, S.PATHWAY_SUMMARY: self.pathway_summary}
 
     def nodes(self) -> dict[str, pd.DataFrame]:
         return {
@@ -98,6 +105,74 @@ def node_columns(label: str) -> list[str]:
 
 SIGNAL_COLUMNS = [FROM, TO] + [name for name, _ in S.SIGNALS_PROPERTIES]
 COUNTED_IN_COLUMNS = [FROM, TO, S.N_CELLS, S.FRACTION]
+SUMMARY_COLUMNS = [FROM, TO] + [name for name, _ in S.SUMMARY_PROPERTIES]
+PATHWAY_SUMMARY_COLUMNS = [FROM, TO] + [name for name, _ in S.PATHWAY_SUMMARY_PROPERTIES]
+_SUMMARY_KEY = [FROM, TO, S.RUN_ID, S.LOAD_ID, S.METHOD, S.SAMPLE]
+_COUNTS = (S.N_INTERACTIONS, S.N_SIGNIFICANT, S.N_SIGNIFICANT_NEGATIVE)
+_SUMS = (S.TOTAL_SCORE, S.SIGNIFICANT_SCORE, S.SIGNIFICANT_NEGATIVE_SCORE)
+_MAXES = (S.MAX_SCORE, S.MAX_SIGNIFICANT_SCORE)
+
+
+def _group_ids(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group (0..n-1) over the columns ``by`` (a missing value is a value of its own),
+    and the first row of each group; from the columns' codes, not by hashing strings."""
+    if len(frame) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    key = np.zeros(len(frame), dtype=np.int64)
+    span = 1
+    for c in by:
+        codes, uniq = pd.factorize(frame[c], use_na_sentinel=True)
+        size = len(uniq) + 1
+        if span * size >= 2**62:  # never with real keys; stay correct anyway
+            key = pd.MultiIndex.from_arrays([key, codes]).factorize()[0].astype(np.int64)
+            span = int(key.max()) + 1
+        key = key * size + (codes + 1)
+        span *= size
+    gid, _ = pd.factorize(key)
+    first = np.empty(int(gid.max()) + 1, dtype=np.int64)
+    first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1)  # the last write wins: each group's first row
+    return gid.astype(np.int64), first
+
+
+def summaries(sig: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SUMMARY and PATHWAY_SUMMARY rows of SIGNALS edges (a build's, so whole runs): per run × state
+    pair (× pathway; no pathway is a bucket of its own), the counts and sums the aggregating
+    questions read at their default filters — score >= SUMMARY_MIN_SCORE, and significant by the
+    shared predicate (_queries.SIGNIFICANT) at SUMMARY_PVALUE."""
+    score = sig[S.SCORE].to_numpy(dtype=float)
+    pvalue = sig[S.PVALUE].to_numpy(dtype=float)
+    kept = score >= S.SUMMARY_MIN_SCORE
+    significant = sig[S.SIGNIFICANT].to_numpy(dtype=bool) & (np.nan_to_num(pvalue, nan=0.0) <= S.SUMMARY_PVALUE)
+    parts = {S.N_INTERACTIONS: kept, S.N_SIGNIFICANT: significant & kept, S.N_SIGNIFICANT_NEGATIVE: significant & ~kept}
+    by = _SUMMARY_KEY + [S.PATHWAY]
+    gid, first = _group_ids(sig, by)
+    n = len(first)
+    out = pd.DataFrame({c: _nullable(pd.Series(np.asarray(sig[c].iloc[first] if n else [], dtype=object)))
+                        for c in by})
+    for (count, total), mask in zip(zip(_COUNTS, _SUMS), parts.values()):
+        out[count] = np.bincount(gid, weights=mask, minlength=n).astype(np.int64)
+        out[total] = np.bincount(gid, weights=np.where(mask, score, 0.0), minlength=n)
+    for top, mask in zip(_MAXES, (parts[S.N_INTERACTIONS], parts[S.N_SIGNIFICANT])):
+        m = pd.Series(np.where(mask, score, np.nan)).groupby(gid).max() if n else pd.Series([], dtype=float)
+        out[top] = m.reindex(range(n)).to_numpy()
+    pathway = out[PATHWAY_SUMMARY_COLUMNS]
+    return collapse(pathway), pathway
+
+
+def collapse(pathway: pd.DataFrame) -> pd.DataFrame:
+    """SUMMARY rows from PATHWAY_SUMMARY rows: summed over pathways (counts and sums add, maxima max)."""
+    if pathway.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    gid, first = _group_ids(pathway, _SUMMARY_KEY)
+    out = pathway.iloc[first][_SUMMARY_KEY].reset_index(drop=True)
+    n = len(first)
+    for c in _COUNTS:
+        out[c] = np.bincount(gid, weights=pathway[c].to_numpy(dtype=float), minlength=n).astype(np.int64)
+    for c in _SUMS:
+        out[c] = np.bincount(gid, weights=pathway[c].to_numpy(dtype=float), minlength=n)
+    for c in _MAXES:
+        out[c] = pd.Series(pathway[c].to_numpy(dtype=float)).groupby(gid).max().reindex(range(n)).to_numpy()
+    return out[SUMMARY_COLUMNS]
 
 
 def _nullable(series: pd.Series) -> pd.Series:
@@ -211,6 +286,7 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     from_sample = runs[[S.RUN_ID, S.SAMPLE]].dropna()
     from_sample = from_sample[~from_sample[S.SAMPLE].str.contains(";")]  # a run of many samples links none
     from_sample = pd.DataFrame({FROM: from_sample[S.RUN_ID].to_numpy(), TO: from_sample[S.SAMPLE].to_numpy()})
+    summary, pathway_summary = summaries(sig)
     return GraphFrames(
         runs=runs,
         cell_types=cell_types,
@@ -230,6 +306,8 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
         of_patient=of_patient,
         from_sample=from_sample,
         counted_in=counted_in,
+        summary=summary,
+        pathway_summary=pathway_summary,
     )
 
 

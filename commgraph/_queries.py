@@ -109,6 +109,58 @@ def guard_conditions(params: tuple[Param, ...]) -> list[str]:
     return out
 
 
+# --- the path: summary layer or detail edges ------------------------------------------------
+#
+# An aggregating question reads the summary layer (SUMMARY, or PATHWAY_SUMMARY when given a pathway;
+# see commgraph._graph.summaries) when its filters are the ones the summary was computed at: no
+# per-interaction filter, min_score exactly SUMMARY_MIN_SCORE, and p-value SUMMARY_PVALUE or
+# significance not asked for; otherwise the SIGNALS edges. Each branch of a file says which path it is
+# on in one line after its guard (written by tools/cypher_fragments.py from the header): the line lets
+# no row through on the other path, so the branch not taken reads nothing. A summary relationship is
+# always `m`, and these pick its count, score and top score by $significant_only.
+PATH_START = "WITH live AS live WHERE "
+PER_INTERACTION = ("ligand", "receptor", "interaction")
+SUMMARY_N = "CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END"
+SUMMARY_SCORE = "CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END"
+SUMMARY_MAX = "CASE WHEN coalesce($significant_only, false) THEN m.max_significant_score ELSE m.max_score END"
+PATHS = ("detail", "summary", "pathway_summary")
+
+
+def summary_condition(params: tuple[Param, ...]) -> str:
+    """When a file's parameters let it read the summary layer (any pathway)."""
+    names = {p.name for p in params}
+    pvalue = f"coalesce($pvalue, -1.0) = {cypher_literal(S.SUMMARY_PVALUE, 'float')}"
+    if "min_score" in names:
+        conds = [f"coalesce($min_score, -1.0) = {cypher_literal(S.SUMMARY_MIN_SCORE, 'float')}",
+                 f"({pvalue} OR NOT coalesce($significant_only, false))"]
+    else:  # no score cut (graph_trajectory): the summary holds the significant edges of any score
+        conds = [pvalue, "coalesce($significant_only, false)"]
+    per = [n for n in PER_INTERACTION if n in names]
+    if per:  # the coalesce only types the parameters as strings for LadybugDB's binder (a null one
+        # is first seen here, and would be typed BOOL); the IS NULL tests decide
+        conds.append(f"coalesce({', '.join('$' + n for n in per)}, \"\") = \"\"")
+        conds += [f"${n} IS NULL" for n in per]
+    return " AND ".join(conds)
+
+
+def path_line(params: tuple[Param, ...], path: str, *, by_pathway: bool) -> str:
+    """The line after a branch's guard that keeps it to its path; ``by_pathway``: the file has both
+    summary branches, and $pathway picks between them (else its one summary branch takes either)."""
+    cond = summary_condition(params)
+    if path == "detail":
+        return f"{PATH_START}NOT ({cond})"
+    if not by_pathway:
+        return f"{PATH_START}{cond}"
+    return f"{PATH_START}{cond} AND $pathway IS {'NOT ' if path == 'pathway_summary' else ''}NULL"
+
+
+def branch_path(branch_text: str) -> str:
+    """Which path a branch's text is on, by the relationship it reads."""
+    if ":PATHWAY_SUMMARY]" in branch_text:
+        return "pathway_summary"
+    return "summary" if ":SUMMARY]" in branch_text else "detail"
+
+
 def _num(value: float, type_: str) -> str:
     return str(int(value)) if type_ == "int" else cypher_literal(value, "float")
 

@@ -112,6 +112,10 @@ COUNTED_IN = "COUNTED_IN"
 CHANGED = "CHANGED"
 MEASUREMENT = "Measurement"
 MEASURED = "MEASURED"
+# the summary layer: per run × sender state × receiver state (× pathway), the aggregates the
+# aggregating questions read at their default filters (see commgraph._graph.summaries)
+SUMMARY = "SUMMARY"
+PATHWAY_SUMMARY = "PATHWAY_SUMMARY"
 
 # node and edge property names that are not canonical columns
 NAME = "name"
@@ -155,6 +159,18 @@ MEAN_DAY = "mean_day"
 N_PROP = "n"
 DETECTED_BASELINE = "detected_baseline"
 DETECTED_DAY = "detected_day"
+# SUMMARY / PATHWAY_SUMMARY aggregates, over a run's SIGNALS edges of one state pair (and pathway)
+N_INTERACTIONS = "n_interactions"  # edges scoring >= SUMMARY_MIN_SCORE
+TOTAL_SCORE = "total_score"  # their summed score
+SIGNIFICANT_SCORE = "significant_score"  # summed score of those also significant (N_SIGNIFICANT counts them)
+MAX_SCORE = "max_score"  # the highest score of the N_INTERACTIONS edges (graph views pick their edge by it)
+MAX_SIGNIFICANT_SCORE = "max_significant_score"
+N_SIGNIFICANT_NEGATIVE = "n_significant_negative"  # significant edges scoring below SUMMARY_MIN_SCORE (graph_trajectory has no score cut)
+SIGNIFICANT_NEGATIVE_SCORE = "significant_negative_score"
+# The filters the summary is computed at: the questions' defaults. A question reads the summary only
+# when its parameters are these (min_score exactly this, and pvalue this or significance unused).
+SUMMARY_MIN_SCORE = 0.0
+SUMMARY_PVALUE = 0.05
 
 
 @dataclass(frozen=True)
@@ -277,6 +293,22 @@ CHANGED_PROPERTIES: tuple[tuple[str, str], ...] = (
     (DETECTED_DAY, "DOUBLE"),
 )
 
+SUMMARY_AGGREGATES: tuple[tuple[str, str], ...] = (
+    (N_INTERACTIONS, "INT64"),
+    (TOTAL_SCORE, "DOUBLE"),
+    (N_SIGNIFICANT, "INT64"),
+    (SIGNIFICANT_SCORE, "DOUBLE"),
+    (MAX_SCORE, "DOUBLE"),
+    (MAX_SIGNIFICANT_SCORE, "DOUBLE"),
+    (N_SIGNIFICANT_NEGATIVE, "INT64"),
+    (SIGNIFICANT_NEGATIVE_SCORE, "DOUBLE"),
+)
+SUMMARY_PROPERTIES: tuple[tuple[str, str], ...] = (
+    (RUN_ID, "STRING"), (LOAD_ID, "STRING"), (METHOD, "STRING"), (SAMPLE, "STRING"), *SUMMARY_AGGREGATES)
+PATHWAY_SUMMARY_PROPERTIES: tuple[tuple[str, str], ...] = (
+    (RUN_ID, "STRING"), (LOAD_ID, "STRING"), (METHOD, "STRING"), (SAMPLE, "STRING"), (PATHWAY, "STRING"),
+    *SUMMARY_AGGREGATES)
+
 REL_TABLES: tuple[RelTable, ...] = (
     RelTable(SIGNALS, CELL_STATE, CELL_STATE, SIGNALS_PROPERTIES),
     RelTable(OF_TYPE, CELL_STATE, CELL_TYPE),
@@ -289,7 +321,12 @@ REL_TABLES: tuple[RelTable, ...] = (
     RelTable(COUNTED_IN, CELL_STATE, SAMPLE_NODE, ((N_CELLS, "INT64"), (FRACTION, "DOUBLE"))),
     RelTable(MEASURED, SAMPLE_NODE, MEASUREMENT),
     RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES),
+    RelTable(SUMMARY, CELL_STATE, CELL_STATE, SUMMARY_PROPERTIES),
+    RelTable(PATHWAY_SUMMARY, CELL_STATE, CELL_STATE, PATHWAY_SUMMARY_PROPERTIES),
 )
+# relationships that belong to one load of a run (load_id): written in the same step as the
+# SIGNALS edges, hidden and swept by the same rule
+LOAD_RELS: tuple[str, ...] = (SIGNALS, SUMMARY, PATHWAY_SUMMARY)
 
 NODE_TABLE = {t.label: t for t in NODE_TABLES}
 REL_TABLE = {t.type: t for t in REL_TABLES}

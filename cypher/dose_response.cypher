@@ -19,6 +19,11 @@
 // sampled in it on both days (a cohort seen only at baseline, like healthy donors, has no change to show).
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
 // lets both engines start from the cell type's CellStates instead of scanning every edge.
+// Each question reads the summary layer (SUMMARY: per run and sender→receiver state, counts and total scores at the
+// default filters; PATHWAY_SUMMARY: the same per pathway) when no per-interaction filter is given, min_score is 0.0
+// and pvalue 0.05 (or significance is not asked for), and the SIGNALS edges otherwise: the line after each branch's
+// guard lets rows through on one path only, so the other branches read nothing.
+// Counts are sums (sum(1), not count(r)) on every path: LadybugDB sums integers into a wider type than it counts in, and the branches of a UNION must agree.
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
   AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
@@ -29,6 +34,7 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
   AND coalesce($pseudocount, 1.0) > 0.0
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type }
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type }
+WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL)
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
   AND r.load_id IN live
@@ -41,9 +47,9 @@ WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH s.`group` AS g,
-     count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN 1 ELSE 0 END) AS n0,
      sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
-     count(CASE WHEN s.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN 1 ELSE 0 END) AS n1,
      sum(CASE WHEN s.day = $day THEN r.score ELSE 0.0 END) AS s1
 WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
   AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
@@ -61,6 +67,7 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
   AND coalesce($pseudocount, 1.0) > 0.0
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type }
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type }
+WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL)
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
   AND r.load_id IN live
@@ -73,10 +80,128 @@ WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day 
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
 WITH s.`group` AS g,
-     count(CASE WHEN s.day = $baseline THEN 1 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN 1 ELSE 0 END) AS n0,
      sum(CASE WHEN s.day = $baseline THEN r.score ELSE 0.0 END) AS s0,
-     count(CASE WHEN s.day = $day THEN 1 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN 1 ELSE 0 END) AS n1,
      sum(CASE WHEN s.day = $day THEN r.score ELSE 0.0 END) AS s1
+WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
+RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
+       log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
+ORDER BY `group`
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type }
+WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL
+MATCH (s:CellState)-[m:SUMMARY]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
+  AND m.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND (m.method = $method OR $method IS NULL)
+WITH s, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS score
+WHERE n > 0
+WITH s.`group` AS g,
+     sum(CASE WHEN s.day = $baseline THEN n ELSE 0 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN score ELSE 0.0 END) AS s0,
+     sum(CASE WHEN s.day = $day THEN n ELSE 0 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN score ELSE 0.0 END) AS s1
+WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
+RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
+       log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
+ORDER BY `group`
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type }
+WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL
+MATCH (o:CellState)-[m:SUMMARY]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
+  AND m.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND (m.method = $method OR $method IS NULL)
+WITH s, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS score
+WHERE n > 0
+WITH s.`group` AS g,
+     sum(CASE WHEN s.day = $baseline THEN n ELSE 0 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN score ELSE 0.0 END) AS s0,
+     sum(CASE WHEN s.day = $day THEN n ELSE 0 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN score ELSE 0.0 END) AS s1
+WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
+RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
+       log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
+ORDER BY `group`
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type }
+WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL
+MATCH (s:CellState)-[m:PATHWAY_SUMMARY]->(o:CellState)
+WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
+  AND m.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND m.pathway = $pathway
+  AND (m.method = $method OR $method IS NULL)
+WITH s, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS score
+WHERE n > 0
+WITH s.`group` AS g,
+     sum(CASE WHEN s.day = $baseline THEN n ELSE 0 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN score ELSE 0.0 END) AS s0,
+     sum(CASE WHEN s.day = $day THEN n ELSE 0 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN score ELSE 0.0 END) AS s1
+WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
+  AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
+RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,
+       log10((s1 + $pseudocount) / (s0 + $pseudocount)) / log10(2.0) AS log2fc
+ORDER BY `group`
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
+  AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
+  AND coalesce($direction, "out") IN ["out", "in"]
+  AND (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND coalesce($pseudocount, 1.0) > 0.0
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type }
+  AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type }
+WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL
+MATCH (o:CellState)-[m:PATHWAY_SUMMARY]->(s:CellState)
+WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
+  AND m.load_id IN live
+  AND (o.cell_type = $partner OR $partner IS NULL)
+  AND m.pathway = $pathway
+  AND (m.method = $method OR $method IS NULL)
+WITH s, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS score
+WHERE n > 0
+WITH s.`group` AS g,
+     sum(CASE WHEN s.day = $baseline THEN n ELSE 0 END) AS n0,
+     sum(CASE WHEN s.day = $baseline THEN score ELSE 0.0 END) AS s0,
+     sum(CASE WHEN s.day = $day THEN n ELSE 0 END) AS n1,
+     sum(CASE WHEN s.day = $day THEN score ELSE 0.0 END) AS s1
 WHERE EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $day AND x.`group` = g }
   AND EXISTS { MATCH (x:CellState) WHERE x.cell_type = $cell_type AND x.day = $baseline AND x.`group` = g }
 RETURN g AS `group`, n0 AS n_baseline, n1 AS n_day, s0 AS baseline_score, s1 AS score, s1 - s0 AS delta,

@@ -18,7 +18,8 @@ import pytest
 import commgraph as cg
 from commgraph import _schema as S
 from commgraph import questions as Q
-from commgraph._queries import GUARD_CARRY, LIVE, TYPES, _all, get_query, guard_lines
+from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SUMMARY_MAX, SUMMARY_N, SUMMARY_SCORE, TYPES, _all,
+                                get_query, guard_lines)
 from commgraph.errors import QueryError
 
 CELL_TYPES = ("MX1+ Mono", "LGALS2+ Mono", "CD4 Naive T", "Treg", "B 'naive'")
@@ -589,6 +590,11 @@ def test_header_and_live_rule(name):
     for r in rels:
         assert f"{r}.load_id IN live" in body, f"{name}: SIGNALS edge {r} not limited to live runs"
     assert "[:SIGNALS]" not in body and "-[:SIGNALS" not in body
+    # so is every summary read (the summary layer follows the same rule), always as `m`
+    for rel in ("SUMMARY", "PATHWAY_SUMMARY"):
+        assert re.findall(rf"\[(\w*):{rel}\]", body) in ([], ["m"] * body.count(f":{rel}]")), name
+    if ":SUMMARY]" in body or ":PATHWAY_SUMMARY]" in body:
+        assert "m.load_id IN live" in body and LIVE in body, f"{name}: summary not limited to live runs"
     # no dialect traps
     for bad in ("toString(", "toFloat(", "toInteger(", "type(", "CALL {", "log(", "+="):
         assert bad not in body, f"{name}: {bad} is not portable"
@@ -881,6 +887,10 @@ def test_significance_is_said_one_way_in_every_file():
         rest = body.replace(SIGNIFICANT_FILTER, "").replace(SIGNIFICANT, "")
         for carry in GUARD_CARRY:  # the guard checks $pvalue's and $significant_only's types (tested below)
             rest = rest.replace("\n".join(guard_lines(spec.params, carry)), "")
+        # the path line (summary layer or detail edges) and the summary's count and score pickers
+        rest = "\n".join(line for line in rest.splitlines() if not line.startswith(PATH_START))
+        for fragment in (SUMMARY_N, SUMMARY_SCORE, SUMMARY_MAX):
+            rest = rest.replace(fragment, "")
         assert "r.significant" not in rest and "$significant_only" not in rest, f"{spec.name}: another spelling"
         assert "$pvalue" not in rest, spec.name
         users += SIGNIFICANT in body

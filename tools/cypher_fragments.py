@@ -1,5 +1,6 @@
-"""Write the shared fragments into every cypher/*.cypher file: the significance predicate and the
-parameter guard that opens each branch.
+"""Write the shared fragments into every cypher/*.cypher file: the significance predicate, the
+parameter guard that opens each branch, and the line that keeps a branch to its path (the summary
+layer or the detail edges).
 
     python tools/cypher_fragments.py          # rewrite the files
     python tools/cypher_fragments.py --check  # exit 1 when a file says it another way
@@ -19,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from commgraph._queries import GUARD_CARRY, LIVE, SIGNIFICANT, SIGNIFICANT_FILTER, guard_lines, parse  # noqa: E402
+from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SIGNIFICANT, SIGNIFICANT_FILTER,  # noqa: E402
+                                branch_path, guard_lines, parse, path_line)
 
 # the spellings the files used before the predicate was said once
 _OLD_SIG = r"r\.significant AND \(r\.pvalue <= \$pvalue OR \$pvalue IS NULL OR r\.pvalue IS NULL\)"
@@ -42,7 +44,10 @@ def with_guards(text: str) -> str:
             while i < len(lines) and lines[i].startswith("  AND "):
                 i += 1
             continue
-        if line == LIVE:
+        if line.startswith(PATH_START):  # the branch's path (summary layer or detail edges), from its header
+            by_pathway = ":SUMMARY]" in text and ":PATHWAY_SUMMARY]" in text
+            out.append(path_line(spec.params, branch_path("\n".join(text_branch(lines, i))), by_pathway=by_pathway))
+        elif line == LIVE:
             out += [line, *guard_lines(spec.params, GUARD_CARRY[0])]
         elif line.startswith("//") and first_branch:
             out.append(line)
@@ -62,7 +67,7 @@ def with_guards(text: str) -> str:
 
 
 def text_branch(lines: list[str], i: int) -> list[str]:
-    """The lines of the branch that starts at ``i``."""
+    """The lines of the branch that holds line ``i`` (from ``i`` on)."""
     end = next((j for j in range(i, len(lines)) if lines[j] in ("UNION ALL", "UNION")), len(lines))
     return lines[i:end]
 

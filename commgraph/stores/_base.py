@@ -92,6 +92,25 @@ MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} = $load_id
 {_SIGNALS_ROWS}"""
 
+# The summary layer of a store written before it existed: every SIGNALS edge (live or not: the
+# journal of an interrupted load may yet switch or drop its edges, and their summaries go with them
+# by load id), aggregated as commgraph._graph.summaries does, per pathway (SUMMARY is collapsed from it)
+_KEPT = f"r.{S.SCORE} >= $min_score"
+_SIG = f"r.{S.SIGNIFICANT} AND coalesce(r.{S.PVALUE}, 0.0) <= $pvalue"
+SUMMARY_BACKFILL = f"""
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+RETURN a.{S.KEY_PROP} AS from_key, b.{S.KEY_PROP} AS to_key, r.{S.RUN_ID} AS {S.RUN_ID}, r.{S.LOAD_ID} AS {S.LOAD_ID},
+       r.{S.METHOD} AS {S.METHOD}, r.{S.SAMPLE} AS {S.SAMPLE}, r.{S.PATHWAY} AS {S.PATHWAY},
+       sum(CASE WHEN {_KEPT} THEN 1 ELSE 0 END) AS {S.N_INTERACTIONS},
+       sum(CASE WHEN {_KEPT} THEN r.{S.SCORE} ELSE 0.0 END) AS {S.TOTAL_SCORE},
+       sum(CASE WHEN {_KEPT} AND {_SIG} THEN 1 ELSE 0 END) AS {S.N_SIGNIFICANT},
+       sum(CASE WHEN {_KEPT} AND {_SIG} THEN r.{S.SCORE} ELSE 0.0 END) AS {S.SIGNIFICANT_SCORE},
+       max(CASE WHEN {_KEPT} THEN r.{S.SCORE} END) AS {S.MAX_SCORE},
+       max(CASE WHEN {_KEPT} AND {_SIG} THEN r.{S.SCORE} END) AS {S.MAX_SIGNIFICANT_SCORE},
+       sum(CASE WHEN NOT {_KEPT} AND {_SIG} THEN 1 ELSE 0 END) AS {S.N_SIGNIFICANT_NEGATIVE},
+       sum(CASE WHEN NOT {_KEPT} AND {_SIG} THEN r.{S.SCORE} ELSE 0.0 END) AS {S.SIGNIFICANT_NEGATIVE_SCORE}
+"""
+
 # per-sample counts of the given day × group splits, to pool onto their CellStates
 COUNTED_AT = f"""
 UNWIND $splits AS sp
@@ -415,6 +434,24 @@ class Store(ABC):
             return
         self.cypher(DELETE_COUNTED_IN, {"ids": gone[S.ID].tolist()})
         self._pool_splits(gone[[S.DAY, S.GROUP]].drop_duplicates())
+
+    def _summary_backfill(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """SUMMARY and PATHWAY_SUMMARY rows of the edges a store holds (for a store written before
+        the summary layer), as :func:`commgraph._graph.summaries` would have written them."""
+        from .._graph import PATHWAY_SUMMARY_COLUMNS, TO, collapse
+
+        rows = self.cypher(SUMMARY_BACKFILL, {"min_score": S.SUMMARY_MIN_SCORE, "pvalue": S.SUMMARY_PVALUE})
+        if rows.empty:
+            return collapse(rows), pd.DataFrame(columns=PATHWAY_SUMMARY_COLUMNS)
+        rows = rows.rename(columns={"from_key": FROM, "to_key": TO})
+        for c in (S.N_INTERACTIONS, S.N_SIGNIFICANT, S.N_SIGNIFICANT_NEGATIVE):
+            rows[c] = rows[c].astype("int64")
+        for c in (S.MAX_SCORE, S.MAX_SIGNIFICANT_SCORE):
+            rows[c] = rows[c].astype(float)
+        for c in (S.METHOD, S.SAMPLE, S.PATHWAY):
+            rows[c] = rows[c].astype(object).where(rows[c].notna(), None)
+        pathway = rows[PATHWAY_SUMMARY_COLUMNS]
+        return collapse(pathway), pathway
 
     def cell_states(self) -> pd.DataFrame:
         return self.cypher(CELL_STATES)

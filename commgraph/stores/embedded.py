@@ -114,6 +114,8 @@ class EmbeddedStore(Store):
         # An existing store opens read-only until something writes: LadybugDB rewrites the file
         # whenever a read-write handle closes, so asking questions would change it (and its checksum).
         self._open(read_only=read_only or not self._created)
+        if self._summaries_missing:  # written before the summary layer: add it before anyone reads
+            self._add_summaries()
         if self._journal.exists():  # a write was interrupted: finish or undo it before anyone reads
             self._recover()
 
@@ -151,8 +153,10 @@ class EmbeddedStore(Store):
         self._conn = ladybug.Connection(self._db)
         self._order = {t.label: node_columns(t.label) for t in S.NODE_TABLES}
         self._read_only = read_only
+        self._summaries_missing = False
         if not self._created:
             have = self._tables()
+            self._summaries_missing = self._no_summaries(have)
             missing = [t for t in CORE_TABLES if t not in have]
             what = None
             if missing:  # never re-create the schema over a store that had one: that empties it
@@ -183,6 +187,18 @@ class EmbeddedStore(Store):
             except RuntimeError as ex:
                 return f"is damaged ({q.split(':')[1].split(')')[0]}: {(str(ex).strip().splitlines() or ['?'])[0]})"
         return None
+
+    def _no_summaries(self, tables: set[str]) -> bool:
+        """A store written before the summary layer (or killed while adding it): edges but no
+        summary of them. Every SIGNALS edge has a PATHWAY_SUMMARY row from the same load, so a
+        store with edges and no rows lacks the layer. (count(*) reads the table's metadata only.)"""
+        if S.SIGNALS not in tables:
+            return False
+        if not {S.SUMMARY, S.PATHWAY_SUMMARY} <= tables:
+            return True
+        def count(rel):
+            return int(self._conn.execute(f"MATCH ()-[r:{rel}]->() RETURN count(*)").get_next()[0])
+        return count(S.SIGNALS) > 0 and (count(S.SUMMARY) == 0 or count(S.PATHWAY_SUMMARY) == 0)
 
     def _tables(self) -> set[str]:
         return set(self._conn.execute("CALL show_tables() RETURN name").get_as_df()["name"])
@@ -225,7 +241,13 @@ class EmbeddedStore(Store):
 
             self._conn = ladybug.Connection(self._db)
             raise
-        return result.get_as_df()
+        df = result.get_as_df()
+        # LadybugDB sums integers into INT128, which its DataFrame conversion makes float; counts come
+        # back as integers, as Neo4j gives them (float64 holds every count below 2**53 exactly)
+        for col, type_ in zip(list(df.columns), result.get_column_data_types()):
+            if type_ == "INT128" and df[col].dtype.kind == "f":
+                df[col] = df[col].astype("int64") if df[col].notna().all() else df[col].astype("Int64")
+        return df
 
     # --- writing ------------------------------------------------------------------------
     def _existing(self, label: str, keys: pd.Series) -> set:
@@ -290,6 +312,27 @@ class EmbeddedStore(Store):
         self._journal.unlink(missing_ok=True)
         _fsync_dir(self._journal)
 
+    def _add_summaries(self) -> None:
+        """Create the summary tables of a store written before them and fill them from its edges,
+        in one transaction (a kill leaves the tables empty or absent: the next open does it again).
+        A store opened with read_only=True is written this once, then reopened read-only."""
+        strict, self._may_write = not self._may_write, True
+        try:
+            self._writable()  # the DDL of a read-write open creates the tables
+            summary, pathway = self._summary_backfill()
+            with self._transaction() as c:
+                for rel in (S.SUMMARY, S.PATHWAY_SUMMARY):
+                    c.execute(f"MATCH ()-[r:{rel}]->() DELETE r")
+                self._copy(S.SUMMARY, summary)
+                self._copy(S.PATHWAY_SUMMARY, pathway)
+        finally:
+            self._may_write = not strict
+        self._summaries_missing = False
+        if strict:
+            self._conn.close()
+            self._db.close()
+            self._open(read_only=True)
+
     def _recover(self) -> None:
         """Finish or undo the write a killed process left (see the module's docstring). A store
         opened with read_only=True is written this once, then reopened read-only."""
@@ -307,7 +350,8 @@ class EmbeddedStore(Store):
     def _recover_step(self, j: dict) -> None:
         if j["step"] == "stage":  # not switched: the staged edges and new nodes go
             with self._transaction() as c:
-                c.execute(f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.LOAD_ID} IN $ls DELETE r", {"ls": j["load_ids"]})
+                for rel in S.LOAD_RELS:  # the staged edges and their summaries
+                    c.execute(f"MATCH ()-[r:{rel}]->() WHERE r.{S.LOAD_ID} IN $ls DELETE r", {"ls": j["load_ids"]})
                 for label, keys in j["fresh"].items():
                     key = S.NODE_TABLE[label].key
                     c.execute(f"MATCH (n:{label}) WHERE n.`{key}` IN $keys DETACH DELETE n", {"keys": keys})
@@ -386,7 +430,8 @@ class EmbeddedStore(Store):
             for rel, frame in frames.rels().items():
                 new = set(fresh[owner[rel]][S.NODE_TABLE[owner[rel]].key])
                 self._copy(rel, frame[frame[FROM].isin(new)])
-            self._copy(S.SIGNALS, frames.signals)
+            for rel, frame in frames.load_rels().items():  # SIGNALS and their summaries, one transaction
+                self._copy(rel, frame)
 
     def _switch(self, sw: _Switch) -> None:
         """Make every run of a load visible at once; idempotent, so an open after a kill redoes it."""
@@ -414,9 +459,10 @@ class EmbeddedStore(Store):
         CellStates on a day × group no live run covers."""
         only = f"r.{S.RUN_ID} IN $ids AND " if run_ids is not None else ""
         with self._transaction() as c:
-            c.execute(f"MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live "
-                      f"MATCH ()-[r:{S.SIGNALS}]->() WHERE {only}NOT r.{S.LOAD_ID} IN live DELETE r",
-                      {"ids": run_ids} if run_ids is not None else {})
+            for rel in S.LOAD_RELS:
+                c.execute(f"MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live "
+                          f"MATCH ()-[r:{rel}]->() WHERE {only}NOT r.{S.LOAD_ID} IN live DELETE r",
+                          {"ids": run_ids} if run_ids is not None else {})
         if self._orphan_states():
             with self._transaction():
                 self._drop_orphans()

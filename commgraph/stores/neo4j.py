@@ -43,6 +43,8 @@ INDEXES = [
     f"CREATE INDEX cellstate_type IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.CELL_TYPE_PROP})",
     f"CREATE INDEX cellstate_day_group IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.DAY}, n.`{S.GROUP}`)",
     f"CREATE INDEX signals_run IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.RUN_ID})",  # DELETE_STALE
+    f"CREATE INDEX summary_run IF NOT EXISTS FOR ()-[r:{S.SUMMARY}]-() ON (r.{S.RUN_ID})",  # DELETE_STALE
+    f"CREATE INDEX pathway_summary_run IF NOT EXISTS FOR ()-[r:{S.PATHWAY_SUMMARY}]-() ON (r.{S.RUN_ID})",
     f"CREATE INDEX changed_contrast IF NOT EXISTS FOR ()-[r:{S.CHANGED}]-() ON (r.{S.CONTRAST_PROP})",
     # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
     # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
@@ -75,11 +77,13 @@ def _signals_query(scalar: set[str], coded: set[str]) -> str:
     )
 
 
-# edges of the run older than load $keep (all with null): a concurrent load's newer edges survive
-DELETE_STALE = (
-    f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} < $keep) "
-    f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n"
-)
+# edges (or summaries) of the run older than load $keep (all with null): a concurrent load's newer edges survive
+def _delete_stale(rel: str) -> str:
+    return (f"MATCH ()-[r:{rel}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} < $keep) "
+            f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n")
+
+
+DELETE_STALE = _delete_stale(S.SIGNALS)
 # the switch: a run points at this load unless a later load of it already switched. Writing the
 # key first takes the node's write lock, so the load_id compared is the last committed one (a
 # WHERE read before the lock could let an earlier load overwrite a later one)
@@ -180,6 +184,7 @@ class Neo4jStore(Store):
         self.version, self.edition = str(comp["v"][0]), str(comp["edition"][0])
         try:
             check_version(self.version, uri)
+            self._add_summaries()
         except StoreError:
             self.close()
             raise
@@ -211,9 +216,10 @@ class Neo4jStore(Store):
         return got[0]["l"] if got else None
 
     def _sweep(self, run_id: str, keep: str | None) -> None:
-        """Delete the run's edges older than load ``keep`` (all of them when None)."""
-        while self._run(DELETE_STALE, {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
-            pass
+        """Delete the run's edges and summaries older than load ``keep`` (all of them when None)."""
+        for rel in S.LOAD_RELS:
+            while self._run(_delete_stale(rel), {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
+                pass
 
     # --- writing ------------------------------------------------------------------------
     def _write(self, frames_iter) -> pd.DataFrame:
@@ -272,6 +278,35 @@ class Neo4jStore(Store):
                     {"rows": rows[i : i + BATCH]},
                 )
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
+        # the edges' summaries, under the same load ids: invisible until the switch like them, and a
+        # killed load's are swept with them
+        self._create_summaries(frames.summary, frames.pathway_summary)
+
+    def _create_summaries(self, summary: pd.DataFrame, pathway: pd.DataFrame, run=None) -> None:
+        run = run or self._run
+        for rel, frame in ((S.SUMMARY, summary), (S.PATHWAY_SUMMARY, pathway)):
+            props = [n for n, _ in S.REL_TABLE[rel].properties]
+            for lo in range(0, len(frame), BATCH):
+                part = frame.iloc[lo : lo + BATCH]
+                run(
+                    f"UNWIND range(0, size($f) - 1) AS i "
+                    f"MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: $f[i]}}) MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: $t[i]}}) "
+                    f"CREATE (a)-[r:{rel}]->(b) SET r = $p[i]",
+                    {"f": _plain(part[FROM]), "t": _plain(part[TO]), "p": _rows(part[props])},
+                )
+
+    def _add_summaries(self) -> None:
+        """A store written before the summary layer: its summaries, from its edges (all of them:
+        a killed load's leftovers get summaries that its sweep removes with them)."""
+        if self._run(f"MATCH ()-[r:{S.SIGNALS}]->() RETURN r LIMIT 1") and not any(
+                self._run(f"MATCH ()-[r:{rel}]->() RETURN r LIMIT 1") for rel in (S.SUMMARY, S.PATHWAY_SUMMARY)):
+            if self.read_only:
+                raise StoreError(f"{self.uri} was written before commgraph kept a summary layer: connect once "
+                                 "without read_only=True to add it")
+            self._writable()
+            frames = self._summary_backfill()
+            with self._driver.session(database=self.database) as session:  # one transaction: all or none
+                session.execute_write(lambda tx: self._create_summaries(*frames, run=lambda q, p: tx.run(q, p).consume()))
 
     def _counts(self, tx, frames: GraphFrames) -> None:
         """In the switch: FROM_SAMPLE links, per-sample counts and CellState totals of one table."""
