@@ -47,7 +47,7 @@ class GraphFrames:
     summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
     pathway_summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PATHWAY_SUMMARY_COLUMNS))
 
-    def load_rels(self) -> dict[str, pd.DataFrame]:
+    def edges_and_summaries(self) -> dict[str, pd.DataFrame]:
         """The relationships that belong to this load's runs (load_id): SIGNALS and their summaries."""
         return {S.SIGNALS: self.signals, S.SUMMARY: self.summary, S.PATHWAY_SUMMARY: self.pathway_summary}
 

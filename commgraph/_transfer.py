@@ -122,8 +122,10 @@ def export_neo4j_import(
     counts = _cell_counts(store)
     nodes: dict[str, list[pd.DataFrame]] = defaultdict(list)
     rels: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    signals = out / f"{S.SIGNALS.lower()}.csv"
-    signals.unlink(missing_ok=True)
+    # the edges and their summary layer, appended run by run (a build holds whole runs)
+    load_paths = {rel: out / f"{rel.lower()}.csv" for rel in S.LOAD_RELS}
+    for path in load_paths.values():
+        path.unlink(missing_ok=True)
     for part in _run_tables(store, description=f"exporting {store.uri}", progress=progress):
         if part.empty:
             continue
@@ -132,7 +134,8 @@ def export_neo4j_import(
             nodes[label].append(frame)
         for rel, frame in frames.rels().items():
             rels[rel].append(frame)
-        _write_rels(S.SIGNALS, frames.signals, signals, append=signals.exists())
+        for rel, frame in frames.edges_and_summaries().items():
+            _write_rels(rel, frame, load_paths[rel], append=load_paths[rel].exists())
 
     args = []
     runs[S.LOAD_ID] = [run_load_id(load_id, r) for r in runs[S.RUN_ID]]  # each run's, as build() gives its edges
@@ -150,7 +153,7 @@ def export_neo4j_import(
         path = out / f"{rel.lower()}.csv"
         _write_rels(rel, frame, path, append=False)
         args.append(f"--relationships={rel}={path.name}")
-    args.append(f"--relationships={S.SIGNALS}={signals.name}")
+    args += [f"--relationships={rel}={path.name}" for rel, path in load_paths.items() if path.exists()]
     return f"cd {out} && neo4j-admin database import full " + " ".join(args) + f" --overwrite-destination=true {database}"
 
 

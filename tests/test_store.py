@@ -140,8 +140,12 @@ def test_export_neo4j_import_writes_every_run_once(store, tmp_path):
         with cg.connect(tmp_path / "empty.lbug") as empty:
             cg.export_neo4j_import(empty, tmp_path / "none", progress=False)
     command = cg.export_neo4j_import(store, tmp_path / "imp", progress=False)
-    for name in ("signals", "cellstate", "next", "run", "interaction", "has_ligand"):
+    for name in ("signals", "cellstate", "next", "run", "interaction", "has_ligand", "summary", "pathway_summary"):
         assert f"={name}.csv" in command
+    for name in ("summary", "pathway_summary"):  # the summary layer of every run, once (every score here is >= 0)
+        summary = pd.read_csv(tmp_path / "imp" / f"{name}.csv")
+        assert summary["n_interactions:long"].sum() == len(table)
+        assert summary["total_score:double"].sum() == pytest.approx(table[S.SCORE].sum())
     sig = pd.read_csv(tmp_path / "imp" / "signals.csv")
     assert len(sig) == len(table)
     assert not sig.duplicated([":START_ID(CellState)", ":END_ID(CellState)", "interaction:string", "run_id:string"]).any()

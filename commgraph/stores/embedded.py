@@ -430,7 +430,7 @@ class EmbeddedStore(Store):
             for rel, frame in frames.rels().items():
                 new = set(fresh[owner[rel]][S.NODE_TABLE[owner[rel]].key])
                 self._copy(rel, frame[frame[FROM].isin(new)])
-            for rel, frame in frames.load_rels().items():  # SIGNALS and their summaries, one transaction
+            for rel, frame in frames.edges_and_summaries().items():  # SIGNALS and their summaries, one transaction
                 self._copy(rel, frame)
 
     def _switch(self, sw: _Switch) -> None:
