@@ -94,11 +94,14 @@ WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_
 
 # The summary layer of a store written before it existed: every SIGNALS edge (live or not: the
 # journal of an interrupted load may yet switch or drop its edges, and their summaries go with them
-# by load id), aggregated as commgraph._graph.summaries does, per pathway (SUMMARY is collapsed from it)
+# by load id), aggregated as commgraph._graph.summaries does, per pathway (SUMMARY is collapsed from
+# it); one day × group of senders at a time, so the engine's aggregation stays small (10M edges at
+# once overflowed a 1.5 GB LadybugDB buffer pool)
 _KEPT = f"r.{S.SCORE} >= $min_score"
 _SIG = f"r.{S.SIGNIFICANT} AND coalesce(r.{S.PVALUE}, 0.0) <= $pvalue"
 SUMMARY_BACKFILL = f"""
 MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}`
 RETURN a.{S.KEY_PROP} AS from_key, b.{S.KEY_PROP} AS to_key, r.{S.RUN_ID} AS {S.RUN_ID}, r.{S.LOAD_ID} AS {S.LOAD_ID},
        r.{S.METHOD} AS {S.METHOD}, r.{S.SAMPLE} AS {S.SAMPLE}, r.{S.PATHWAY} AS {S.PATHWAY},
        sum(CASE WHEN {_KEPT} THEN 1 ELSE 0 END) AS {S.N_INTERACTIONS},
@@ -440,7 +443,13 @@ class Store(ABC):
         the summary layer), as :func:`commgraph._graph.summaries` would have written them."""
         from .._graph import PATHWAY_SUMMARY_COLUMNS, TO, collapse
 
-        rows = self.cypher(SUMMARY_BACKFILL, {"min_score": S.SUMMARY_MIN_SCORE, "pvalue": S.SUMMARY_PVALUE})
+        states = self.cell_states()
+        splits = states[[S.DAY, S.GROUP]].drop_duplicates() if len(states) else pd.DataFrame(columns=[S.DAY, S.GROUP])
+        parts = [self.cypher(SUMMARY_BACKFILL, {"min_score": S.SUMMARY_MIN_SCORE, "pvalue": S.SUMMARY_PVALUE,
+                                                S.DAY: int(d), S.GROUP: str(g)})
+                 for d, g in splits.itertuples(index=False)]
+        parts = [p for p in parts if len(p)]
+        rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if rows.empty:
             return collapse(rows), pd.DataFrame(columns=PATHWAY_SUMMARY_COLUMNS)
         rows = rows.rename(columns={"from_key": FROM, "to_key": TO})

@@ -156,7 +156,6 @@ class EmbeddedStore(Store):
         self._summaries_missing = False
         if not self._created:
             have = self._tables()
-            self._summaries_missing = self._no_summaries(have)
             missing = [t for t in CORE_TABLES if t not in have]
             what = None
             if missing:  # never re-create the schema over a store that had one: that empties it
@@ -168,6 +167,7 @@ class EmbeddedStore(Store):
                 self._conn.close()
                 self._db.close()
                 raise _damaged(self.path, what)
+            self._summaries_missing = self._no_summaries(have)
         if not read_only:
             for stmt in _ddl():
                 self._conn.execute(stmt)
