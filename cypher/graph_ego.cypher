@@ -15,7 +15,8 @@
 // Each question reads the summary layer (SUMMARY: per run and sender→receiver state, counts and total scores at the
 // default filters; PATHWAY_SUMMARY: the same per pathway) when no per-interaction filter is given, min_score is 0.0
 // and pvalue 0.05 (or significance is not asked for), and the SIGNALS edges otherwise: the line after each branch's
-// guard lets rows through on one path only, so the other branches read nothing.
+// guard lets rows through on one path only, and the nodes of its first MATCH repeat that test (LadybugDB applies it
+// where it scans them), so the other branches read no edge.
 // Counts are sums (sum(1), not count(r)) on every path: LadybugDB sums integers into a wider type than it counts in, and the branches of a UNION must agree.
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
@@ -26,6 +27,8 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)))
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE a.day = $day AND a.`group` = $`group` AND r.load_id IN live AND (a.cell_type = $cell_type OR b.cell_type = $cell_type)
+  AND a.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN a.key END
+  AND b.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN b.key END
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
@@ -52,6 +55,8 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL
 MATCH (a:CellState)-[m:SUMMARY]->(b:CellState)
 WHERE a.day = $day AND a.`group` = $`group` AND m.load_id IN live AND (a.cell_type = $cell_type OR b.cell_type = $cell_type)
+  AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL THEN a.key END
+  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL THEN b.key END
   AND (m.method = $method OR $method IS NULL)
 WITH live, a, b, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n1, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS s1, CASE WHEN coalesce($significant_only, false) THEN m.max_significant_score ELSE m.max_score END AS top1
 WHERE n1 > 0
@@ -77,6 +82,8 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL
 MATCH (a:CellState)-[m:PATHWAY_SUMMARY]->(b:CellState)
 WHERE a.day = $day AND a.`group` = $`group` AND m.load_id IN live AND (a.cell_type = $cell_type OR b.cell_type = $cell_type)
+  AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL THEN a.key END
+  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL THEN b.key END
   AND m.pathway = $pathway
   AND (m.method = $method OR $method IS NULL)
 WITH live, a, b, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n1, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS s1, CASE WHEN coalesce($significant_only, false) THEN m.max_significant_score ELSE m.max_score END AS top1

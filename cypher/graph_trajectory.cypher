@@ -9,7 +9,8 @@
 // n_interactions and total_score: what the state sends on that day (the network query's count and total, summed over receivers; 0 when it sends nothing).
 // Each question reads the summary layer (SUMMARY: per run and sender→receiver state, counts and total scores at the
 // significant edges of any score) when pvalue is 0.05 and significance is asked for, and the SIGNALS edges
-// otherwise: the line after each branch's guard lets rows through on one path only.
+// otherwise: the line after each branch's guard lets rows through on one path only, and the nodes of its first MATCH
+// repeat that test (LadybugDB applies it where it scans them), so the other branch reads no edge.
 // Counts are sums (sum(1), not count(r)) on every path: LadybugDB sums integers into a wider type than it counts in, and the branches of a UNION must agree.
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
@@ -18,6 +19,7 @@ WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0
 WITH live AS live WHERE NOT (coalesce($pvalue, -1.0) = 0.05 AND coalesce($significant_only, false))
 MATCH (s:CellState)
 WHERE s.cell_type = $cell_type AND (s.`group` = $`group` OR $`group` IS NULL)
+  AND s.key = CASE WHEN NOT (coalesce($pvalue, -1.0) = 0.05 AND coalesce($significant_only, false)) THEN s.key END
 OPTIONAL MATCH (s)-[r:SIGNALS]->(:CellState)
 WHERE r.load_id IN live
   AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
@@ -34,6 +36,7 @@ WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0
 WITH live AS live WHERE coalesce($pvalue, -1.0) = 0.05 AND coalesce($significant_only, false)
 MATCH (s:CellState)
 WHERE s.cell_type = $cell_type AND (s.`group` = $`group` OR $`group` IS NULL)
+  AND s.key = CASE WHEN coalesce($pvalue, -1.0) = 0.05 AND coalesce($significant_only, false) THEN s.key END
 OPTIONAL MATCH (s)-[m:SUMMARY]->(:CellState)
 WHERE m.load_id IN live
 WITH s, coalesce(sum(m.n_significant + m.n_significant_negative), 0) AS n,

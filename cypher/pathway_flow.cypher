@@ -14,7 +14,8 @@
 // Each question reads the summary layer (SUMMARY: per run and sender→receiver state, counts and total scores at the
 // default filters; PATHWAY_SUMMARY: the same per pathway) when no per-interaction filter is given, min_score is 0.0
 // and pvalue 0.05 (or significance is not asked for), and the SIGNALS edges otherwise: the line after each branch's
-// guard lets rows through on one path only, so the other branches read nothing.
+// guard lets rows through on one path only, and the nodes of its first MATCH repeat that test (LadybugDB applies it
+// where it scans them), so the other branches read no edge.
 // Counts are sums (sum(1), not count(r)) on every path: LadybugDB sums integers into a wider type than it counts in, and the branches of a UNION must agree.
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
@@ -25,6 +26,8 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)))
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
+  AND a.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN a.key END
+  AND b.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN b.key END
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.day = $day OR $day IS NULL)
@@ -49,6 +52,8 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))
 MATCH (a:CellState)-[m:PATHWAY_SUMMARY]->(b:CellState)
 WHERE m.load_id IN live
+  AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) THEN a.key END
+  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) THEN b.key END
   AND (m.pathway = $pathway OR $pathway IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.day = $day OR $day IS NULL)

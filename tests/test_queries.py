@@ -19,7 +19,7 @@ import commgraph as cg
 from commgraph import _schema as S
 from commgraph import questions as Q
 from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SUMMARY_MAX, SUMMARY_N, SUMMARY_SCORE, TYPES, _all,
-                                get_query, guard_lines)
+                                get_query, guard_lines, is_gate)
 from commgraph.errors import QueryError
 
 CELL_TYPES = ("MX1+ Mono", "LGALS2+ Mono", "CD4 Naive T", "Treg", "B 'naive'")
@@ -900,7 +900,7 @@ def test_significance_is_said_one_way_in_every_file():
         for carry in GUARD_CARRY:  # the guard checks $pvalue's and $significant_only's types (tested below)
             rest = rest.replace("\n".join(guard_lines(spec.params, carry)), "")
         # the path line (summary layer or detail edges) and the summary's count and score pickers
-        rest = "\n".join(line for line in rest.splitlines() if not line.startswith(PATH_START))
+        rest = "\n".join(line for line in rest.splitlines() if not line.startswith(PATH_START) and not is_gate(line))
         for fragment in (SUMMARY_N, SUMMARY_SCORE, SUMMARY_MAX):
             rest = rest.replace(fragment, "")
         assert "r.significant" not in rest and "$significant_only" not in rest, f"{spec.name}: another spelling"

@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SIGNIFICANT, SIGNIFICANT_FILTER,  # noqa: E402
-                                branch_path, guard_lines, parse, path_line)
+from commgraph._queries import (_FIRST_MATCH, GUARD_CARRY, LIVE, PATH_START, SIGNIFICANT,  # noqa: E402
+                                SIGNIFICANT_FILTER, branch_path, gate_lines, guard_lines, is_gate, parse, path_line)
 
 # the spellings the files used before the predicate was said once
 _OLD_SIG = r"r\.significant AND \(r\.pvalue <= \$pvalue OR \$pvalue IS NULL OR r\.pvalue IS NULL\)"
@@ -37,16 +37,27 @@ def with_guards(text: str) -> str:
     spec = parse(text)
     out, lines, i = [], text.splitlines(), 0
     first_branch = True
+    gate = None  # after a path line: the gate lines its branch's first MATCH takes (after its WHERE line)
+    by_pathway = ":SUMMARY]" in text and ":PATHWAY_SUMMARY]" in text
     while i < len(lines):
         line = lines[i]
+        if is_gate(line):  # an old gate: written anew below
+            i += 1
+            continue
+        if gate is not None and _FIRST_MATCH.match(line):
+            out += [line, lines[i + 1], *gate(line)]
+            gate = None
+            i += 2
+            continue
         if line.startswith(_GUARD_START):  # an old guard: dropped, written anew below
             i += 1
             while i < len(lines) and lines[i].startswith("  AND "):
                 i += 1
             continue
         if line.startswith(PATH_START):  # the branch's path (summary layer or detail edges), from its header
-            by_pathway = ":SUMMARY]" in text and ":PATHWAY_SUMMARY]" in text
-            out.append(path_line(spec.params, branch_path("\n".join(text_branch(lines, i))), by_pathway=by_pathway))
+            path = branch_path("\n".join(text_branch(lines, i)))
+            out.append(path_line(spec.params, path, by_pathway=by_pathway))
+            gate = lambda m, path=path: gate_lines(spec.params, path, m, by_pathway=by_pathway)  # noqa: E731
         elif line == LIVE:
             out += [line, *guard_lines(spec.params, GUARD_CARRY[0])]
         elif line.startswith("//") and first_branch:
