@@ -39,7 +39,6 @@ WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pva
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
   AND s.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN s.key END
-  AND o.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN o.key END
   AND r.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
@@ -73,7 +72,6 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL)
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
-  AND o.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN o.key END
   AND s.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN s.key END
   AND r.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
@@ -109,7 +107,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (s:CellState)-[m:SUMMARY]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN s.key END
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN o.key END
   AND m.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (m.method = $method OR $method IS NULL)
@@ -139,7 +136,6 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL
 MATCH (o:CellState)-[m:SUMMARY]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN o.key END
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN s.key END
   AND m.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
@@ -171,7 +167,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (s:CellState)-[m:PATHWAY_SUMMARY]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN s.key END
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN o.key END
   AND m.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND m.pathway = $pathway
@@ -202,7 +197,6 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL
 MATCH (o:CellState)-[m:PATHWAY_SUMMARY]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND (s.day = $day OR s.day = $baseline)
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN o.key END
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN s.key END
   AND m.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)

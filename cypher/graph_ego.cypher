@@ -28,7 +28,6 @@ WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pva
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE a.day = $day AND a.`group` = $`group` AND r.load_id IN live AND (a.cell_type = $cell_type OR b.cell_type = $cell_type)
   AND a.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN a.key END
-  AND b.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN b.key END
   AND (r.pathway = $pathway OR $pathway IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
@@ -56,7 +55,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (a:CellState)-[m:SUMMARY]->(b:CellState)
 WHERE a.day = $day AND a.`group` = $`group` AND m.load_id IN live AND (a.cell_type = $cell_type OR b.cell_type = $cell_type)
   AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL THEN a.key END
-  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL THEN b.key END
   AND (m.method = $method OR $method IS NULL)
 WITH live, a, b, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n1, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS s1, CASE WHEN coalesce($significant_only, false) THEN m.max_significant_score ELSE m.max_score END AS top1
 WHERE n1 > 0
@@ -83,7 +81,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (a:CellState)-[m:PATHWAY_SUMMARY]->(b:CellState)
 WHERE a.day = $day AND a.`group` = $`group` AND m.load_id IN live AND (a.cell_type = $cell_type OR b.cell_type = $cell_type)
   AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL THEN a.key END
-  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL THEN b.key END
   AND m.pathway = $pathway
   AND (m.method = $method OR $method IS NULL)
 WITH live, a, b, CASE WHEN coalesce($significant_only, false) THEN m.n_significant ELSE m.n_interactions END AS n1, CASE WHEN coalesce($significant_only, false) THEN m.significant_score ELSE m.total_score END AS s1, CASE WHEN coalesce($significant_only, false) THEN m.max_significant_score ELSE m.max_score END AS top1

@@ -29,7 +29,6 @@ WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pva
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
   AND a.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN a.key END
-  AND b.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN b.key END
   AND (a.day = $day OR $day IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.cell_type = $sender OR $sender IS NULL)
@@ -56,7 +55,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (a:CellState)-[m:SUMMARY]->(b:CellState)
 WHERE m.load_id IN live
   AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN a.key END
-  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN b.key END
   AND (a.day = $day OR $day IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.cell_type = $sender OR $sender IS NULL)
@@ -79,7 +77,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (a:CellState)-[m:PATHWAY_SUMMARY]->(b:CellState)
 WHERE m.load_id IN live
   AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN a.key END
-  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN b.key END
   AND (a.day = $day OR $day IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.cell_type = $sender OR $sender IS NULL)

@@ -27,7 +27,6 @@ WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pva
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.load_id IN live
   AND a.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN a.key END
-  AND b.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false))) THEN b.key END
   AND (a.day = $day OR $day IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.cell_type = $cell_type OR b.cell_type = $cell_type OR $cell_type IS NULL)
@@ -56,7 +55,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (a:CellState)-[m:SUMMARY]->(b:CellState)
 WHERE m.load_id IN live
   AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL THEN a.key END
-  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NULL THEN b.key END
   AND (a.day = $day OR $day IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.cell_type = $cell_type OR b.cell_type = $cell_type OR $cell_type IS NULL)
@@ -84,7 +82,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (a:CellState)-[m:PATHWAY_SUMMARY]->(b:CellState)
 WHERE m.load_id IN live
   AND a.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL THEN a.key END
-  AND b.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND $pathway IS NOT NULL THEN b.key END
   AND (a.day = $day OR $day IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (a.cell_type = $cell_type OR b.cell_type = $cell_type OR $cell_type IS NULL)

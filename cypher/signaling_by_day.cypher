@@ -31,7 +31,6 @@ WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pva
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND r.load_id IN live
   AND s.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN s.key END
-  AND o.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN o.key END
   AND (s.`group` = $`group` OR $`group` IS NULL)
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
@@ -54,7 +53,6 @@ WITH live WHERE coalesce($direction, "out") IN ["out", "in"]
 WITH live AS live WHERE NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL)
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND r.load_id IN live
-  AND o.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN o.key END
   AND s.key = CASE WHEN NOT (coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL) THEN s.key END
   AND (s.`group` = $`group` OR $`group` IS NULL)
   AND (o.cell_type = $partner OR $partner IS NULL)
@@ -79,7 +77,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (s:CellState)-[m:SUMMARY]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND m.load_id IN live
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN s.key END
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN o.key END
   AND (s.`group` = $`group` OR $`group` IS NULL)
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (m.method = $method OR $method IS NULL)
@@ -98,7 +95,6 @@ WITH live WHERE coalesce($direction, "out") IN ["out", "in"]
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL
 MATCH (o:CellState)-[m:SUMMARY]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND m.load_id IN live
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN o.key END
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NULL THEN s.key END
   AND (s.`group` = $`group` OR $`group` IS NULL)
   AND (o.cell_type = $partner OR $partner IS NULL)
@@ -119,7 +115,6 @@ WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, 
 MATCH (s:CellState)-[m:PATHWAY_SUMMARY]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND m.load_id IN live
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN s.key END
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN o.key END
   AND (s.`group` = $`group` OR $`group` IS NULL)
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND m.pathway = $pathway
@@ -139,7 +134,6 @@ WITH live WHERE coalesce($direction, "out") IN ["out", "in"]
 WITH live AS live WHERE coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL
 MATCH (o:CellState)-[m:PATHWAY_SUMMARY]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND m.load_id IN live
-  AND o.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN o.key END
   AND s.key = CASE WHEN coalesce($min_score, -1.0) = 0.0 AND (coalesce($pvalue, -1.0) = 0.05 OR NOT coalesce($significant_only, false)) AND coalesce($ligand, $receptor, $interaction, "") = "" AND $ligand IS NULL AND $receptor IS NULL AND $interaction IS NULL AND $pathway IS NOT NULL THEN s.key END
   AND (s.`group` = $`group` OR $`group` IS NULL)
   AND (o.cell_type = $partner OR $partner IS NULL)

@@ -45,7 +45,7 @@ def with_guards(text: str) -> str:
             i += 1
             continue
         if gate is not None and _FIRST_MATCH.match(line):
-            out += [line, lines[i + 1], *gate(line)]
+            out += [line, lines[i + 1], *gate(line, lines[i + 1])]
             gate = None
             i += 2
             continue
@@ -57,7 +57,7 @@ def with_guards(text: str) -> str:
         if line.startswith(PATH_START):  # the branch's path (summary layer or detail edges), from its header
             path = branch_path("\n".join(text_branch(lines, i)))
             out.append(path_line(spec.params, path, by_pathway=by_pathway))
-            gate = lambda m, path=path: gate_lines(spec.params, path, m, by_pathway=by_pathway)  # noqa: E731
+            gate = lambda m, w, path=path: gate_lines(spec.params, path, m, w, by_pathway=by_pathway)  # noqa: E731
         elif line == LIVE:
             out += [line, *guard_lines(spec.params, GUARD_CARRY[0])]
         elif line.startswith("//") and first_branch:
