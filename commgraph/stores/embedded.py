@@ -342,6 +342,7 @@ class EmbeddedStore(Store):
                     sw.splits += [(int(d), str(g)) for d, g in states[[S.DAY, S.GROUP]].drop_duplicates().itertuples(index=False)]
                 if len(frames.counted_states):
                     sw.counted_states.append(frames.counted_states)
+                del frames  # before the next part is built: one part's frames at a time
             if sw is None:
                 return pd.DataFrame()
             self._journal_write("switch", switch=sw, **self._staged)  # from here on an open after a kill finishes the load
