@@ -311,6 +311,59 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     )
 
 
+def run_chunks(table: pd.DataFrame, cell_counts: pd.DataFrame | None, max_rows: int):
+    """Split a validated table into parts of whole runs of at most ``max_rows`` rows each (a run
+    larger than that is a part by itself), each with the cell counts of its day × group splits, so
+    that a load builds and writes one part at a time: its peak memory is set by the part, not by
+    the study. Yields ``(part, counts)``; a table that fits is yielded as it is.
+
+    A day × group's counts go with the first part holding a run of that day and group (a pooled
+    fraction, or a sample's, is computed over the whole split); counts of a split no run covers go
+    with the first part. Each part is validated as a table of its own would be: every category
+    occurs (``build`` reads the runs from the run_id categories)."""
+    if len(table) <= max_rows:
+        yield table, cell_counts
+        return
+    codes = table[S.RUN_ID].cat.codes.to_numpy()
+    sizes = np.bincount(codes, minlength=len(table[S.RUN_ID].cat.categories))
+    parts: list[list[int]] = []
+    rows = 0
+    for run, size in enumerate(sizes):
+        if not parts or (rows + size > max_rows and rows > 0):
+            parts.append([])
+            rows = 0
+        parts[-1].append(run)
+        rows += size
+    by_run = np.argsort(codes, kind="stable")  # row numbers grouped by run, in table order within a run
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    # the day × group splits of each part, from each run's (a run may span several)
+    pairs = table[[S.RUN_ID, S.DAY, S.GROUP]].drop_duplicates()
+    run_of = pairs[S.RUN_ID].cat.codes.to_numpy()
+    part_of_run = np.empty(len(sizes), dtype=np.int64)
+    for k, runs in enumerate(parts):
+        part_of_run[runs] = k
+    split_part: dict[tuple[int, str], int] = {}
+    for k, d, g in zip(part_of_run[run_of], pairs[S.DAY], pairs[S.GROUP].astype(str)):
+        key = (int(d), g)
+        split_part[key] = min(k, split_part.get(key, k))
+    counts_part = None
+    if cell_counts is not None and len(cell_counts):
+        keys = zip(cell_counts[S.DAY].astype("int64"), cell_counts[S.GROUP].astype(str))
+        counts_part = np.array([split_part.get((int(d), g), 0) for d, g in keys], dtype=np.int64)
+    for k, runs in enumerate(parts):
+        at = np.sort(np.concatenate([by_run[starts[r]:starts[r + 1]] for r in runs]))
+        part = table.iloc[at].reset_index(drop=True)
+        for c in part.columns:
+            if isinstance(part[c].dtype, pd.CategoricalDtype):
+                part[c] = part[c].cat.remove_unused_categories()
+        part.attrs = dict(table.attrs)
+        counts = None
+        if counts_part is not None and (counts_part == k).any():
+            counts = cell_counts[counts_part == k].reset_index(drop=True)
+        yield part, counts
+        del part, at
+
+
 def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:
     """:func:`commgraph._schema.state_key` over columns (names escaped on their distinct values)."""
     if len(cell_type) == 0:

@@ -277,19 +277,25 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
 
         read_sample_sheet(sheets[0])  # checked before anything is written
     loaded = []
+    notes = _manifest_notes(tables)  # now: the tables held are let go as they are written
     with _opened(store) as st:
         together = _joined_runs(specs, tables)
-        if together is not None:  # the usual study: one table, one load, one switch
+        if together is not None:  # the usual study: one table, one load, one switch (written in parts)
+            tables.clear()
             loaded.append(st.load(together[0], cell_counts=together[1]))
         else:  # too large to hold at once, or pooled and per-sample counts mixed: written run by run,
             # still one load: every run becomes visible in one switch, or none does
-            items = ((table if table is not None else spec.read(), spec.counts())
-                     for spec, table in track(list(zip(specs, tables)), description="loading runs", show=progress))
-            loaded.append(st.load_many(items))
+            def items():
+                for i, spec in enumerate(track(specs, description="loading runs", show=progress)):
+                    table, tables[i] = tables[i], None  # held or read again; dropped once written
+                    yield (table if table is not None else spec.read()), spec.counts()
+                    del table
+
+            loaded.append(st.load_many(items()))
         if sheets:
             st.load_samples(sheets[0])
     runs = pd.concat(loaded, ignore_index=True)
-    runs.attrs["notes"] = _manifest_notes(tables)
+    runs.attrs["notes"] = notes
     return runs
 
 

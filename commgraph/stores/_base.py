@@ -20,10 +20,14 @@ from typing import Any
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import FROM, GraphFrames, build, new_load_id
+from .._graph import FROM, GraphFrames, build, new_load_id, run_chunks
 from .._hints import hint_for, state_hint
 from .._time import DEFAULT_UNIT, check_same_unit
 from ..errors import HintWarning, QueryError
+
+# rows per part of a load: a table is built and staged in parts of whole runs up to this size (one
+# transaction each, all invisible until the switch), so a load's memory does not grow with the study
+LOAD_CHUNK_ROWS = 1_000_000
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
 RUNS = f"""
@@ -242,25 +246,36 @@ class Store(ABC):
     def close(self) -> None: ...
 
     # --- shared -------------------------------------------------------------------------
-    def load(self, table: pd.DataFrame, *, cell_counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    def load(self, table: pd.DataFrame, *, cell_counts: pd.DataFrame | None = None,
+             chunk_rows: int | None = None) -> pd.DataFrame:
         """Load a validated canonical table (one or more runs) and return its runs.
 
         A run already in the store under the same ``run_id`` is replaced; readers see
         either the old run or the new one, never a mix. ``cell_counts`` (columns
         ``cell_type, day, group, n_cells``) sets the CellState counts and fractions.
+        A table of more than ``chunk_rows`` rows (default :data:`LOAD_CHUNK_ROWS`) is built and
+        written in parts of whole runs, still as one load (see :meth:`load_many`).
         """
-        return self.load_many([(table, cell_counts)])
+        return self.load_many([(table, cell_counts)], chunk_rows=chunk_rows)
 
-    def load_many(self, items) -> pd.DataFrame:
+    def load_many(self, items, *, chunk_rows: int | None = None) -> pd.DataFrame:
         """Load several ``(table, cell_counts)`` pairs (an iterable, read one at a time) as one
-        load: every run of all of them becomes visible in one switch, or none does."""
+        load: every run of all of them becomes visible in one switch, or none does. Each table is
+        validated whole, then built and written in parts of whole runs of at most ``chunk_rows``
+        rows, so that memory is bounded by a part (or the largest run), not by the study."""
         load_id = new_load_id()
+        limit = int(chunk_rows or LOAD_CHUNK_ROWS)
+        if limit < 1:
+            raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows!r}")
 
         def frames():
             for table, counts in items:
                 table = S.validate(table)
                 self._check_time_unit(table)  # one study, one unit
-                yield build(table, load_id=load_id, cell_counts=counts)
+                for part, part_counts in run_chunks(table, counts, limit):
+                    yield build(part, load_id=load_id, cell_counts=part_counts)
+                    del part
+                del table
 
         return self._write(frames())
 
