@@ -225,14 +225,20 @@ class Duck:
         sig = "significant"
         if pvalue is not None:
             sig, a["pv_"] = "significant AND (pvalue IS NULL OR pvalue <= $pv_)", float(pvalue)
-        return self.sql(f"""
+        out = self.sql(f"""
             WITH e AS (SELECT * FROM {self.src} WHERE {w}),
             g AS (SELECT interaction, "group", "day", count(DISTINCT run_id) AS n_runs, count(*) AS n_pairs,
                          count(*) FILTER ({sig}) AS n_significant, max(score) AS max_score FROM e GROUP BY ALL),
             n AS (SELECT interaction, first(ligand) AS ligand, first(receptor) AS receptor,
                          first(pathway) AS pathway FROM e GROUP BY ALL)
             SELECT interaction, ligand, receptor, pathway, NULL::VARCHAR AS annotation,
-                   list_sort(string_split(ligand, '_')) AS ligand_genes,
-                   list_sort(string_split(receptor, '_')) AS receptor_genes,
+                   NULL AS ligand_genes, NULL AS receptor_genes,
                    "group", "day", n_runs, n_pairs, n_significant, max_score
             FROM g JOIN n USING (interaction) ORDER BY interaction, "group", "day" """, a)
+        # subunit genes as the store derives them (small molecules name their enzymes in parentheses):
+        # commgraph's own rule, applied to the distinct names, as a user would in Python
+        from .pandas_queries import _genes
+
+        out["ligand_genes"] = _genes(out[S.LIGAND])
+        out["receptor_genes"] = _genes(out[S.RECEPTOR])
+        return out

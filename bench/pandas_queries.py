@@ -204,6 +204,13 @@ def cell_composition(t, *, counts: pd.DataFrame, cell_type=None, day=None, group
     return c[cols].sort_values([S.CELL_TYPE_PROP, S.GROUP, S.DAY], kind="mergesort").reset_index(drop=True)
 
 
+def _genes(names: pd.Series) -> list[list[str]]:
+    """Sorted subunit genes of each ligand or receptor, as the store holds them (``subunit_genes``:
+    complexes split at "_", small molecules' enzymes from their parentheses)."""
+    memo = {v: sorted(S.subunit_genes(v)) for v in pd.unique(names)}
+    return [memo[v] for v in names]
+
+
 def interaction_catalogue(t, *, interaction=None, pvalue=0.05, **_):
     e = t[_eq(t, S.INTERACTION, interaction)] if interaction is not None else t
     p = e[S.PVALUE]
@@ -214,8 +221,8 @@ def interaction_catalogue(t, *, interaction=None, pvalue=0.05, **_):
     first = e.drop_duplicates(S.INTERACTION)[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]]
     g = _str(g.merge(first, on=S.INTERACTION, how="left"), [S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.GROUP])
     g["annotation"] = None
-    g["ligand_genes"] = [sorted(x.split(S.SUBUNIT_SEP)) for x in g[S.LIGAND]]
-    g["receptor_genes"] = [sorted(x.split(S.SUBUNIT_SEP)) for x in g[S.RECEPTOR]]
+    g["ligand_genes"] = _genes(g[S.LIGAND])
+    g["receptor_genes"] = _genes(g[S.RECEPTOR])
     g = g.rename(columns={S.INTERACTION: "interaction"})
     cols = ["interaction", S.LIGAND, S.RECEPTOR, S.PATHWAY, "annotation", "ligand_genes", "receptor_genes", S.GROUP,
             S.DAY, "n_runs", "n_pairs", "n_significant", "max_score"]
