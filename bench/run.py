@@ -881,6 +881,8 @@ def write_report(rep: Report, path: Path, mode_name: str, mode: Mode, args, engi
               "python -m bench --size smoke                 # CI: < 60 s, embedded engine only",
               "python -m bench --size small                 # ~25 min; starts its own Neo4j on port 7690",
               "python -m bench --size full --neo4j-budget 2400",
+              "python -m bench --size xl                    # 30M per-sample; writes bench/results-xl.md",
+              "python -m bench --size check                 # xl's sections at 1M/3M, embedded: minutes",
               "python -m bench.generate --help              # the data generator alone",
               "```", ""]
     text = "\n".join(lines)
@@ -920,7 +922,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--neo4j-budget", type=float, default=None,
                     help="seconds our Neo4j loader may spend on the largest size; the rest is skipped and reported")
     ap.add_argument("--repeat", type=int, default=None, help="repeats per measurement (default: smoke 3, else 5)")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.md"))
+    ap.add_argument("--out", default=None, help="default bench/results.md (size xl: bench/results-xl.md, so that "
+                                                "the 10M and 30M reports stand side by side)")
     ap.add_argument("--mem-cap-gb", type=float, default=10.0,
                     help="kill a loading child process whose RSS passes this (default 10)")
     ap.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset of " + ",".join(SECTIONS))
@@ -928,6 +931,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     mode = MODES[args.size]
+    if args.out is None:
+        args.out = str(Path(__file__).resolve().parent / ("results-xl.md" if args.size == "xl" else "results.md"))
     repeat = args.repeat or mode.repeat
     engines = [e.strip() for e in (args.engines or mode.engines).split(",") if e.strip()]
     sections = {s.strip() for s in args.sections.split(",")}
