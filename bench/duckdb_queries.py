@@ -213,7 +213,8 @@ class Duck:
                 a[f"p{i}"] = v
         w = " AND ".join(parts) or "TRUE"
         return self.sql(f"""
-            WITH f AS (SELECT *, n_cells / sum(n_cells) OVER (PARTITION BY "day", "group") AS fraction FROM c)
+            WITH p AS (SELECT cell_type, "day", "group", sum(n_cells) AS n_cells FROM c GROUP BY ALL),
+            f AS (SELECT *, n_cells / sum(n_cells) OVER (PARTITION BY "day", "group") AS fraction FROM p)
             SELECT cell_type, "group", "day", n_cells, fraction FROM f WHERE {w}
             ORDER BY cell_type, "group", "day" """, a)
 

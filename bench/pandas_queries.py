@@ -195,7 +195,8 @@ def lr_trajectory(t, *, ligand=None, receptor=None, interaction=None, sender=Non
 
 
 def cell_composition(t, *, counts: pd.DataFrame, cell_type=None, day=None, group=None, **_):
-    c = counts.copy()
+    # a CellState holds the pooled cells of its day × group: per-sample counts add up first
+    c = counts.groupby([S.CELL_TYPE_PROP, S.DAY, S.GROUP], as_index=False, sort=False)[S.N_CELLS].sum()
     c[S.FRACTION] = c[S.N_CELLS] / c.groupby([S.DAY, S.GROUP])[S.N_CELLS].transform("sum")
     for col, v in ((S.CELL_TYPE_PROP, cell_type), (S.DAY, day), (S.GROUP, group)):
         if v is not None:

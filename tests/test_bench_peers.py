@@ -90,3 +90,20 @@ def test_per_sample_table_streams_one_run_per_row_group(per_sample):
     a, b = (df.set_index([G.S.SOURCE, G.S.TARGET, G.S.INTERACTION])[G.S.SCORE] for _, df in runs[:3:2])
     both = a.index.intersection(b.index)
     assert len(both) > 100 and (a[both] != b[both]).mean() > 0.5
+
+
+def test_cell_composition_pools_samples_like_the_store(per_sample, tmp_path):
+    """A CellState holds its day × group's pooled cells, so the peers pool per-sample counts too."""
+    import commgraph as cg
+
+    ps, path, counts = per_sample
+    t, c = G.read_canonical(path), pd.read_parquet(counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with cg.connect(tmp_path / "db.lbug") as st:
+            for _, part in G.iter_runs(path):
+                st.load(part, cell_counts=c[c[G.S.SAMPLE] == str(part[G.S.SAMPLE].iloc[0])])
+            got = st.query("cell_composition", cell_type=G.ANCHOR)
+    want = PQ.cell_composition(t, counts=c, cell_type=G.ANCHOR)
+    assert len(want) == len(ps.groups) * len(ps.days)
+    assert PQ.agree(got, want) == "yes"
