@@ -306,7 +306,7 @@ def bench_embedded(rep: Report, mode: Mode, repeat: int, work: Path, cap_mb: flo
         rep.target(f"embedded load {size_label(n)}: Store.load / bare COPY", s_rate / b_rate,
                    TARGETS["embedded_vs_copy"], at_least=True, shown=f"{s_rate / b_rate:.2f}×", goal_shown="≥ 0.8×")
         log(f"embedded {size_label(n)}: Store.load {fmt_n(s_rate)}/s, bare COPY {fmt_n(b_rate)}/s")
-    rep.add("embedded", "`Store.load(table, cell_counts=...)` of the whole study table (20 runs, one call, one "
+    rep.add("embedded", "`Store.load(table, cell_counts=...)` of the whole study table (all its runs, one call, one "
                         "transaction) into a fresh LadybugDB store, against the floor: a fresh database with the "
                         "same schema (`_ddl()`), the CellState nodes already copied, then only "
                         "`COPY SIGNALS FROM <pyarrow.Table>` of the same edges (from/to keys + SIGNALS properties, "
@@ -628,7 +628,7 @@ class Neo4jBench:
         rep.add("neo4j", f"Own test server ({self.server_version or 'Neo4j'}, `{self.uri}`; heap {self.args.neo4j_heap}, "
                          f"page cache {self.args.neo4j_pagecache}), emptied before every load "
                          + ("(stop, delete the data directory, start). " if self.instance else "(`Store.clear()`). ")
-                         + "Our loader: `Store.load` once per run (20 runs, as `load_manifest` does), i.e. "
+                         + "Our loader: `Store.load` once per run (as `load_manifest` does), i.e. "
                            f"batched `UNWIND` `CREATE` sorted by sender|receiver pair ({N.SIGNALS_BATCH:,} edges per batch, "
                            f"{N.WRITERS} transactions at a time) after the node MERGEs; rate = SIGNALS edges / wall time "
                            "of all the loads.", "")
@@ -1035,7 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
                     s.close()
             del table, counts
         if by_run_rows:
-            rep.add("embedded", "Loading the same tables run by run (20 × `Store.load`, one per run, as "
+            rep.add("embedded", "Loading the same tables run by run (one `Store.load` per run, as "
                                 "`load_manifest` does; this builds the query stores):", "")
             rep.table("embedded", ["edges", "rows", "total", "edges/s", "first run", "last run", "peak RSS"],
                       by_run_rows)
