@@ -34,11 +34,13 @@ def embedded_load(a: dict) -> dict:
 
     from .generate import read_canonical
 
-    table = read_canonical(a["table"])
+    mode = a["mode"]
     counts = pd.read_parquet(a["counts"]) if a.get("counts") else None
+    if mode == "runs":  # one Store.load per run, as load_manifest does; per-sample tables are streamed
+        return _by_run(a, counts)
+    table = read_canonical(a["table"])
     gc.collect()
     out: dict = {"n_edges": len(table), "rss_after_read_mb": _status("VmRSS")}
-    mode = a["mode"]
     _fresh(a["db"])
     if mode == "store":
         if a.get("breakdown"):
@@ -57,20 +59,6 @@ def embedded_load(a: dict) -> dict:
         t = time.perf_counter()
         store.load(table, cell_counts=counts)
         out["seconds"] = time.perf_counter() - t
-        out["loaded"] = int(store.stats()["signals"])
-        store.close()
-    elif mode == "runs":  # one Store.load per run, as load_manifest does
-        store = cg.connect(a["db"])
-        per_run = []
-        t0 = time.perf_counter()
-        for run_id, part in table.groupby(S.RUN_ID, observed=True, sort=False):
-            day, group = int(part[S.DAY].iloc[0]), str(part[S.GROUP].iloc[0])
-            c = None if counts is None else counts[(counts[S.DAY] == day) & (counts[S.GROUP] == group)]
-            t = time.perf_counter()
-            store.load(part.reset_index(drop=True), cell_counts=c)
-            per_run.append(time.perf_counter() - t)
-        out["seconds"] = time.perf_counter() - t0
-        out["per_run_s"] = per_run
         out["loaded"] = int(store.stats()["signals"])
         store.close()
     elif mode == "bare":  # the floor: COPY SIGNALS FROM an Arrow table, nothing else
@@ -114,6 +102,73 @@ def embedded_load(a: dict) -> dict:
     return out
 
 
+def run_counts(counts, part):
+    """The cell counts that go with one run: its sample's, or its day × group's."""
+    from commgraph import _schema as S
+
+    if counts is None:
+        return None
+    if S.SAMPLE in counts.columns and S.SAMPLE in part.columns and part[S.SAMPLE].notna().any():
+        return counts[counts[S.SAMPLE] == str(part[S.SAMPLE].iloc[0])]
+    day, group = int(part[S.DAY].iloc[0]), str(part[S.GROUP].iloc[0])
+    return counts[(counts[S.DAY] == day) & (counts[S.GROUP] == group)]
+
+
+def _by_run(a: dict, counts) -> dict:
+    """One ``Store.load`` per run. A per-sample table (one row group per run) is read run by run,
+    so the process never holds the study; a pooled table is read whole, then grouped."""
+    import commgraph as cg
+
+    from .generate import iter_runs
+
+    _fresh(a["db"])
+    store = cg.connect(a["db"])
+    per_run, sizes = [], []
+    out: dict = {"rss_before_mb": _status("VmRSS")}
+    t0 = time.perf_counter()
+    read_s = 0.0
+    runs = iter_runs(a["table"])
+    while True:
+        t = time.perf_counter()
+        nxt = next(runs, None)
+        read_s += time.perf_counter() - t
+        if nxt is None:
+            break
+        _, part = nxt
+        t = time.perf_counter()
+        store.load(part, cell_counts=run_counts(counts, part))
+        per_run.append(time.perf_counter() - t)
+        sizes.append(len(part))
+        del part, nxt
+    out["seconds"] = time.perf_counter() - t0  # reading included when streamed
+    out["read_s"] = read_s
+    out["per_run_s"] = per_run
+    out["n_edges"] = int(sum(sizes))
+    out["largest_run"] = int(max(sizes)) if sizes else 0
+    out["loaded"] = int(store.stats()["signals"])
+    store.close()
+    out["hwm_mb"] = _status("VmHWM")
+    if a.get("cleanup"):
+        shutil.rmtree(Path(a["db"]).parent, ignore_errors=True)
+    return out
+
+
+def differential(a: dict) -> dict:
+    """``commgraph.differential`` over a store (not writing), timed; then the CLI is timed by the parent."""
+    import commgraph as cg
+    from commgraph import _schema as S
+
+    with cg.connect(a["db"]) as store:
+        stats = store.stats()
+        t = time.perf_counter()
+        res = cg.differential(store, write=False, progress=False)
+        seconds = time.perf_counter() - t
+    c = res.contrasts
+    return {"seconds": seconds, "signals": int(stats["signals"]), "contrasts": int(len(c)),
+            "tested": int(len(res.results)), "calls": int((res.results[S.FDR] < 0.05).sum()) if len(res.results) else 0,
+            "hwm_mb": _status("VmHWM")}
+
+
 def export(a: dict) -> dict:
     import commgraph as cg
 
@@ -128,7 +183,7 @@ def export(a: dict) -> dict:
     return {"seconds": seconds, "command": command, "files": files, "hwm_mb": _status("VmHWM")}
 
 
-TASKS = {"embedded_load": embedded_load, "export": export}
+TASKS = {"embedded_load": embedded_load, "export": export, "differential": differential}
 
 
 def main() -> None:

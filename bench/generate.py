@@ -199,16 +199,23 @@ def _propensity(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 def run_cells(study: Study, day: int, group: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one run: (expressed mask, means, pvalues), each interactions × pairs (pair-major
     columns in :func:`pair_columns` order), means 0.0 and p-values 1.0 where not expressed."""
-    it = study_interactions(study)
     partners, base, responder, level = _propensity(study)
     cts = sorted(study.cell_types)
-    n_c = len(cts)
     run_index = study.runs.index((day, group))
     rng = np.random.default_rng([study.seed, run_index])
     z = base + rng.normal(0.0, 0.35, size=base.shape)
     if ANCHOR in cts:
         effect = 1.2 * DOSE.get(group, 0.0) * PEAK.get(day, 0.0)
         z[responder, cts.index(ANCHOR)] += effect
+    return _cells(study, z, rng)
+
+
+def _cells(study: Study, z: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(expressed, means, pvalues) of one run from its latent propensity ``z`` (partners × cell
+    types); ``rng`` draws the p-values."""
+    it = study_interactions(study)
+    partners, _, _, level = _propensity(study)
+    n_c = len(study.cell_types)
     ia = np.searchsorted(partners, it["md_a"].to_numpy())
     ib = np.searchsorted(partners, it["md_b"].to_numpy())
     za, zb = z[ia].astype(np.float32), z[ib].astype(np.float32)  # interactions × cell types
@@ -396,10 +403,17 @@ def _probe(study: Study) -> pd.DataFrame:
 def run_table(study: Study, day: int, group: str) -> pd.DataFrame:
     """The expressed rows of one run as ``commgraph.formats.read`` would give them
     (canonical columns; strings as categoricals)."""
+    expressed, means, p = run_cells(study, day, group)
+    return _table(study, expressed, means, p, day=day, group=group, run_id=f"cellphonedb|d{day}|{group}",
+                  source_files=f"synthetic:{study.tag}/d{day}_{group}")
+
+
+def _table(study: Study, expressed: np.ndarray, means: np.ndarray, p: np.ndarray, *, day: int, group: str,
+           run_id: str, source_files: str, sample: str | None = None, patient: str | None = None) -> pd.DataFrame:
+    """Canonical rows of one run's expressed cells, as the CellPhoneDB parser makes them."""
     probe = _probe(study)
     cts = sorted(study.cell_types)
     n_c = len(cts)
-    expressed, means, p = run_cells(study, day, group)
     i_idx, col = np.nonzero(expressed.T)  # pair-major like the parser: col = pair, i = interaction
     i_idx, col = col, i_idx
     a, b = col // n_c, col % n_c
@@ -429,7 +443,9 @@ def run_table(study: Study, day: int, group: str) -> pd.DataFrame:
     def const(v) -> pd.Categorical:
         return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[v])
 
-    run_id = f"cellphonedb|d{day}|{group}"
+    def none() -> pd.Categorical:
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object))
+
     params = json.dumps({"read": {"database": DATABASE.name, "format": "cellphonedb", "suffix": SUFFIX}},
                         sort_keys=True)
     return pd.DataFrame({
@@ -444,14 +460,15 @@ def run_table(study: Study, day: int, group: str) -> pd.DataFrame:
         S.SIGNIFICANT: sig,
         S.DAY: np.full(n, day, dtype=np.int64),
         S.GROUP: const(group),
-        S.SAMPLE: pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)),
+        S.SAMPLE: none() if sample is None else const(sample),
+        **({} if patient is None else {S.PATIENT: const(patient)}),
         S.METHOD: const("cellphonedb"),
         S.RUN_ID: const(run_id),
         S.TOOL: const("cellphonedb"),
         S.TOOL_VERSION: pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)),
         S.DATABASE_VERSION: pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)),
         S.PARAMETERS: const(params),
-        S.SOURCE_FILES: const(f"synthetic:{study.tag}/d{day}_{group}"),
+        S.SOURCE_FILES: const(source_files),
         S.EXTRA: per_interaction("extra"),
     })
 
@@ -521,6 +538,153 @@ def read_canonical(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+# --- the per-sample study: one run per patient × day ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleStudy:
+    """A per-patient study: ``n_patients`` patients per group, each sampled on every day, one
+    CellPhoneDB run per sample (``sample`` = ``P07_d3``, ``patient`` = ``P07``), ~``n_edges``
+    expressed cells in all. Per-sample variation: each patient has a fixed offset on every
+    partner × cell type (normal, sd 0.3) and a response strength of their own (lognormal), and
+    every sample its own noise (sd 0.35), so that ``differential`` has patients to pair and
+    effects to find (MX1+ monocytes' responders, peaking on day 7, scaled by dose)."""
+
+    n_edges: int = 10_000_000
+    n_patients: int = 6
+    n_cell_types: int = len(CELL_TYPES)
+    days: tuple[int, ...] = DAYS
+    groups: tuple[str, ...] = GROUPS
+    seed: int = 20251124
+    max_interactions: int | None = None
+
+    @property
+    def runs(self) -> list[tuple[str, int, int]]:
+        """(group, patient number, day) per sample; patients numbered across groups from 1."""
+        return [(g, gi * self.n_patients + k + 1, d) for gi, g in enumerate(self.groups)
+                for k in range(self.n_patients) for d in self.days]
+
+    @property
+    def edges_per_run(self) -> int:
+        return int(round(self.n_edges / len(self.runs)))
+
+    @property
+    def study(self) -> Study:
+        """The pooled-study parameters this study shares (interactions, propensities, parser probe)."""
+        return Study(edges_per_run=self.edges_per_run, n_cell_types=self.n_cell_types, days=self.days,
+                     groups=self.groups, seed=self.seed, max_interactions=self.max_interactions)
+
+    @property
+    def tag(self) -> str:
+        extra = "" if self.max_interactions is None else f"-i{self.max_interactions}"
+        return (f"ps1-ct{self.n_cell_types}-d{len(self.days)}-g{len(self.groups)}-p{self.n_patients}"
+                f"-e{self.edges_per_run}{extra}-s{self.seed}")
+
+    @staticmethod
+    def sample_id(patient: int, day: int) -> str:
+        return f"P{patient:02d}_d{day}"
+
+
+def sample_cells(ps: SampleStudy, group: str, patient: int, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One sample's (expressed, means, pvalues), as :func:`run_cells` for a pooled run."""
+    study = ps.study
+    partners, base, responder, level = _propensity(study)
+    cts = sorted(study.cell_types)
+    prng = np.random.default_rng([ps.seed, 777, patient])  # the patient: the same on every day
+    offset = prng.normal(0.0, 0.3, size=base.shape)
+    strength = prng.lognormal(0.0, 0.35)
+    rng = np.random.default_rng([ps.seed, 778, patient, day])
+    z = base + offset + rng.normal(0.0, 0.35, size=base.shape)
+    if ANCHOR in cts:
+        z[responder, cts.index(ANCHOR)] += 1.2 * strength * DOSE.get(group, 0.0) * PEAK.get(day, 0.0)
+    return _cells(study, z, rng)
+
+
+def sample_table(ps: SampleStudy, group: str, patient: int, day: int) -> pd.DataFrame:
+    sample = ps.sample_id(patient, day)
+    expressed, means, p = sample_cells(ps, group, patient, day)
+    return _table(ps.study, expressed, means, p, day=day, group=group, run_id=f"cellphonedb|{sample}",
+                  source_files=f"synthetic:{ps.tag}/{sample}", sample=sample, patient=f"P{patient:02d}")
+
+
+def sample_counts(ps: SampleStudy) -> pd.DataFrame:
+    """Cells per cell type and sample (``cell_type, day, group, sample, n_cells``): a patient
+    factor per cell type, sample noise; MX1+ monocytes expand after dosing."""
+    rng = np.random.default_rng(ps.seed + 7)
+    cts = list(ps.study.cell_types)
+    base = rng.gamma(2.0, 80.0, size=len(cts)) + 5
+    rows = []
+    for group, patient, day in ps.runs:
+        pf = np.random.default_rng([ps.seed, 779, patient]).lognormal(0.0, 0.3, size=len(cts))
+        noise = np.random.default_rng([ps.seed, 780, patient, day]).lognormal(0.0, 0.2, size=len(cts))
+        for j, ct in enumerate(cts):
+            n = base[j] * pf[j] * noise[j]
+            if ct == ANCHOR:
+                n *= 1.0 + DOSE.get(group, 0.0) * PEAK.get(day, 0.0)
+            rows.append({S.CELL_TYPE_PROP: ct, S.DAY: day, S.GROUP: group, S.SAMPLE: ps.sample_id(patient, day),
+                         S.N_CELLS: max(int(n), 1)})
+    return pd.DataFrame(rows)
+
+
+LAYOUT_KEY = b"commgraph.bench.layout"
+
+
+def per_sample_path(ps: SampleStudy) -> Path:
+    return CACHE / "per_sample" / f"{ps.tag}.parquet"
+
+
+def per_sample_counts_path(ps: SampleStudy) -> Path:
+    return CACHE / "per_sample" / f"{ps.tag}.counts.parquet"
+
+
+def per_sample_table(ps: SampleStudy, *, progress: bool = False) -> Path:
+    """The per-sample study's canonical table (cached parquet, one row group per run), written
+    run by run: memory is one run's, not the study's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = per_sample_path(ps)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    writer = schema = None
+    t0 = time.perf_counter()
+    try:
+        for i, (group, patient, day) in enumerate(ps.runs):
+            tab = pa.Table.from_pandas(sample_table(ps, group, patient, day), preserve_index=False)
+            if schema is None:  # one schema for every run: dictionaries of strings with int32 codes
+                fields = [pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
+                          if pa.types.is_dictionary(f.type) else f for f in tab.schema]
+                schema = pa.schema(fields, metadata={**tab.schema.metadata, LAYOUT_KEY: b"one run per row group"})
+                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+            writer.write_table(tab.cast(schema), row_group_size=len(tab) + 1)
+            if progress and (i + 1) % 10 == 0:
+                print(f"  {ps.tag}: {i + 1}/{len(ps.runs)} runs ({time.perf_counter() - t0:.0f} s)", flush=True)
+    finally:
+        if writer is not None:
+            writer.close()
+    sample_counts(ps).to_parquet(per_sample_counts_path(ps), index=False)
+    tmp.rename(path)
+    return path
+
+
+def iter_runs(path: str | os.PathLike):
+    """A cached table run by run (one row group each in per-sample tables; pooled tables are
+    grouped by run id after reading): (run_id, DataFrame with strings as categoricals)."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path)
+    if LAYOUT_KEY in (f.schema_arrow.metadata or {}):
+        for i in range(f.metadata.num_row_groups):
+            df = f.read_row_group(i).to_pandas()
+            yield str(df[S.RUN_ID].iloc[0]), df
+        return
+    table = read_canonical(path)
+    for run_id, part in table.groupby(S.RUN_ID, observed=True, sort=False):
+        yield str(run_id), part.reset_index(drop=True)
+
+
 def verify_run(study: Study, day: int, group: str) -> None:
     """The canonical rows of a run equal ``commgraph.formats.read`` of its CellPhoneDB files
     restricted to expressed cells (mean > 0). Raises AssertionError if not."""
@@ -560,6 +724,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--liana-runs", type=int, default=1, help="how many runs to write as LIANA+ CSV (default 1)")
     ap.add_argument("--density-edges", type=int, default=10_000_000,
                     help="expression density of the tool files, as the study's total expressed cells (default 10M)")
+    ap.add_argument("--per-sample", default="",
+                    help="per-sample study tables (one run per patient × day, 6 patients per group), e.g. 10M,30M")
     ap.add_argument("--verify", action="store_true", help="check one run against commgraph.formats.read")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -571,6 +737,9 @@ def main(argv: list[str] | None = None) -> None:
     for n in [edge_count(x) for x in args.edges.split(",") if x.strip()]:
         path = canonical_table(n, read=False)
         print(f"canonical {n:,}: {path} ({path.stat().st_size / 1e6:.0f} MB)")
+    for n in [edge_count(x) for x in args.per_sample.split(",") if x.strip()]:
+        path = per_sample_table(SampleStudy(n_edges=n), progress=True)
+        print(f"per-sample {n:,}: {path} ({path.stat().st_size / 1e6:.0f} MB)")
     if args.verify:
         d, g = tool_study.runs[0]
         verify_run(tool_study, d, g)

@@ -195,13 +195,21 @@ def lr_trajectory(t, *, ligand=None, receptor=None, interaction=None, sender=Non
 
 
 def cell_composition(t, *, counts: pd.DataFrame, cell_type=None, day=None, group=None, **_):
-    c = counts.copy()
+    # a CellState holds the pooled cells of its day × group: per-sample counts add up first
+    c = counts.groupby([S.CELL_TYPE_PROP, S.DAY, S.GROUP], as_index=False, sort=False)[S.N_CELLS].sum()
     c[S.FRACTION] = c[S.N_CELLS] / c.groupby([S.DAY, S.GROUP])[S.N_CELLS].transform("sum")
     for col, v in ((S.CELL_TYPE_PROP, cell_type), (S.DAY, day), (S.GROUP, group)):
         if v is not None:
             c = c[c[col] == v]
     cols = [S.CELL_TYPE_PROP, S.GROUP, S.DAY, S.N_CELLS, S.FRACTION]
     return c[cols].sort_values([S.CELL_TYPE_PROP, S.GROUP, S.DAY], kind="mergesort").reset_index(drop=True)
+
+
+def _genes(names: pd.Series) -> list[list[str]]:
+    """Sorted subunit genes of each ligand or receptor, as the store holds them (``subunit_genes``:
+    complexes split at "_", small molecules' enzymes from their parentheses)."""
+    memo = {v: sorted(S.subunit_genes(v)) for v in pd.unique(names)}
+    return [memo[v] for v in names]
 
 
 def interaction_catalogue(t, *, interaction=None, pvalue=0.05, **_):
@@ -214,8 +222,8 @@ def interaction_catalogue(t, *, interaction=None, pvalue=0.05, **_):
     first = e.drop_duplicates(S.INTERACTION)[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]]
     g = _str(g.merge(first, on=S.INTERACTION, how="left"), [S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.GROUP])
     g["annotation"] = None
-    g["ligand_genes"] = [sorted(x.split(S.SUBUNIT_SEP)) for x in g[S.LIGAND]]
-    g["receptor_genes"] = [sorted(x.split(S.SUBUNIT_SEP)) for x in g[S.RECEPTOR]]
+    g["ligand_genes"] = _genes(g[S.LIGAND])
+    g["receptor_genes"] = _genes(g[S.RECEPTOR])
     g = g.rename(columns={S.INTERACTION: "interaction"})
     cols = ["interaction", S.LIGAND, S.RECEPTOR, S.PATHWAY, "annotation", "ligand_genes", "receptor_genes", S.GROUP,
             S.DAY, "n_runs", "n_pairs", "n_significant", "max_score"]
