@@ -42,7 +42,10 @@ LOCK = "CommgraphLock"  # a singleton node whose write lock serialises NEXT rebu
 INDEXES = [
     f"CREATE INDEX cellstate_type IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.CELL_TYPE_PROP})",
     f"CREATE INDEX cellstate_day_group IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.DAY}, n.`{S.GROUP}`)",
-    f"CREATE INDEX signals_run IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.RUN_ID})",  # DELETE_STALE
+    # a run's edges older than a load (DELETE_STALE) and one run's live edges (Store.signals) are one
+    # seek; on run_id alone, the sweep read every edge of the run to compare its load_id
+    f"CREATE INDEX signals_run_load IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.RUN_ID}, r.{S.LOAD_ID})",
+    "DROP INDEX signals_run IF EXISTS",  # stores written before: the index above serves its seeks
     f"CREATE INDEX changed_contrast IF NOT EXISTS FOR ()-[r:{S.CHANGED}]-() ON (r.{S.CONTRAST_PROP})",
     # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
     # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
@@ -75,9 +78,14 @@ def _signals_query(scalar: set[str], coded: set[str]) -> str:
     )
 
 
-# edges of the run older than load $keep (all with null): a concurrent load's newer edges survive
+# edges of the run older than load $keep (DELETE_RUN: all of them): a concurrent load's newer edges
+# survive. Two statements, not `$keep IS NULL OR ...`, which no index seek serves
 DELETE_STALE = (
-    f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} < $keep) "
+    f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} < $keep "
+    f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n"
+)
+DELETE_RUN = (
+    f"MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = $run_id "
     f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n"
 )
 # the switch: a run points at this load unless a later load of it already switched. Writing the
@@ -212,7 +220,8 @@ class Neo4jStore(Store):
 
     def _sweep(self, run_id: str, keep: str | None) -> None:
         """Delete the run's edges older than load ``keep`` (all of them when None)."""
-        while self._run(DELETE_STALE, {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
+        query = DELETE_RUN if keep is None else DELETE_STALE
+        while self._run(query, {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
             pass
 
     # --- writing ------------------------------------------------------------------------
@@ -248,29 +257,40 @@ class Neo4jStore(Store):
         return runs
 
     def _stage(self, frames: GraphFrames) -> None:
-        """Nodes, their links and the SIGNALS edges of one table; invisible until the switch."""
+        """Nodes, their links and the SIGNALS edges of one table; invisible until the switch.
+
+        Only nodes the server lacks are written, with the links that hang off them, in one
+        transaction (as the embedded store does): most of a run's nodes (interactions, genes,
+        pathways) are already there from earlier runs, and a node is never left without its links.
+        """
+        fresh = {}
         for label, frame in frames.nodes().items():
             key = S.NODE_TABLE[label].key
-            # counts are set after the switch, with the run they belong to
-            cols = [c for c in node_columns(label) if c not in (S.N_CELLS, S.FRACTION)]
-            rows = _rows(frame[cols])
-            for i in range(0, len(rows), BATCH):
-                self._run(
-                    f"UNWIND $rows AS row MERGE (n:{label} {{`{key}`: row.`{key}`}}) ON CREATE SET n = row",
-                    {"rows": rows[i : i + BATCH]},
-                )
-        for rel, frame in frames.rels().items():
-            if frame.empty:
-                continue
-            r = S.REL_TABLE[rel]
-            ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
-            rows = _rows(frame)
-            for i in range(0, len(rows), BATCH):
-                self._run(
-                    f"UNWIND $rows AS row MATCH (a:{r.source} {{`{ks}`: row.`{FROM}`}}) "
-                    f"MATCH (b:{r.target} {{`{kt}`: row.`{TO}`}}) MERGE (a)-[:{rel}]->(b)",
-                    {"rows": rows[i : i + BATCH]},
-                )
+            have = self._run(f"UNWIND $keys AS k MATCH (n:{label} {{`{key}`: k}}) RETURN k", {"keys": _plain(frame[key])})
+            fresh[label] = frame[~frame[key].isin({r["k"] for r in have})]
+
+        def nodes(tx) -> None:
+            for label, frame in fresh.items():
+                key = S.NODE_TABLE[label].key
+                # counts are set after the switch, with the run they belong to
+                cols = [c for c in node_columns(label) if c not in (S.N_CELLS, S.FRACTION)]
+                rows = _rows(frame[cols])
+                for i in range(0, len(rows), BATCH):  # MERGE: a concurrent load may create it first
+                    tx.run(f"UNWIND $rows AS row MERGE (n:{label} {{`{key}`: row.`{key}`}}) ON CREATE SET n = row",
+                           rows=rows[i : i + BATCH]).consume()
+            for rel, frame in frames.rels().items():
+                r = S.REL_TABLE[rel]
+                frame = frame[frame[FROM].isin(fresh[r.source][S.NODE_TABLE[r.source].key])]
+                ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
+                rows = _rows(frame)
+                for i in range(0, len(rows), BATCH):
+                    tx.run(f"UNWIND $rows AS row MATCH (a:{r.source} {{`{ks}`: row.`{FROM}`}}) "
+                           f"MATCH (b:{r.target} {{`{kt}`: row.`{TO}`}}) MERGE (a)-[:{rel}]->(b)",
+                           rows=rows[i : i + BATCH]).consume()
+
+        if any(len(f) for f in fresh.values()):
+            with self._driver.session(database=self.database) as session:
+                session.execute_write(nodes)
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
 
     def _counts(self, tx, frames: GraphFrames) -> None:
