@@ -227,6 +227,13 @@ class EmbeddedStore(Store):
             raise
         return result.get_as_df()
 
+    def rows_to_parquet(self, text: str, parameters: dict[str, Any], path: str | Path) -> None:
+        """Write a query's rows to a Parquet file from inside the engine: one pass, and the rows
+        never all in Python (how a large store is exported). ``path`` is ours, never a user's."""
+        if any(c in str(path) for c in "'\"\\"):
+            raise StoreError(f"cannot export to {path}: quotes or backslashes in the path")
+        self._conn.execute(f"COPY ({text}) TO '{path}'", parameters)
+
     # --- writing ------------------------------------------------------------------------
     def _existing(self, label: str, keys: pd.Series) -> set:
         key = S.NODE_TABLE[label].key
