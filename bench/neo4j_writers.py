@@ -80,6 +80,37 @@ def load_once(server: Neo4jInstance, base: Path, spec: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def bulk(base: Path, home: str, work: Path) -> dict:
+    """`push_bulk` of an embedded store holding the table into a fresh, stopped test-server home:
+    seconds of the export and of neo4j-admin (JVM start included)."""
+    import shutil
+    import time
+
+    import pandas as pd
+
+    import commgraph as cg
+    from commgraph import _schema as S
+
+    from ._common import SERVER_SH
+
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    table = pd.read_parquet(f"{base}.parquet")
+    counts = pd.read_parquet(f"{base}.counts.parquet")
+    with cg.connect(work / "study.lbug") as store:
+        t0 = time.perf_counter()
+        store.load(table, cell_counts=counts[[S.CELL_TYPE_PROP, S.DAY, S.GROUP, S.N_CELLS]])
+        load_s = time.perf_counter() - t0
+        del table
+        shutil.rmtree(home, ignore_errors=True)
+        os.environ.update({"NEO4J_TEST_HOME": home, "NEO4J_HTTP_PORT": "off", "NEO4J_CDS": "0",
+                           "NEO4J_ADMIN_HEAP": "2g"})
+        got = cg.push_bulk(store, ["bash", str(SERVER_SH), "admin"], work_dir=work, progress=False)
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return {"embedded_load_s": load_s, **got}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1M", choices=sorted(SIZES))
@@ -90,8 +121,14 @@ def main(argv=None) -> None:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--heap", default="3g")
     ap.add_argument("--pagecache", default="3g")
+    ap.add_argument("--bulk", action="store_true", help="time push_bulk (export + neo4j-admin) instead")
     a = ap.parse_args(argv)
     base = Path(a.cache) / "canonical" / SIZES[a.size]
+    if a.bulk:  # --home: a fresh home for neo4j-admin (deleted before and after)
+        for r in range(a.repeat):
+            got = bulk(base, a.home, Path(a.cache) / "neo4jload" / "bulk")
+            print(json.dumps({"size": a.size, "repeat": r, **got}), flush=True)
+        return
     server = Neo4jInstance(a.home, a.port, heap=a.heap, pagecache=a.pagecache)
     names = a.variants.split(";")
     got: dict[str, list[dict]] = {n: [] for n in names}
