@@ -115,7 +115,7 @@ def _rel_query(r: S.RelTable, where: str = "") -> str:
     return f"MATCH (a:{r.source})-[r:{r.type}]->(b:{r.target}) {where} RETURN " + ", ".join(cols)
 
 
-def _loaded(r: S.RelTable) -> bool:
+def _written_per_run(r: S.RelTable) -> bool:
     """Edges written per load (SIGNALS, and any other table carrying run_id and load_id): only
     those of a live load are part of the study."""
     names = {n for n, _ in r.properties}
@@ -178,7 +178,7 @@ def export_neo4j_import(
                    + [":LABEL"], "nodes") for t in S.NODE_TABLES]
         for r in S.REL_TABLES:
             head = [f":START_ID({r.source})", f":END_ID({r.target})"] + [f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties]
-            if _loaded(r):  # live loads only: one seek per run on Neo4j, one filtered pass embedded
+            if _written_per_run(r):  # live loads only: one seek per run on Neo4j, one filtered pass embedded
                 q = (_rel_query(r, f"WHERE r.`{S.LOAD_ID}` IN $live"), {"live": live},
                      _rel_query(r, f"WHERE r.`{S.RUN_ID}` = $run_id AND r.`{S.LOAD_ID}` = $load_id"))
                 spec = (r.type, r.properties, q[0] if hasattr(store, "rows_to_parquet") else q[2], q[1], per_run)
