@@ -62,19 +62,21 @@ def _constraints() -> list[str]:
     ]
 
 
-def _signals_query(scalar: set[str], coded: set[str]) -> str:
+def _signals_query(scalar: set[str], coded: set[str], rel: str = S.SIGNALS) -> str:
     """Edges of pair j are rows $pair_start[j] .. $pair_start[j+1]-1; a property is one value
-    ($p), a dictionary entry ($d_p[$v_p[i]]) or one value per edge ($v_p[i])."""
+    ($p), a dictionary entry ($d_p[$v_p[i]]) or one value per edge ($v_p[i]). Any relationship
+    table of the schema written per load goes this way (``rel``)."""
     def value(n: str) -> str:
         return f"$s_{n}" if n in scalar else f"$d_{n}[$v_{n}[i]]" if n in coded else f"$v_{n}[i]"
 
-    props = ", ".join(f"`{n}`: {value(n)}" for n, _ in S.SIGNALS_PROPERTIES)
+    r = S.REL_TABLE[rel]
+    props = ", ".join(f"`{n}`: {value(n)}" for n, _ in r.properties)
     return (
         "UNWIND range(0, size($pair_from) - 1) AS j "
-        f"MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: $pair_from[j]}}) "
-        f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: $pair_to[j]}}) "
+        f"MATCH (a:{r.source} {{`{S.NODE_TABLE[r.source].key}`: $pair_from[j]}}) "
+        f"MATCH (b:{r.target} {{`{S.NODE_TABLE[r.target].key}`: $pair_to[j]}}) "
         "UNWIND range($pair_start[j], $pair_start[j + 1] - 1) AS i "
-        f"CREATE (a)-[:{S.SIGNALS} {{{props}}}]->(b)"
+        f"CREATE (a)-[:{rel} {{{props}}}]->(b)"
     )
 
 
@@ -109,15 +111,16 @@ def _plain(values) -> list:
     return a.tolist()
 
 
-def _signal_batches(sig: pd.DataFrame, size: int):
-    """(Cypher, parameters) for each batch of ``size`` SIGNALS rows, sorted by endpoint pair."""
+def _signal_batches(sig: pd.DataFrame, size: int, rel: str = S.SIGNALS):
+    """(Cypher, parameters) for each batch of ``size`` rows of ``rel`` (SIGNALS by default),
+    sorted by endpoint pair."""
     fcode, fkeys = pd.factorize(sig[FROM])
     tcode, tkeys = pd.factorize(sig[TO])
     order = np.lexsort((tcode, fcode))
     fcode, tcode = fcode[order], tcode[order]
     fkeys, tkeys = np.asarray(fkeys, dtype=object), np.asarray(tkeys, dtype=object)
     scalar, coded, plain = {}, {}, {}
-    for n, _ in S.SIGNALS_PROPERTIES:
+    for n, _ in S.REL_TABLE[rel].properties:
         col = sig[n]
         if col.dtype.kind in "biuf":  # numbers and flags: one value per edge
             plain[n] = col.to_numpy()[order]
@@ -128,7 +131,7 @@ def _signal_batches(sig: pd.DataFrame, size: int):
             scalar[n] = uniq[0] if uniq else None  # one value for the whole load (run_id, load_id, ...)
         else:
             coded[n] = (codes[order], np.asarray(uniq + [None], dtype=object))  # code -1 -> the None at the end
-    query = _signals_query(set(scalar), set(coded))
+    query = _signals_query(set(scalar), set(coded), rel)
     for lo in range(0, len(sig), size):
         f, t = fcode[lo : lo + size], tcode[lo : lo + size]
         starts = np.flatnonzero(np.r_[True, (f[1:] != f[:-1]) | (t[1:] != t[:-1])])
@@ -323,11 +326,12 @@ class Neo4jStore(Store):
                 rows=_rows(frames.counted_states),
             ).consume()
 
-    def _create_signals(self, sig: pd.DataFrame) -> None:
-        """CREATE the edges, ``WRITERS`` batches (transactions) in flight; all are done before the switch."""
+    def _create_signals(self, sig: pd.DataFrame, rel: str = S.SIGNALS) -> None:
+        """CREATE the edges (of SIGNALS, or another table written per load), ``WRITERS`` batches
+        (transactions) in flight; all are done before the switch."""
         size = min(BATCH, SIGNALS_BATCH)  # a smaller BATCH (the kill test's) caps these too
         n = -(-len(sig) // size)
-        batches = track(_signal_batches(sig, size), description=f"Neo4j: {len(sig):,} SIGNALS",
+        batches = track(_signal_batches(sig, size, rel), description=f"Neo4j: {len(sig):,} {rel}",
                         total=n, show=self.progress and n > 1)
         with ThreadPoolExecutor(WRITERS) as pool:
             pending: set = set()
