@@ -19,7 +19,7 @@ from ._load import RunSpec, load, load_manifest, read_cell_counts, read_manifest
 from ._queries import browser_favorites, list_queries
 from ._samples import read_sample_sheet, sample_measurements
 from ._schema import COLUMNS, describe_columns, validate
-from ._transfer import copy_store, export_neo4j_import, study_table
+from ._transfer import copy_store, export_neo4j_import, push_bulk, study_table
 from .associations import associate, co_variation, responders  # scipy/statsmodels load on first call
 from .errors import CommgraphError, HintWarning, InputError, QueryError, StoreError
 from .stores import Store, connect
@@ -66,6 +66,7 @@ __all__ = [
     "connect",
     "copy_store",
     "export_neo4j_import",
+    "push_bulk",
     "study_table",
     "describe_columns",
     "Differential",

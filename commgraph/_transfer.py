@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from . import _schema as S
-from ._graph import FROM, TO, build, new_load_id, next_edges, run_load_id
+from ._graph import FROM, TO
 from ._progress import track
 from .errors import CommgraphError
 from .stores import Store
@@ -101,6 +102,54 @@ def sample_sheet_of(store: Store) -> pd.DataFrame | None:
 # --- neo4j-admin database import ------------------------------------------------------------
 
 _NEO4J_TYPES = {"STRING": "string", "INT64": "long", "DOUBLE": "double", "BOOLEAN": "boolean"}
+_CHUNK = 500_000  # rows per CSV append: an export holds one chunk in memory, not a table
+
+
+def _node_query(t: S.NodeTable) -> str:
+    return f"MATCH (n:{t.label}) RETURN " + ", ".join(f"n.`{n}` AS `{n}`" for n, _ in t.properties)
+
+
+def _rel_query(r: S.RelTable, where: str = "") -> str:
+    ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
+    cols = [f"a.`{ks}` AS `{FROM}`", f"b.`{kt}` AS `{TO}`"] + [f"r.`{n}` AS `{n}`" for n, _ in r.properties]
+    return f"MATCH (a:{r.source})-[r:{r.type}]->(b:{r.target}) {where} RETURN " + ", ".join(cols)
+
+
+def _written_per_run(r: S.RelTable) -> bool:
+    """Edges written per load (SIGNALS, and any other table carrying run_id and load_id): only
+    those of a live load are part of the study."""
+    names = {n for n, _ in r.properties}
+    return S.RUN_ID in names and S.LOAD_ID in names
+
+
+def _chunks(store: Store, query: str, params: dict, scratch: Path, per_run: list[dict] | None) -> Iterator[pd.DataFrame]:
+    """A query's rows in chunks. The embedded store writes them to Parquet inside the engine in
+    one pass; another store is read run by run (``per_run``: the parameters of each) or whole."""
+    if hasattr(store, "rows_to_parquet"):
+        import pyarrow.parquet as pq
+
+        path = scratch / "rows.parquet"
+        store.rows_to_parquet(query, params, path)
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=_CHUNK):
+                yield batch.to_pandas()
+        finally:
+            path.unlink(missing_ok=True)
+        return
+    for p in per_run if per_run is not None else [params]:
+        yield store.cypher(query, p)
+
+
+def _csv(frame: pd.DataFrame, types: list[tuple[str, str]], path: Path, header: list[str] | None) -> None:
+    """Append rows to a CSV as neo4j-admin reads them: whole numbers without '.0' (a column with
+    nulls comes back as floats), booleans as true/false."""
+    f = frame.copy()
+    for name, ty in types:
+        if ty == "INT64":
+            f[name] = pd.to_numeric(f[name]).round().astype("Int64")
+        elif ty == "BOOLEAN":
+            f[name] = f[name].map({True: "true", False: "false"})
+    f.to_csv(path, index=False, header=header if header else False, mode="w" if header else "a")
 
 
 def export_neo4j_import(
@@ -108,61 +157,103 @@ def export_neo4j_import(
 ) -> str:
     """Write node and relationship CSVs (with headers) for ``neo4j-admin database import full``.
 
-    Reads the store run by run and appends each run's edges to ``signals.csv``, so the
-    export of a large study needs the memory of one run. Returns the command that loads the
-    files into an empty database named ``database``.
+    Every node and relationship table of the schema is written as the store holds it (Run nodes,
+    cell counts, sample sheets, contrasts and whatever else the schema declares), without the
+    edges of replaced or unfinished loads. Tables come out in chunks (the embedded store streams
+    them through Parquet), so the export of a large study needs little memory. Returns the
+    command that loads the files into an empty database named ``database``.
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    runs = store.runs()
+    runs = store.cypher(f"MATCH (run:{S.RUN}) RETURN run.`{S.RUN_ID}` AS r, run.`{S.LOAD_ID}` AS l")
     if runs.empty:
         raise CommgraphError(f"{store.uri} holds no runs to export")
-    runs = _with_time(store, runs)
-    load_id = new_load_id()  # the imported edges all belong to this one load
-    counts = _cell_counts(store)
-    nodes: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    rels: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    # the edges and their summary layer, appended run by run (a build holds whole runs)
-    load_paths = {rel: out / f"{rel.lower()}.csv" for rel in S.LOAD_RELS}
-    for path in load_paths.values():
-        path.unlink(missing_ok=True)
-    for part in _run_tables(store, description=f"exporting {store.uri}", progress=progress):
-        if part.empty:
-            continue
-        frames = build(S.validate(part), load_id=load_id, cell_counts=counts)
-        for label, frame in frames.nodes().items():
-            nodes[label].append(frame)
-        for rel, frame in frames.rels().items():
-            rels[rel].append(frame)
-        for rel, frame in frames.edges_and_summaries().items():
-            _write_rels(rel, frame, load_paths[rel], append=load_paths[rel].exists())
-
+    live = [str(x) for x in runs["l"]]
+    per_run = [{"run_id": str(r), "load_id": str(ld)} for r, ld in zip(runs["r"], runs["l"])]
+    scratch = Path(tempfile.mkdtemp(prefix="commgraph-export-"))
     args = []
-    runs[S.LOAD_ID] = [run_load_id(load_id, r) for r in runs[S.RUN_ID]]  # each run's, as build() gives its edges
-    for label, parts in [*nodes.items(), (S.RUN, [runs])]:
-        t = S.NODE_TABLE[label]
-        f = pd.concat(parts, ignore_index=True).drop_duplicates(subset=t.key)[[n for n, _ in t.properties]]
-        f[":LABEL"] = label
-        path = out / f"{label.lower()}.csv"
-        header = [f"{n}:ID({label})" if n == t.key else f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in t.properties]
-        f.to_csv(path, index=False, header=header + [":LABEL"])
-        args.append(f"--nodes={label}={path.name}")
-    states = pd.concat(nodes[S.CELL_STATE], ignore_index=True).drop_duplicates(subset=S.KEY_PROP)
-    for rel, frame in [*((r, pd.concat(p, ignore_index=True).drop_duplicates()) for r, p in rels.items()),
-                       (S.NEXT, next_edges(states))]:
-        path = out / f"{rel.lower()}.csv"
-        _write_rels(rel, frame, path, append=False)
-        args.append(f"--relationships={rel}={path.name}")
-    args += [f"--relationships={rel}={path.name}" for rel, path in load_paths.items() if path.exists()]
+    try:
+        tables = [(t.label, t.properties, _node_query(t), {}, None,
+                   [f"{n}:ID({t.label})" if n == t.key else f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in t.properties]
+                   + [":LABEL"], "nodes") for t in S.NODE_TABLES]
+        for r in S.REL_TABLES:
+            head = [f":START_ID({r.source})", f":END_ID({r.target})"] + [f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties]
+            if _written_per_run(r):  # live loads only: one seek per run on Neo4j, one filtered pass embedded
+                q = (_rel_query(r, f"WHERE r.`{S.LOAD_ID}` IN $live"), {"live": live},
+                     _rel_query(r, f"WHERE r.`{S.RUN_ID}` = $run_id AND r.`{S.LOAD_ID}` = $load_id"))
+                spec = (r.type, r.properties, q[0] if hasattr(store, "rows_to_parquet") else q[2], q[1], per_run)
+            else:
+                spec = (r.type, r.properties, _rel_query(r), {}, None)
+            tables.append((*spec, head + [":TYPE"], "relationships"))
+        for name, props, query, params, runs_of, header, kind in track(tables, description=f"exporting {store.uri}",
+                                                                       show=progress):
+            path = out / f"{name.lower()}.csv"
+            rows = 0
+            for chunk in _chunks(store, query, params, scratch, runs_of):
+                if chunk.empty:
+                    continue
+                chunk[":LABEL" if kind == "nodes" else ":TYPE"] = name
+                _csv(chunk, list(props), path, header if rows == 0 else None)
+                rows += len(chunk)
+            if rows:
+                args.append(f"--{kind}={name}={path.name}")
+            else:
+                path.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return f"cd {out} && neo4j-admin database import full " + " ".join(args) + f" --overwrite-destination=true {database}"
 
 
-def _write_rels(rel: str, frame: pd.DataFrame, path: Path, *, append: bool) -> None:
-    r = S.REL_TABLE[rel]
-    f = frame[[FROM, TO] + [n for n, _ in r.properties]].copy()
-    for name, ty in r.properties:
-        if ty == "BOOLEAN":  # neo4j-admin reads true/false, not pandas' True/False
-            f[name] = f[name].map({True: "true", False: "false"})
-    f[":TYPE"] = rel
-    header = [f":START_ID({r.source})", f":END_ID({r.target})"] + [f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties]
-    f.to_csv(path, index=False, header=False if append else header + [":TYPE"], mode="a" if append else "w")
+def push_bulk(store: Store, neo4j_admin: str | list[str], *, database: str = "neo4j", overwrite: bool = False,
+              work_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    """Build a Neo4j database from ``store`` with ``neo4j-admin database import full``: the fast
+    path for a first build, when the server's files are on this machine.
+
+    ``neo4j_admin`` is the command that runs neo4j-admin for that server (``$NEO4J_HOME/bin/neo4j-admin``,
+    or e.g. ``tools/neo4j-test-server/server.sh admin``). The server must be stopped (Neo4j
+    Community cannot take one database offline) and ``database`` must not exist unless
+    ``overwrite`` (its contents are then replaced). Indexes and constraints are not part of an
+    import: commgraph creates them on its first write to the server. The CSVs go to a temporary
+    folder in ``work_dir`` (the system's by default; about 270 bytes per SIGNALS edge) and are
+    removed afterwards. Returns the seconds of the export and the import, and the import's counts.
+    """
+    import re
+    import shlex
+    import subprocess
+    import time
+
+    cmd = shlex.split(neo4j_admin) if isinstance(neo4j_admin, str) else list(neo4j_admin)
+    if not cmd:
+        raise CommgraphError("no neo4j-admin command given")
+    out = Path(tempfile.mkdtemp(prefix="commgraph-bulk-", dir=work_dir))
+    try:
+        t0 = time.perf_counter()
+        files = export_neo4j_import(store, out, database=database, progress=progress)
+        export_s = time.perf_counter() - t0
+        args = [a for a in files.split(" import full ", 1)[1].split() if a.startswith(("--nodes=", "--relationships="))]
+        # the database name first: after the variadic --nodes/--relationships it reads as a file
+        argv = [*cmd, "database", "import", "full", database, *args, f"--overwrite-destination={str(overwrite).lower()}"]
+        t0 = time.perf_counter()
+        try:
+            done = subprocess.run(argv, cwd=out, capture_output=True, text=True)
+        except OSError as ex:
+            raise CommgraphError(f"cannot run neo4j-admin ({cmd[0]}): {ex.strerror or ex}") from None
+        import_s = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    text = done.stdout + "\n" + done.stderr
+    if done.returncode != 0:
+        if "database is in use" in text:
+            raise CommgraphError(f"Neo4j database {database!r} is in use: stop the server first "
+                                 "(neo4j-admin import writes the database files offline)")
+        if "already exist" in text:
+            raise CommgraphError(f"Neo4j database {database!r} already exists: pass --overwrite to replace it "
+                                 "(its contents are lost), or push without --bulk to add runs to it")
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith((" ", "\t"))]
+        why = next((ln for ln in lines if "Exception" in ln or "rror" in ln), lines[-1] if lines else "no output")
+        raise CommgraphError(f"neo4j-admin import into {database!r} failed (exit {done.returncode}): {why}")
+    counts = {}
+    for what in ("nodes", "relationships"):
+        m = re.search(rf"Imported:.*?(\d+) {what}" if what == "nodes" else rf"(\d+) {what}", text, re.S)
+        counts[what] = int(m.group(1)) if m else None
+    return {"export_s": export_s, "import_s": import_s, **counts}

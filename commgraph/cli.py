@@ -360,15 +360,43 @@ def query(
 @app.command()
 def push(
     source: Annotated[Path, typer.Option("--from", help="Embedded store to copy from")],
-    target: Annotated[str, typer.Option("--to", help="Neo4j URI to copy into (bolt://…)")],
+    target: Annotated[Optional[str], typer.Option("--to", help="Neo4j URI to copy into (bolt://…); not with --bulk")] = None,
     user: UserOpt = None,
+    bulk: Annotated[bool, typer.Option(
+        "--bulk", help="Build the Neo4j database offline with neo4j-admin database import (server stopped)")] = False,
+    neo4j_home: Annotated[Optional[Path], typer.Option(
+        help="--bulk: the Neo4j installation (runs NEO4J_HOME/bin/neo4j-admin)", envvar="NEO4J_HOME")] = None,
+    neo4j_admin: Annotated[Optional[str], typer.Option(
+        help="--bulk: the neo4j-admin command instead, e.g. 'tools/neo4j-test-server/server.sh admin'")] = None,
+    database: Annotated[str, typer.Option(help="--bulk: the database to build")] = "neo4j",
+    overwrite: Annotated[bool, typer.Option(help="--bulk: replace the database if it exists")] = False,
+    work_dir: Annotated[Optional[Path], typer.Option(help="--bulk: folder for the temporary CSVs")] = None,
 ):
-    """Copy an embedded store into a Neo4j server (runs already there are replaced)."""
-    from ._transfer import copy_store
+    """Copy an embedded store into a Neo4j server (runs already there are replaced), or with
+    --bulk build the server's database from it with neo4j-admin (the server stopped)."""
+    from ._transfer import copy_store, push_bulk
 
-    with _store(str(source), read_only=True) as src, _store(target, user=user) as dst:
-        runs = copy_store(src, dst)
-    err.print(f"copied {len(runs)} run(s) from {source} to {target}", highlight=False, soft_wrap=True)
+    if not bulk:
+        if not target:
+            raise InputError("push needs --to bolt://… (or --bulk with --neo4j-home to build the database offline)")
+        with _store(str(source), read_only=True) as src, _store(target, user=user) as dst:
+            runs = copy_store(src, dst)
+        err.print(f"copied {len(runs)} run(s) from {source} to {target}", highlight=False, soft_wrap=True)
+        return
+    if target:
+        raise InputError("push --bulk writes the database files offline, not through --to; give --neo4j-home")
+    if neo4j_admin is None:
+        if neo4j_home is None:
+            raise InputError("push --bulk needs --neo4j-home (or NEO4J_HOME, or --neo4j-admin)")
+        admin = neo4j_home / "bin" / "neo4j-admin"
+        if not admin.exists():
+            raise InputError(f"no neo4j-admin at {admin}: is --neo4j-home a Neo4j installation?")
+        neo4j_admin = [str(admin)]
+    with _store(str(source), read_only=True) as src:
+        got = push_bulk(src, neo4j_admin, database=database, overwrite=overwrite, work_dir=work_dir)
+    err.print(f"built Neo4j database {database!r} from {source}: {got['nodes']} nodes, {got['relationships']} "
+              f"relationships (export {got['export_s']:.1f} s, import {got['import_s']:.1f} s); start the server "
+              "(commgraph creates its indexes on its first write)", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -63,17 +63,17 @@ def test_neo4j_version_check_needs_5_23():
 @pytest.mark.neo4j
 def test_neo4j_connect_changes_no_schema_and_read_only_refuses_writes(neo4j_store, neo4j_uri):
     neo4j_store.load(synthetic_table())
-    neo4j_store.cypher("DROP INDEX signals_run IF EXISTS")
+    neo4j_store.cypher("DROP INDEX signals_run_load IF EXISTS")
     names = lambda st: set(st.cypher("SHOW INDEXES YIELD name RETURN name")["name"])  # noqa: E731
     with cg.connect(neo4j_uri, read_only=True) as ro:
         _ask(ro)
-        assert "signals_run" not in names(ro)  # connecting to read created nothing
+        assert "signals_run_load" not in names(ro)  # connecting to read created nothing
         with pytest.raises(cg.StoreError, match="read-only"):
             ro.load(synthetic_table(days=(14,)))
         with pytest.raises(Exception, match="(?i)read"):
             ro.cypher("CREATE (:CellType {name: 'x'})")
     with cg.connect(neo4j_uri) as rw:
         _ask(rw)
-        assert "signals_run" not in names(rw)  # nor did connecting to maybe write
+        assert "signals_run_load" not in names(rw)  # nor did connecting to maybe write
         rw.load(synthetic_table(days=(14,)))
-        assert "signals_run" in names(rw)  # the first load makes the schema it needs
+        assert "signals_run_load" in names(rw)  # the first load makes the schema it needs

@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import FROM, TO, GraphFrames, next_edges, node_columns
+from .._graph import FROM, GraphFrames, next_edges, node_columns
 from ..errors import StoreError
 from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, SET_COUNTS, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
                     SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
@@ -248,6 +248,13 @@ class EmbeddedStore(Store):
             if type_ == "INT128" and df[col].dtype.kind == "f":
                 df[col] = df[col].astype("int64") if df[col].notna().all() else df[col].astype("Int64")
         return df
+
+    def rows_to_parquet(self, text: str, parameters: dict[str, Any], path: str | Path) -> None:
+        """Write a query's rows to a Parquet file from inside the engine: one pass, and the rows
+        never all in Python (how a large store is exported). ``path`` is ours, never a user's."""
+        if any(c in str(path) for c in "'\"\\"):
+            raise StoreError(f"cannot export to {path}: quotes or backslashes in the path")
+        self._conn.execute(f"COPY ({text}) TO '{path}'", parameters)
 
     # --- writing ------------------------------------------------------------------------
     def _existing(self, label: str, keys: pd.Series) -> set:

@@ -42,9 +42,12 @@ LOCK = "CommgraphLock"  # a singleton node whose write lock serialises NEXT rebu
 INDEXES = [
     f"CREATE INDEX cellstate_type IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.CELL_TYPE_PROP})",
     f"CREATE INDEX cellstate_day_group IF NOT EXISTS FOR (n:{S.CELL_STATE}) ON (n.{S.DAY}, n.`{S.GROUP}`)",
-    f"CREATE INDEX signals_run IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.RUN_ID})",  # DELETE_STALE
-    f"CREATE INDEX summary_run IF NOT EXISTS FOR ()-[r:{S.SUMMARY}]-() ON (r.{S.RUN_ID})",  # DELETE_STALE
-    f"CREATE INDEX pathway_summary_run IF NOT EXISTS FOR ()-[r:{S.PATHWAY_SUMMARY}]-() ON (r.{S.RUN_ID})",
+    # a run's edges older than a load (DELETE_STALE) and one run's live edges (Store.signals) are one
+    # seek; on run_id alone, the sweep read every edge of the run to compare its load_id
+    f"CREATE INDEX signals_run_load IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.RUN_ID}, r.{S.LOAD_ID})",
+    "DROP INDEX signals_run IF EXISTS",  # stores written before: the index above serves its seeks
+    f"CREATE INDEX summary_run_load IF NOT EXISTS FOR ()-[r:{S.SUMMARY}]-() ON (r.{S.RUN_ID}, r.{S.LOAD_ID})",
+    f"CREATE INDEX pathway_summary_run_load IF NOT EXISTS FOR ()-[r:{S.PATHWAY_SUMMARY}]-() ON (r.{S.RUN_ID}, r.{S.LOAD_ID})",
     f"CREATE INDEX changed_contrast IF NOT EXISTS FOR ()-[r:{S.CHANGED}]-() ON (r.{S.CONTRAST_PROP})",
     # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
     # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
@@ -61,29 +64,36 @@ def _constraints() -> list[str]:
     ]
 
 
-def _signals_query(scalar: set[str], coded: set[str]) -> str:
+def _signals_query(scalar: set[str], coded: set[str], rel: str = S.SIGNALS) -> str:
     """Edges of pair j are rows $pair_start[j] .. $pair_start[j+1]-1; a property is one value
-    ($p), a dictionary entry ($d_p[$v_p[i]]) or one value per edge ($v_p[i])."""
+    ($p), a dictionary entry ($d_p[$v_p[i]]) or one value per edge ($v_p[i]). Any relationship
+    table of the schema written per load goes this way (``rel``)."""
     def value(n: str) -> str:
         return f"$s_{n}" if n in scalar else f"$d_{n}[$v_{n}[i]]" if n in coded else f"$v_{n}[i]"
 
-    props = ", ".join(f"`{n}`: {value(n)}" for n, _ in S.SIGNALS_PROPERTIES)
+    r = S.REL_TABLE[rel]
+    props = ", ".join(f"`{n}`: {value(n)}" for n, _ in r.properties)
     return (
         "UNWIND range(0, size($pair_from) - 1) AS j "
-        f"MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: $pair_from[j]}}) "
-        f"MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: $pair_to[j]}}) "
+        f"MATCH (a:{r.source} {{`{S.NODE_TABLE[r.source].key}`: $pair_from[j]}}) "
+        f"MATCH (b:{r.target} {{`{S.NODE_TABLE[r.target].key}`: $pair_to[j]}}) "
         "UNWIND range($pair_start[j], $pair_start[j + 1] - 1) AS i "
-        f"CREATE (a)-[:{S.SIGNALS} {{{props}}}]->(b)"
+        f"CREATE (a)-[:{rel} {{{props}}}]->(b)"
     )
 
 
-# edges (or summaries) of the run older than load $keep (all with null): a concurrent load's newer edges survive
+# edges (or summaries) of the run older than load $keep (_delete_run: all of them): a concurrent
+# load's newer edges survive. Two statements, not `$keep IS NULL OR ...`, which no index seek serves
 def _delete_stale(rel: str) -> str:
-    return (f"MATCH ()-[r:{rel}]->() WHERE r.{S.RUN_ID} = $run_id AND ($keep IS NULL OR r.{S.LOAD_ID} < $keep) "
+    return (f"MATCH ()-[r:{rel}]->() WHERE r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} < $keep "
             f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n")
 
 
-DELETE_STALE = _delete_stale(S.SIGNALS)
+def _delete_run(rel: str) -> str:
+    return (f"MATCH ()-[r:{rel}]->() WHERE r.{S.RUN_ID} = $run_id "
+            f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n")
+
+
 # the switch: a run points at this load unless a later load of it already switched. Writing the
 # key first takes the node's write lock, so the load_id compared is the last committed one (a
 # WHERE read before the lock could let an earlier load overwrite a later one)
@@ -105,15 +115,16 @@ def _plain(values) -> list:
     return a.tolist()
 
 
-def _signal_batches(sig: pd.DataFrame, size: int):
-    """(Cypher, parameters) for each batch of ``size`` SIGNALS rows, sorted by endpoint pair."""
+def _signal_batches(sig: pd.DataFrame, size: int, rel: str = S.SIGNALS):
+    """(Cypher, parameters) for each batch of ``size`` rows of ``rel`` (SIGNALS by default),
+    sorted by endpoint pair."""
     fcode, fkeys = pd.factorize(sig[FROM])
     tcode, tkeys = pd.factorize(sig[TO])
     order = np.lexsort((tcode, fcode))
     fcode, tcode = fcode[order], tcode[order]
     fkeys, tkeys = np.asarray(fkeys, dtype=object), np.asarray(tkeys, dtype=object)
     scalar, coded, plain = {}, {}, {}
-    for n, _ in S.SIGNALS_PROPERTIES:
+    for n, _ in S.REL_TABLE[rel].properties:
         col = sig[n]
         if col.dtype.kind in "biuf":  # numbers and flags: one value per edge
             plain[n] = col.to_numpy()[order]
@@ -124,7 +135,7 @@ def _signal_batches(sig: pd.DataFrame, size: int):
             scalar[n] = uniq[0] if uniq else None  # one value for the whole load (run_id, load_id, ...)
         else:
             coded[n] = (codes[order], np.asarray(uniq + [None], dtype=object))  # code -1 -> the None at the end
-    query = _signals_query(set(scalar), set(coded))
+    query = _signals_query(set(scalar), set(coded), rel)
     for lo in range(0, len(sig), size):
         f, t = fcode[lo : lo + size], tcode[lo : lo + size]
         starts = np.flatnonzero(np.r_[True, (f[1:] != f[:-1]) | (t[1:] != t[:-1])])
@@ -218,7 +229,8 @@ class Neo4jStore(Store):
     def _sweep(self, run_id: str, keep: str | None) -> None:
         """Delete the run's edges and summaries older than load ``keep`` (all of them when None)."""
         for rel in S.LOAD_RELS:
-            while self._run(_delete_stale(rel), {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
+            query = _delete_run(rel) if keep is None else _delete_stale(rel)
+            while self._run(query, {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
                 pass
 
     # --- writing ------------------------------------------------------------------------
@@ -254,29 +266,40 @@ class Neo4jStore(Store):
         return runs
 
     def _stage(self, frames: GraphFrames) -> None:
-        """Nodes, their links and the SIGNALS edges of one table; invisible until the switch."""
+        """Nodes, their links and the SIGNALS edges of one table; invisible until the switch.
+
+        Only nodes the server lacks are written, with the links that hang off them, in one
+        transaction (as the embedded store does): most of a run's nodes (interactions, genes,
+        pathways) are already there from earlier runs, and a node is never left without its links.
+        """
+        fresh = {}
         for label, frame in frames.nodes().items():
             key = S.NODE_TABLE[label].key
-            # counts are set after the switch, with the run they belong to
-            cols = [c for c in node_columns(label) if c not in (S.N_CELLS, S.FRACTION)]
-            rows = _rows(frame[cols])
-            for i in range(0, len(rows), BATCH):
-                self._run(
-                    f"UNWIND $rows AS row MERGE (n:{label} {{`{key}`: row.`{key}`}}) ON CREATE SET n = row",
-                    {"rows": rows[i : i + BATCH]},
-                )
-        for rel, frame in frames.rels().items():
-            if frame.empty:
-                continue
-            r = S.REL_TABLE[rel]
-            ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
-            rows = _rows(frame)
-            for i in range(0, len(rows), BATCH):
-                self._run(
-                    f"UNWIND $rows AS row MATCH (a:{r.source} {{`{ks}`: row.`{FROM}`}}) "
-                    f"MATCH (b:{r.target} {{`{kt}`: row.`{TO}`}}) MERGE (a)-[:{rel}]->(b)",
-                    {"rows": rows[i : i + BATCH]},
-                )
+            have = self._run(f"UNWIND $keys AS k MATCH (n:{label} {{`{key}`: k}}) RETURN k", {"keys": _plain(frame[key])})
+            fresh[label] = frame[~frame[key].isin({r["k"] for r in have})]
+
+        def nodes(tx) -> None:
+            for label, frame in fresh.items():
+                key = S.NODE_TABLE[label].key
+                # counts are set after the switch, with the run they belong to
+                cols = [c for c in node_columns(label) if c not in (S.N_CELLS, S.FRACTION)]
+                rows = _rows(frame[cols])
+                for i in range(0, len(rows), BATCH):  # MERGE: a concurrent load may create it first
+                    tx.run(f"UNWIND $rows AS row MERGE (n:{label} {{`{key}`: row.`{key}`}}) ON CREATE SET n = row",
+                           rows=rows[i : i + BATCH]).consume()
+            for rel, frame in frames.rels().items():
+                r = S.REL_TABLE[rel]
+                frame = frame[frame[FROM].isin(fresh[r.source][S.NODE_TABLE[r.source].key])]
+                ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
+                rows = _rows(frame)
+                for i in range(0, len(rows), BATCH):
+                    tx.run(f"UNWIND $rows AS row MATCH (a:{r.source} {{`{ks}`: row.`{FROM}`}}) "
+                           f"MATCH (b:{r.target} {{`{kt}`: row.`{TO}`}}) MERGE (a)-[:{rel}]->(b)",
+                           rows=rows[i : i + BATCH]).consume()
+
+        if any(len(f) for f in fresh.values()):
+            with self._driver.session(database=self.database) as session:
+                session.execute_write(nodes)
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
         # the edges' summaries, under the same load ids: invisible until the switch like them, and a
         # killed load's are swept with them
@@ -338,11 +361,12 @@ class Neo4jStore(Store):
                 rows=_rows(frames.counted_states),
             ).consume()
 
-    def _create_signals(self, sig: pd.DataFrame) -> None:
-        """CREATE the edges, ``WRITERS`` batches (transactions) in flight; all are done before the switch."""
+    def _create_signals(self, sig: pd.DataFrame, rel: str = S.SIGNALS) -> None:
+        """CREATE the edges (of SIGNALS, or another table written per load), ``WRITERS`` batches
+        (transactions) in flight; all are done before the switch."""
         size = min(BATCH, SIGNALS_BATCH)  # a smaller BATCH (the kill test's) caps these too
         n = -(-len(sig) // size)
-        batches = track(_signal_batches(sig, size), description=f"Neo4j: {len(sig):,} SIGNALS",
+        batches = track(_signal_batches(sig, size, rel), description=f"Neo4j: {len(sig):,} {rel}",
                         total=n, show=self.progress and n > 1)
         with ThreadPoolExecutor(WRITERS) as pool:
             pending: set = set()
