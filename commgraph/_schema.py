@@ -112,6 +112,9 @@ COUNTED_IN = "COUNTED_IN"
 CHANGED = "CHANGED"
 MEASUREMENT = "Measurement"
 MEASURED = "MEASURED"
+# per run × interaction summary of the SIGNALS edges (written and swept with them, by load_id)
+INTERACTION_SUMMARY = "InteractionSummary"
+HAS_SUMMARY = "HAS_SUMMARY"
 
 # node and edge property names that are not canonical columns
 NAME = "name"
@@ -128,6 +131,10 @@ N_ROWS = "n_rows"
 N_SIGNIFICANT = "n_significant"
 LOADED_AT = "loaded_at"
 ID = "id"
+N_PAIRS = "n_pairs"
+MAX_SCORE = "max_score"
+TOTAL_SCORE = "total_score"
+MIN_PVALUE = "min_pvalue"
 # clinical and lab values of a sample (sample sheets): one record per sample × variable, so a
 # new column of a sheet needs no schema change on either engine
 VARIABLE = "variable"
@@ -171,6 +178,28 @@ class RelTable:
     target: str
     properties: tuple[tuple[str, str], ...] = ()
 
+
+# One node per run × interaction: the interaction's edges in that run counted (n_significant at the
+# default p-value cut 0.05, _queries.SIGNIFICANT), linked from its Interaction node, carrying the
+# run's load_id like its SIGNALS edges: the stores write and sweep it with the edges.
+INTERACTION_SUMMARY_TABLE = NodeTable(
+    INTERACTION_SUMMARY,
+    KEY_PROP,
+    (
+        (KEY_PROP, "STRING"),  # load_id|interaction|day|group
+        (INTERACTION, "STRING"),
+        (RUN_ID, "STRING"),
+        (LOAD_ID, "STRING"),
+        (DAY, "INT64"),
+        (GROUP, "STRING"),
+        (N_PAIRS, "INT64"),
+        (N_SIGNIFICANT, "INT64"),
+        (MAX_SCORE, "DOUBLE"),
+        (TOTAL_SCORE, "DOUBLE"),
+        (MIN_PVALUE, "DOUBLE"),
+    ),
+)
+SUMMARY_PVALUE = 0.05  # the p-value cut n_significant is counted at
 
 NODE_TABLES: tuple[NodeTable, ...] = (
     NodeTable(CELL_TYPE, NAME, ((NAME, "STRING"), (LINEAGE, "STRING"))),
@@ -239,6 +268,7 @@ NODE_TABLES: tuple[NodeTable, ...] = (
             (STALE, "BOOLEAN"),
         ),
     ),
+    INTERACTION_SUMMARY_TABLE,
 )
 
 SIGNALS_PROPERTIES: tuple[tuple[str, str], ...] = (
@@ -289,6 +319,7 @@ REL_TABLES: tuple[RelTable, ...] = (
     RelTable(COUNTED_IN, CELL_STATE, SAMPLE_NODE, ((N_CELLS, "INT64"), (FRACTION, "DOUBLE"))),
     RelTable(MEASURED, SAMPLE_NODE, MEASUREMENT),
     RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES),
+    RelTable(HAS_SUMMARY, INTERACTION_NODE, INTERACTION_SUMMARY),
 )
 
 NODE_TABLE = {t.label: t for t in NODE_TABLES}
