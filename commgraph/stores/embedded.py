@@ -116,7 +116,7 @@ class EmbeddedStore(Store):
         self._open(read_only=read_only or not self._created)
         if self._journal.exists():  # a write was interrupted: finish or undo it before anyone reads
             self._recover()
-        if not self._created and S.INTERACTION_SUMMARY not in self._tables():
+        if not self._created and self._lacks_summaries():
             self._backfill_summaries()
 
     def _open(self, *, read_only: bool) -> None:
@@ -200,9 +200,18 @@ class EmbeddedStore(Store):
                     have.append(name)
             self._order[t.label] = have  # COPY maps by position: the table's order, not the schema's
 
+    def _lacks_summaries(self) -> bool:
+        """No InteractionSummary table, or an empty one beside runs (a backfill killed after the
+        table was created): counts read from table metadata, not by reading rows."""
+        if S.INTERACTION_SUMMARY not in self._tables():
+            return True
+        return (self._conn.execute(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(*)").get_next()[0] == 0
+                and self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() RETURN count(*)").get_next()[0] > 0)
+
     def _backfill_summaries(self) -> None:
         """A store written before InteractionSummary existed: create it from the live SIGNALS edges
-        (one aggregation; a 10M-edge store takes seconds), so the questions reading it answer."""
+        (one aggregation over every edge: 3 minutes for 10M edges on a busy 2-core machine), so the
+        questions reading it answer."""
         if not self._may_write:
             warnings.warn(f"{self.path} was written by an older commgraph and lacks the interaction summary; "
                           "open it once without read_only=True to add it (interaction_catalogue needs it)",
