@@ -115,7 +115,7 @@ def test_an_older_store_gains_its_summaries(tmp_path):
         assert st.query("interaction_catalogue")["n_runs"].sum() == 6
 
 
-def _many_interactions(n: int = 200) -> pd.DataFrame:
+def _many_interactions(n: int = 1000) -> pd.DataFrame:
     """A study of many interactions (as real ones are: ~3k), so that Neo4j's planner weighs an index
     seek by interaction name against a scan with realistic selectivity."""
     rng = np.random.default_rng(0)
@@ -163,4 +163,4 @@ def test_a_given_interaction_is_an_index_seek_on_neo4j(neo4j_store):
         scans = [o for o in ops if ("RelationshipIndexScan" in o[0] or "RelationshipTypeScan" in o[0]
                                     or "AllNodesScan" in o[0]) and o[2]]
         assert not scans, (name, params, scans)
-        assert n_edges == 6400
+        assert n_edges == 32000
