@@ -20,9 +20,8 @@
 // join on the name); a ligand or receptor alone goes through the Interaction nodes' names. Without
 // any of them, every edge is read.
 // (A parameter's first use types it on LadybugDB: each is compared to a string before `IS NULL` alone.
-// The receiver is filtered after a WITH in the anchored branches, and the first leaves b unlabelled
-// (SIGNALS only joins CellStates): else Neo4j's planner scans every CellState for b and expands into
-// each sender × receiver pair, 17M db hits at 1M edges.)
+// The first branch leaves b unlabelled (SIGNALS only joins CellStates): with the label Neo4j's planner
+// scanned every CellState for b and expanded into each sender × receiver pair, 17M db hits at 1M edges.)
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
   AND coalesce($significant_only, true) IN [true, false]
@@ -41,11 +40,11 @@ WHERE a.cell_type = $sender AND r.interaction IN names AND r.load_id IN live
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
-WITH a, r, b WHERE (b.cell_type = $receiver OR $receiver IS NULL)
 WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
      count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
      avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
@@ -65,11 +64,11 @@ WHERE r.interaction = $interaction AND r.load_id IN live
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
-WITH a, r, b WHERE (b.cell_type = $receiver OR $receiver IS NULL)
 WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
      count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
      avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
@@ -95,11 +94,11 @@ WHERE r.interaction = nm AND r.load_id IN live
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)
   AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
   AND (a.`group` = $`group` OR $`group` IS NULL)
   AND (r.method = $method OR $method IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
   AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
-WITH a, r, b WHERE (b.cell_type = $receiver OR $receiver IS NULL)
 WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
      count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
      avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
