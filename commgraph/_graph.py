@@ -50,6 +50,10 @@ class GraphFrames:
     def edges_and_summaries(self) -> dict[str, pd.DataFrame]:
         """The relationships that belong to this load's runs (load_id): SIGNALS and their summaries."""
         return {S.SIGNALS: self.signals, S.SUMMARY: self.summary, S.PATHWAY_SUMMARY: self.pathway_summary}
+    # per run × interaction summary of ``signals`` (see interaction_summaries), new nodes of every load
+    interaction_summaries: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=node_columns(S.INTERACTION_SUMMARY)))
+    has_summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[FROM, TO]))
 
     def nodes(self) -> dict[str, pd.DataFrame]:
         return {
@@ -60,6 +64,7 @@ class GraphFrames:
             S.GENE: self.genes,
             S.PATIENT_NODE: self.patients,
             S.SAMPLE_NODE: self.samples,
+            S.INTERACTION_SUMMARY: self.interaction_summaries,
         }
 
     def rels(self) -> dict[str, pd.DataFrame]:
@@ -71,6 +76,7 @@ class GraphFrames:
             S.HAS_LIGAND: self.has_ligand,
             S.HAS_RECEPTOR: self.has_receptor,
             S.OF_PATIENT: self.of_patient,
+            S.HAS_SUMMARY: self.has_summary,
         }
 
     @property
@@ -287,6 +293,7 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     from_sample = from_sample[~from_sample[S.SAMPLE].str.contains(";")]  # a run of many samples links none
     from_sample = pd.DataFrame({FROM: from_sample[S.RUN_ID].to_numpy(), TO: from_sample[S.SAMPLE].to_numpy()})
     summary, pathway_summary = summaries(sig)
+    isum = interaction_summaries(summary_rows(t, load_id))
     return GraphFrames(
         runs=runs,
         cell_types=cell_types,
@@ -308,6 +315,8 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
         counted_in=counted_in,
         summary=summary,
         pathway_summary=pathway_summary,
+        interaction_summaries=isum,
+        has_summary=pd.DataFrame({FROM: isum[S.INTERACTION].to_numpy(), TO: isum[S.KEY_PROP].to_numpy()}),
     )
 
 
@@ -362,6 +371,48 @@ def run_chunks(table: pd.DataFrame, cell_counts: pd.DataFrame | None, max_rows: 
             counts = cell_counts[counts_part == k].reset_index(drop=True)
         yield part, counts
         del part, at
+
+
+def summary_rows(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
+    """Per run × interaction (× day × group, one of each in a usual run) of a validated table: its
+    edges counted, as interaction_summaries takes them. n_significant is _queries.SIGNIFICANT at
+    $pvalue = S.SUMMARY_PVALUE (a missing p-value passes). Grouped on the columns' integer codes."""
+    if len(t) == 0:
+        return pd.DataFrame(columns=[S.RUN_ID, S.LOAD_ID, S.INTERACTION, S.DAY, S.GROUP, S.N_PAIRS,
+                                     S.N_SIGNIFICANT, S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE])
+    run = pd.Categorical(t[S.RUN_ID])
+    inter = pd.Categorical(t[S.INTERACTION])
+    sig = t[S.SIGNIFICANT].to_numpy(dtype=bool) & ~(t[S.PVALUE].to_numpy(dtype=float) > S.SUMMARY_PVALUE)
+    g = pd.DataFrame({"r": run.codes, "i": inter.codes, "s": t[S.SCORE].to_numpy(dtype=float),
+                      "p": t[S.PVALUE].to_numpy(dtype=float), "sig": sig, "d": t[S.DAY].to_numpy()})
+    g["grp"] = pd.Categorical(t[S.GROUP]).codes
+    a = g.groupby(["r", "i", "d", "grp"], sort=True).agg(
+        n=("s", "size"), nsig=("sig", "sum"), mx=("s", "max"), tot=("s", "sum"), mn=("p", "min")).reset_index()
+    runs = np.asarray(run.categories, dtype=object)[a["r"].to_numpy()]
+    return pd.DataFrame({
+        S.RUN_ID: runs,
+        S.LOAD_ID: [run_load_id(load_id, r) for r in runs] if len(runs) else [],
+        S.INTERACTION: np.asarray(inter.categories, dtype=object)[a["i"].to_numpy()],
+        S.DAY: a["d"].astype("int64").to_numpy(),
+        S.GROUP: np.asarray(pd.Categorical(t[S.GROUP]).categories, dtype=object)[a["grp"].to_numpy()],
+        S.N_PAIRS: a["n"].astype("int64").to_numpy(),
+        S.N_SIGNIFICANT: a["nsig"].astype("int64").to_numpy(),
+        S.MAX_SCORE: a["mx"].to_numpy(),
+        S.TOTAL_SCORE: a["tot"].to_numpy(),
+        S.MIN_PVALUE: a["mn"].to_numpy(),
+    })
+
+
+def interaction_summaries(rows: pd.DataFrame) -> pd.DataFrame:
+    """InteractionSummary nodes from per run × interaction rows (summary_rows, or the same
+    aggregation read back from a store's SIGNALS for a store written before the summary existed)."""
+    out = rows.copy()
+    out[S.KEY_PROP] = (out[S.LOAD_ID].astype(str) + S.KEY_SEP + _keys(out[S.INTERACTION], out[S.DAY], out[S.GROUP])
+                       if len(out) else np.array([], dtype=object))
+    out = out[node_columns(S.INTERACTION_SUMMARY)].reset_index(drop=True)
+    for c in (S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE):
+        out[c] = _nullable(out[c].astype(float))
+    return out
 
 
 def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:

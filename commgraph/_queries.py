@@ -48,6 +48,10 @@ RANGES = {  # name -> (low, high, low included)
 # is no filter.
 SIGNIFICANT = "r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)"
 SIGNIFICANT_FILTER = f"(({SIGNIFICANT}) OR NOT coalesce($significant_only, false))"
+# which path a question takes for n_significant: the per run × interaction summaries count it at
+# this cut (InteractionSummary, S.SUMMARY_PVALUE); any other $pvalue reads the SIGNALS edges
+SUMMARY_CUT = f"coalesce($pvalue, 1.0) = {S.SUMMARY_PVALUE}"
+DETAIL_CUT = f"coalesce($pvalue, 1.0) <> {S.SUMMARY_PVALUE}"
 
 # --- the guard: what a query checks itself, for Neo4j Browser (the Python API checks first) -----
 #
@@ -295,6 +299,12 @@ class QuerySpec:
         if list(df.columns) != list(self.returns):
             raise AssertionError(f"{self.path}: returns {list(df.columns)}, header says {list(self.returns)}")
         df = df.reset_index(drop=True)
+        for col in df.columns:
+            # a count summed from integers (InteractionSummary.n_pairs): LadybugDB sums INT64 to
+            # INT128, which reaches pandas as float; counts are integers on both engines
+            if col.startswith("n_") and df[col].dtype.kind == "f" and len(df) and df[col].notna().all() \
+                    and (df[col] % 1 == 0).all():
+                df[col] = df[col].astype("int64")
         for col in df.columns:  # the graph files' nodes and edges: one form from both engines
             if df[col].dtype == object and any(_is_element(v) for v in df[col]):
                 df[col] = [element_properties(v) for v in df[col]]

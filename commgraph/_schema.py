@@ -116,6 +116,9 @@ MEASURED = "MEASURED"
 # aggregating questions read at their default filters (see commgraph._graph.summaries)
 SUMMARY = "SUMMARY"
 PATHWAY_SUMMARY = "PATHWAY_SUMMARY"
+# per run × interaction summary of the SIGNALS edges (written and swept with them, by load_id)
+INTERACTION_SUMMARY = "InteractionSummary"
+HAS_SUMMARY = "HAS_SUMMARY"
 
 # node and edge property names that are not canonical columns
 NAME = "name"
@@ -132,6 +135,8 @@ N_ROWS = "n_rows"
 N_SIGNIFICANT = "n_significant"
 LOADED_AT = "loaded_at"
 ID = "id"
+N_PAIRS = "n_pairs"
+MIN_PVALUE = "min_pvalue"
 # clinical and lab values of a sample (sample sheets): one record per sample × variable, so a
 # new column of a sheet needs no schema change on either engine
 VARIABLE = "variable"
@@ -187,6 +192,27 @@ class RelTable:
     target: str
     properties: tuple[tuple[str, str], ...] = ()
 
+
+# One node per run × interaction: the interaction's edges in that run counted (n_significant at the
+# default p-value cut 0.05, _queries.SIGNIFICANT), linked from its Interaction node, carrying the
+# run's load_id like its SIGNALS edges: the stores write and sweep it with the edges.
+INTERACTION_SUMMARY_TABLE = NodeTable(
+    INTERACTION_SUMMARY,
+    KEY_PROP,
+    (
+        (KEY_PROP, "STRING"),  # load_id|interaction|day|group
+        (INTERACTION, "STRING"),
+        (RUN_ID, "STRING"),
+        (LOAD_ID, "STRING"),
+        (DAY, "INT64"),
+        (GROUP, "STRING"),
+        (N_PAIRS, "INT64"),
+        (N_SIGNIFICANT, "INT64"),
+        (MAX_SCORE, "DOUBLE"),
+        (TOTAL_SCORE, "DOUBLE"),
+        (MIN_PVALUE, "DOUBLE"),
+    ),
+)
 
 NODE_TABLES: tuple[NodeTable, ...] = (
     NodeTable(CELL_TYPE, NAME, ((NAME, "STRING"), (LINEAGE, "STRING"))),
@@ -255,6 +281,7 @@ NODE_TABLES: tuple[NodeTable, ...] = (
             (STALE, "BOOLEAN"),
         ),
     ),
+    INTERACTION_SUMMARY_TABLE,
 )
 
 SIGNALS_PROPERTIES: tuple[tuple[str, str], ...] = (
@@ -323,6 +350,7 @@ REL_TABLES: tuple[RelTable, ...] = (
     RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES),
     RelTable(SUMMARY, CELL_STATE, CELL_STATE, SUMMARY_PROPERTIES),
     RelTable(PATHWAY_SUMMARY, CELL_STATE, CELL_STATE, PATHWAY_SUMMARY_PROPERTIES),
+    RelTable(HAS_SUMMARY, INTERACTION_NODE, INTERACTION_SUMMARY),
 )
 # relationships that belong to one load of a run (load_id): written in the same step as the
 # SIGNALS edges, hidden and swept by the same rule

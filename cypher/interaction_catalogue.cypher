@@ -10,23 +10,30 @@
 // One row per group and day the interaction was seen in (any sender, receiver, significant or not),
 // ordered by interaction, group, day; after them, one row per interaction no live run shows, with
 // group and day null and counts 0. n_pairs: sender × receiver edges (× samples).
+// Every branch starts from the Interaction nodes the filters leave. At the default p-value cut the
+// counts come from the per run × interaction summaries (InteractionSummary, written with the edges);
+// at another cut (first branch) from the interaction's SIGNALS edges, looked up by interaction name.
+// Counts are sums (sum(1), sum(0)) in every branch: LadybugDB sums integers to INT128, and the
+// branches of a UNION must agree in type.
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
-MATCH (a:CellState)-[r:SIGNALS]->(:CellState)
-WHERE r.load_id IN live
-  AND (r.interaction = $interaction OR $interaction IS NULL)
-  AND (r.ligand = $ligand OR $ligand IS NULL)
-  AND (r.receptor = $receptor OR $receptor IS NULL)
-WITH r.interaction AS nm, a.`group` AS g, a.day AS d,
-     count(DISTINCT r.run_id) AS n, count(r) AS np,
-     count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
-     max(r.score) AS max_s
 MATCH (i:Interaction)
-WHERE i.name = nm
+WHERE coalesce($pvalue, 1.0) <> 0.05
+  AND (i.name = $interaction OR $interaction IS NULL)
+  AND (i.ligand = $ligand OR $ligand IS NULL)
+  AND (i.receptor = $receptor OR $receptor IS NULL)
   AND (i.pathway = $pathway OR $pathway IS NULL)
   AND (EXISTS { MATCH (i)-[:HAS_LIGAND]->(x:Gene) WHERE x.symbol = $gene }
        OR EXISTS { MATCH (i)-[:HAS_RECEPTOR]->(x:Gene) WHERE x.symbol = $gene }
        OR $gene IS NULL)
+WITH live, i, i.name AS nm
+MATCH (a:CellState)-[r:SIGNALS]->(:CellState)
+WHERE r.interaction = nm AND r.load_id IN live
+  AND CASE WHEN coalesce($pvalue, 1.0) <> 0.05 THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+WITH i, a.`group` AS g, a.day AS d,
+     count(DISTINCT r.run_id) AS n, sum(1) AS np,
+     sum(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 ELSE 0 END) AS nsig,
+     max(r.score) AS max_s
 OPTIONAL MATCH (i)-[:HAS_LIGAND]->(lg:Gene)
 WITH i, g, d, n, np, nsig, max_s, lg ORDER BY lg.symbol SKIP 0
 WITH i, g, d, n, np, nsig, max_s, collect(lg.symbol) AS lgs
@@ -40,9 +47,32 @@ ORDER BY interaction, `group`, day
 UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
-OPTIONAL MATCH (:CellState)-[r:SIGNALS]->(:CellState)
-WHERE r.load_id IN live
-WITH live, collect(DISTINCT r.interaction) AS seen  // grouped by live: no row when the guard left none
+MATCH (i:Interaction)
+WHERE coalesce($pvalue, 1.0) = 0.05
+  AND (i.name = $interaction OR $interaction IS NULL)
+  AND (i.ligand = $ligand OR $ligand IS NULL)
+  AND (i.receptor = $receptor OR $receptor IS NULL)
+  AND (i.pathway = $pathway OR $pathway IS NULL)
+  AND (EXISTS { MATCH (i)-[:HAS_LIGAND]->(x:Gene) WHERE x.symbol = $gene }
+       OR EXISTS { MATCH (i)-[:HAS_RECEPTOR]->(x:Gene) WHERE x.symbol = $gene }
+       OR $gene IS NULL)
+OPTIONAL MATCH (i)-[:HAS_LIGAND]->(lg:Gene)
+WITH live, i, lg ORDER BY lg.symbol SKIP 0
+WITH live, i, collect(lg.symbol) AS lgs
+OPTIONAL MATCH (i)-[:HAS_RECEPTOR]->(rg:Gene)
+WITH live, i, lgs, rg ORDER BY rg.symbol SKIP 0
+WITH live, i, lgs, collect(rg.symbol) AS rgs
+MATCH (i)-[:HAS_SUMMARY]->(s:InteractionSummary)
+WHERE s.load_id IN live
+WITH i, lgs, rgs, s.`group` AS g, s.day AS d, count(DISTINCT s.run_id) AS n, sum(s.n_pairs) AS np,
+     sum(s.n_significant) AS nsig, max(s.max_score) AS max_s
+RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.pathway AS pathway,
+       i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes, g AS `group`, d AS day,
+       n AS n_runs, np AS n_pairs, nsig AS n_significant, max_s AS max_score
+ORDER BY interaction, `group`, day
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
 MATCH (i:Interaction)
 WHERE (i.name = $interaction OR $interaction IS NULL)
   AND (i.ligand = $ligand OR $ligand IS NULL)
@@ -51,15 +81,15 @@ WHERE (i.name = $interaction OR $interaction IS NULL)
   AND (EXISTS { MATCH (i)-[:HAS_LIGAND]->(x:Gene) WHERE x.symbol = $gene }
        OR EXISTS { MATCH (i)-[:HAS_RECEPTOR]->(x:Gene) WHERE x.symbol = $gene }
        OR $gene IS NULL)
-  AND NOT i.name IN seen
+  AND NOT EXISTS { MATCH (i)-[:HAS_SUMMARY]->(s:InteractionSummary) WHERE s.load_id IN live }
 OPTIONAL MATCH (i)-[:HAS_LIGAND]->(lg:Gene)
 WITH i, lg ORDER BY lg.symbol SKIP 0
 WITH i, collect(lg.symbol) AS lgs
 OPTIONAL MATCH (i)-[:HAS_RECEPTOR]->(rg:Gene)
 WITH i, lgs, rg ORDER BY rg.symbol SKIP 0
-WITH i, lgs, collect(rg.symbol) AS rgs
+WITH i, lgs, collect(rg.symbol) AS rgs, sum(0) AS zero
 RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.pathway AS pathway,
        i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes,
        CASE WHEN false THEN i.name END AS `group`, CASE WHEN false THEN 0 END AS day,
-       0 AS n_runs, 0 AS n_pairs, 0 AS n_significant, CASE WHEN false THEN 0.0 END AS max_score
+       0 AS n_runs, zero AS n_pairs, zero AS n_significant, CASE WHEN false THEN 0.0 END AS max_score
 ORDER BY interaction

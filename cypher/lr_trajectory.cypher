@@ -11,13 +11,112 @@
 // $min_score float = 0.0 — only interactions scoring at least this (null: no cut)
 // returns: interaction, sender, receiver, group, day, n_runs, n_significant, mean_score, max_score, min_pvalue
 // :params {ligand: null, receptor: null, interaction: null, sender: null, receiver: null, group: null, method: null, pvalue: 0.05, significant_only: false, min_score: 0.0}
+// Given an interaction, ligand or receptor, the edges are looked up by interaction name after the
+// Interaction nodes the filters leave (Neo4j: an index seek on SIGNALS.interaction); with a sender
+// too, the first branch lets the engine start from the sender's CellStates instead, with the names
+// as a list (LadybugDB has no relationship property index: measured at 10M edges, its scan of every
+// edge by name takes seconds, the sender's edges a tenth of that). Without a sender, an interaction
+// given by name is compared to the parameter itself (on LadybugDB a filtered scan ~2× faster than a
+// join on the name); a ligand or receptor alone goes through the Interaction nodes' names. Without
+// any of them, every edge is read.
+// (A parameter's first use types it on LadybugDB: each is compared to a string before `IS NULL` alone.
+// The first branch leaves b unlabelled (SIGNALS only joins CellStates): with the label Neo4j's planner
+// scanned every CellState for b and expanded into each sender × receiver pair, 17M db hits at 1M edges.)
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
+MATCH (ix:Interaction)
+WHERE (ix.name = $interaction OR $interaction IS NULL)
+  AND (ix.ligand = $ligand OR $ligand IS NULL)
+  AND (ix.receptor = $receptor OR $receptor IS NULL)
+  AND NOT ($interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL)
+WITH live, collect(ix.name) AS names
+WHERE size(names) > 0
+MATCH (a:CellState)-[r:SIGNALS]->(b)
+WHERE a.cell_type = $sender AND r.interaction IN names AND r.load_id IN live
+  AND CASE WHEN $sender IS NOT NULL AND NOT ($interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL) THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
+WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
+     count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
+     avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
+RETURN i AS interaction, src AS sender, dst AS receiver, g AS `group`, d AS day, n AS n_runs, nsig AS n_significant,
+       mean_s AS mean_score, max_s AS max_score, min_p AS min_pvalue
+ORDER BY interaction, sender, receiver, `group`, day
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
+WITH live, 1 AS one WHERE $interaction IS NOT NULL AND $sender IS NULL
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.interaction = $interaction AND r.load_id IN live
+  AND CASE WHEN $interaction IS NOT NULL AND $sender IS NULL THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
+WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
+     count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
+     avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
+RETURN i AS interaction, src AS sender, dst AS receiver, g AS `group`, d AS day, n AS n_runs, nsig AS n_significant,
+       mean_s AS mean_score, max_s AS max_score, min_p AS min_pvalue
+ORDER BY interaction, sender, receiver, `group`, day
+UNION ALL
+MATCH (run:Run) WITH collect(run.load_id) AS live
+WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
+  AND coalesce($significant_only, true) IN [true, false]
+  AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
+  AND EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
+MATCH (ix:Interaction)
+WHERE (ix.name = $interaction OR $interaction IS NULL)
+  AND (ix.ligand = $ligand OR $ligand IS NULL)
+  AND (ix.receptor = $receptor OR $receptor IS NULL)
+  AND NOT ($interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL)
+  AND $interaction IS NULL AND $sender IS NULL
+WITH live, ix.name AS nm
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
+WHERE r.interaction = nm AND r.load_id IN live
+  AND CASE WHEN $interaction IS NULL AND $sender IS NULL AND NOT ($ligand IS NULL AND $receptor IS NULL) THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND (r.ligand = $ligand OR $ligand IS NULL)
+  AND (r.receptor = $receptor OR $receptor IS NULL)
+  AND (r.interaction = $interaction OR $interaction IS NULL)
+  AND (a.cell_type = $sender OR $sender IS NULL)
+  AND (b.cell_type = $receiver OR $receiver IS NULL)
+  AND (a.`group` = $`group` OR $`group` IS NULL)
+  AND (r.method = $method OR $method IS NULL)
+  AND (r.score >= $min_score OR $min_score IS NULL)
+  AND ((r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0)) OR NOT coalesce($significant_only, false))
+WITH r.interaction AS i, a.cell_type AS src, b.cell_type AS dst, a.`group` AS g, a.day AS d,
+     count(DISTINCT r.run_id) AS n, count(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 END) AS nsig,
+     avg(r.score) AS mean_s, max(r.score) AS max_s, min(r.pvalue) AS min_p
+RETURN i AS interaction, src AS sender, dst AS receiver, g AS `group`, d AS day, n AS n_runs, nsig AS n_significant,
+       mean_s AS mean_score, max_s AS max_score, min_p AS min_pvalue
+ORDER BY interaction, sender, receiver, `group`, day
+UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
   AND coalesce($significant_only, true) IN [true, false]
   AND (coalesce($min_score, 0.0) >= 0.0 OR coalesce($min_score, 0.0) < 0.0)
   AND EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
-WHERE r.load_id IN live
+WHERE $interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL AND r.load_id IN live
+  AND CASE WHEN $interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)

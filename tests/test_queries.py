@@ -424,6 +424,8 @@ CASES = [
     ("lr_trajectory", {"ligand": "ICAM1", "sender": MX1, "group": "high", "significant_only": True}),
     ("lr_trajectory", {"receptor": "CD74", "method": CPDB, "pvalue": 0.01}),
     ("lr_trajectory", {"ligand": "RETN", "min_score": None}),
+    ("lr_trajectory", {"sender": MX1, "receiver": CD4T}),  # no interaction given: every edge is read
+    ("lr_trajectory", {"interaction": ICAM, "sender": MX1}),
     ("pathway_flow", {}),
     ("pathway_flow", {"group": "high", "sender": MX1}),
     ("pathway_flow", {"receiver": TREG, "day": 7}),
@@ -471,6 +473,8 @@ CASES = [
     ("interaction_catalogue", {"pathway": "CD86", "pvalue": None}),
     ("interaction_catalogue", {"ligand": "LGALS9", "receptor": "HAVCR2"}),
     ("interaction_catalogue", {"gene": "CAP1"}),
+    ("interaction_catalogue", {"interaction": ICAM, "pvalue": 0.01}),  # another cut: the detail edges
+    ("interaction_catalogue", {"gene": "ITGB2", "pvalue": 0.5}),
 ]
 
 
@@ -891,12 +895,12 @@ def test_hints_name_valid_values(study):
 def test_significance_is_said_one_way_in_every_file():
     """The predicate was pasted 13 times in 9 files; now every file says commgraph._queries'
     SIGNIFICANT (or SIGNIFICANT_FILTER) verbatim, and nothing else reads r.significant."""
-    from commgraph._queries import SIGNIFICANT, SIGNIFICANT_FILTER
+    from commgraph._queries import DETAIL_CUT, SIGNIFICANT, SIGNIFICANT_FILTER, SUMMARY_CUT
 
     users = 0
     for spec in _all().values():
         body = "\n".join(line for line in spec.text.splitlines() if not line.startswith("//"))
-        rest = body.replace(SIGNIFICANT_FILTER, "").replace(SIGNIFICANT, "")
+        rest = body.replace(SIGNIFICANT_FILTER, "").replace(SIGNIFICANT, "").replace(SUMMARY_CUT, "").replace(DETAIL_CUT, "")
         for carry in GUARD_CARRY:  # the guard checks $pvalue's and $significant_only's types (tested below)
             rest = rest.replace("\n".join(guard_lines(spec.params, carry)), "")
         # the path line (summary layer or detail edges) and the summary's count and score pickers

@@ -118,6 +118,27 @@ RETURN a.{S.KEY_PROP} AS from_key, b.{S.KEY_PROP} AS to_key, r.{S.RUN_ID} AS {S.
        sum(CASE WHEN NOT {_KEPT} AND {_SIG} THEN r.{S.SCORE} ELSE 0.0 END) AS {S.SIGNIFICANT_NEGATIVE_SCORE}
 """
 
+def sweep_summaries(run_ids: list[str] | None) -> tuple[str, dict]:
+    """InteractionSummary nodes no live Run points at (of these runs; of all when None), deleted
+    like the SIGNALS edges they summarise."""
+    only = f"s.{S.RUN_ID} IN $ids AND " if run_ids is not None else ""
+    return (f"MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live "
+            f"MATCH (s:{S.INTERACTION_SUMMARY}) WHERE {only}NOT s.{S.LOAD_ID} IN live DETACH DELETE s",
+            {"ids": run_ids} if run_ids is not None else {})
+
+
+# per run × interaction aggregation of the live SIGNALS edges: what build() writes as
+# InteractionSummary nodes, read back to fill them into a store written before they existed
+INTERACTION_SUMMARY_BACKFILL = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(:{S.CELL_STATE})
+WHERE r.{S.LOAD_ID} IN live
+RETURN r.{S.RUN_ID} AS {S.RUN_ID}, r.{S.LOAD_ID} AS {S.LOAD_ID}, r.{S.INTERACTION} AS {S.INTERACTION},
+       a.{S.DAY} AS {S.DAY}, a.`{S.GROUP}` AS `{S.GROUP}`, count(r) AS {S.N_PAIRS},
+       count(CASE WHEN r.{S.SIGNIFICANT} AND coalesce(r.{S.PVALUE}, 0.0) <= $pvalue THEN 1 END) AS {S.N_SIGNIFICANT},
+       max(r.{S.SCORE}) AS {S.MAX_SCORE}, sum(r.{S.SCORE}) AS {S.TOTAL_SCORE}, min(r.{S.PVALUE}) AS {S.MIN_PVALUE}
+"""
+
 # per-sample counts of the given day × group splits, to pool onto their CellStates
 COUNTED_AT = f"""
 UNWIND $splits AS sp

@@ -35,10 +35,10 @@ from typing import Any
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import FROM, GraphFrames, next_edges, node_columns
+from .._graph import FROM, TO, GraphFrames, interaction_summaries, next_edges, node_columns
 from ..errors import StoreError
 from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, SET_COUNTS, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
-                    SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
+                    SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, INTERACTION_SUMMARY_BACKFILL, Store, sweep_summaries)
 
 # rows per COPY statement; all of them still go in the stage's one transaction
 COPY_ROWS = 250_000
@@ -118,6 +118,8 @@ class EmbeddedStore(Store):
             self._add_summaries()
         if self._journal.exists():  # a write was interrupted: finish or undo it before anyone reads
             self._recover()
+        if not self._created and self._lacks_interaction_summaries():
+            self._backfill_interaction_summaries()
 
     def _open(self, *, read_only: bool) -> None:
         import ladybug
@@ -213,6 +215,29 @@ class EmbeddedStore(Store):
                     self._conn.execute(f"ALTER TABLE {t.label} ADD `{name}` {type_}")
                     have.append(name)
             self._order[t.label] = have  # COPY maps by position: the table's order, not the schema's
+
+    def _lacks_interaction_summaries(self) -> bool:
+        """No InteractionSummary table, or an empty one beside runs (a backfill killed after the
+        table was created): counts read from table metadata, not by reading rows."""
+        if S.INTERACTION_SUMMARY not in self._tables():
+            return True
+        return (self._conn.execute(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(*)").get_next()[0] == 0
+                and self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() RETURN count(*)").get_next()[0] > 0)
+
+    def _backfill_interaction_summaries(self) -> None:
+        """A store written before InteractionSummary existed: create it from the live SIGNALS edges
+        (one aggregation over every edge: 3 minutes for 10M edges on a busy 2-core machine), so the
+        questions reading it answer."""
+        if not self._may_write:
+            warnings.warn(f"{self.path} was written by an older commgraph and lacks the interaction summary; "
+                          "open it once without read_only=True to add it (interaction_catalogue needs it)",
+                          stacklevel=3)
+            return
+        self._writable()  # creates the table
+        nodes = interaction_summaries(self.cypher(INTERACTION_SUMMARY_BACKFILL, {"pvalue": S.SUMMARY_PVALUE}))
+        with self._transaction():
+            self._copy(S.INTERACTION_SUMMARY, nodes[self._order[S.INTERACTION_SUMMARY]])
+            self._copy(S.HAS_SUMMARY, pd.DataFrame({FROM: nodes[S.INTERACTION], TO: nodes[S.KEY_PROP]}))
 
     def _writable(self) -> None:
         """Reopen for writing before the first write (refused when opened with read_only=True)."""
@@ -435,14 +460,16 @@ class EmbeddedStore(Store):
             st["fresh"][label] = st["fresh"].get(label, []) + f[S.NODE_TABLE[label].key].tolist()
         st["load_ids"] += frames.runs[S.LOAD_ID].tolist()
         self._journal_write("stage", **st)
+        # the new node each link hangs off, and its end (HAS_SUMMARY: the summary, always new)
         owner = {S.OF_TYPE: S.CELL_STATE, S.IN_PATHWAY: S.INTERACTION_NODE,
-                 S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE, S.OF_PATIENT: S.SAMPLE_NODE}
+                 S.HAS_LIGAND: S.INTERACTION_NODE, S.HAS_RECEPTOR: S.INTERACTION_NODE, S.OF_PATIENT: S.SAMPLE_NODE,
+                 S.HAS_SUMMARY: S.INTERACTION_SUMMARY}
         with self._transaction():
             for label, frame in fresh.items():
                 self._copy(label, frame[self._order[label]])
             for rel, frame in frames.rels().items():
                 new = set(fresh[owner[rel]][S.NODE_TABLE[owner[rel]].key])
-                self._copy(rel, frame[frame[FROM].isin(new)])
+                self._copy(rel, frame[frame[TO if rel == S.HAS_SUMMARY else FROM].isin(new)])
             for rel, frame in frames.edges_and_summaries().items():  # SIGNALS and their summaries, one transaction
                 self._copy(rel, frame)
 
@@ -477,6 +504,7 @@ class EmbeddedStore(Store):
                     c.execute(f"MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live "
                               f"MATCH ()-[r:{rel}]->() WHERE {only}NOT r.{S.LOAD_ID} IN live DELETE r",
                               {"ids": run_ids} if run_ids is not None else {})
+                c.execute(*sweep_summaries(run_ids))
         if self._orphan_states():
             with self._transaction():
                 self._drop_orphans()

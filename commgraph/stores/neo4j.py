@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from .. import _schema as S
-from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, next_edges, node_columns, pooled_counts
+from .._graph import FROM, SIGNAL_COLUMNS, TO, GraphFrames, interaction_summaries, next_edges, node_columns, pooled_counts
 from .._progress import track
 from ..errors import StoreError
 from ._base import (CELL_STATES, COUNTED_AT, DELETE_COUNTED_IN, MARK_STALE, SET_COUNTS, SAMPLES_OF_RUN, DROP_CELL_TYPES, DROP_STATES, SHEET_DROP_MEASUREMENTS, SHEET_LINK,
-                    SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, Store)
+                    SHEET_ORPHANS, SHEET_SET_PATIENT, SHEET_UNLINK, INTERACTION_SUMMARY_BACKFILL, Store)
 
 BATCH = 20_000
 # SIGNALS edges per transaction, and transactions in flight at once: measured on a 2-core box,
@@ -49,9 +49,11 @@ INDEXES = [
     f"CREATE INDEX summary_run_load IF NOT EXISTS FOR ()-[r:{S.SUMMARY}]-() ON (r.{S.RUN_ID}, r.{S.LOAD_ID})",
     f"CREATE INDEX pathway_summary_run_load IF NOT EXISTS FOR ()-[r:{S.PATHWAY_SUMMARY}]-() ON (r.{S.RUN_ID}, r.{S.LOAD_ID})",
     f"CREATE INDEX changed_contrast IF NOT EXISTS FOR ()-[r:{S.CHANGED}]-() ON (r.{S.CONTRAST_PROP})",
-    # An index on r.interaction served no named query (they filter `r.x = $x OR $x IS NULL`, which no
-    # index seek serves) yet every SIGNALS create paid ~15% server CPU to update it.
-    "DROP INDEX signals_interaction IF EXISTS",
+    # The interaction questions look their edges up by name (r.interaction = nm after the Interaction
+    # nodes the filters leave: an index seek, see cypher/lr_trajectory.cypher); every SIGNALS create
+    # pays for it (measured in the report of issue 17)
+    f"CREATE INDEX signals_interaction IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.INTERACTION})",
+    f"CREATE INDEX interactionsummary_run IF NOT EXISTS FOR (n:{S.INTERACTION_SUMMARY}) ON (n.{S.RUN_ID})",
     # one lock node even when two loads MERGE it at once (without the constraint both would create one)
     f"CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (n:{LOCK}) REQUIRE n.name IS UNIQUE",
 ]
@@ -94,6 +96,10 @@ def _delete_run(rel: str) -> str:
             f"WITH r LIMIT $batch DELETE r RETURN count(*) AS n")
 
 
+DELETE_STALE_SUMMARIES = (
+    f"MATCH (s:{S.INTERACTION_SUMMARY}) WHERE s.{S.RUN_ID} = $run_id AND ($keep IS NULL OR s.{S.LOAD_ID} < $keep) "
+    f"DETACH DELETE s"
+)
 # the switch: a run points at this load unless a later load of it already switched. Writing the
 # key first takes the node's write lock, so the load_id compared is the last committed one (a
 # WHERE read before the lock could let an earlier load overwrite a later one)
@@ -208,6 +214,20 @@ class Neo4jStore(Store):
             for stmt in _constraints() + INDEXES:
                 self._run(stmt)
             self._schema_done = True
+            self._backfill_interaction_summaries()
+
+    def _backfill_interaction_summaries(self) -> None:
+        """A store written before InteractionSummary existed (or by neo4j-admin import of an older
+        export): create the summaries of its live edges, so the questions reading them answer."""
+        if self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(s) AS n")[0]["n"] or \
+                not self._run(f"MATCH (run:{S.RUN}) RETURN count(run) AS n")[0]["n"]:
+            return
+        nodes = interaction_summaries(self.cypher(INTERACTION_SUMMARY_BACKFILL, {"pvalue": S.SUMMARY_PVALUE}))
+        rows = _rows(nodes)
+        for i in range(0, len(rows), BATCH):
+            self._run(f"UNWIND $rows AS row MATCH (i:{S.INTERACTION_NODE} {{{S.NAME}: row.{S.INTERACTION}}}) "
+                      f"CREATE (i)-[:{S.HAS_SUMMARY}]->(s:{S.INTERACTION_SUMMARY}) SET s = row",
+                      {"rows": rows[i : i + BATCH]})
 
     # --- plumbing -----------------------------------------------------------------------
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -232,6 +252,7 @@ class Neo4jStore(Store):
             query = _delete_run(rel) if keep is None else _delete_stale(rel)
             while self._run(query, {"run_id": run_id, "keep": keep, "batch": BATCH})[0]["n"]:
                 pass
+        self._run(DELETE_STALE_SUMMARIES, {"run_id": run_id, "keep": keep})
 
     # --- writing ------------------------------------------------------------------------
     def _write(self, frames_iter) -> pd.DataFrame:

@@ -1,0 +1,166 @@
+"""The per run × interaction summaries (InteractionSummary, read by interaction_catalogue) always
+equal an aggregation of the live SIGNALS edges: after a load, a replacement, a removal and a load a
+client abandoned after staging it; on both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import commgraph as cg
+from commgraph import _schema as S
+from commgraph._graph import build, new_load_id
+from commgraph.stores._base import SIGNALS_TABLE
+from commgraph.stores.embedded import EmbeddedStore
+from conftest import synthetic_table
+
+LIVE_SUMMARIES = f"""
+MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
+MATCH (i:{S.INTERACTION_NODE})-[:{S.HAS_SUMMARY}]->(s:{S.INTERACTION_SUMMARY})
+WHERE s.{S.LOAD_ID} IN live AND i.{S.NAME} = s.{S.INTERACTION}
+RETURN s.{S.RUN_ID} AS {S.RUN_ID}, s.{S.INTERACTION} AS {S.INTERACTION}, s.{S.DAY} AS {S.DAY},
+       s.`{S.GROUP}` AS `{S.GROUP}`, s.{S.N_PAIRS} AS {S.N_PAIRS}, s.{S.N_SIGNIFICANT} AS {S.N_SIGNIFICANT},
+       s.{S.MAX_SCORE} AS {S.MAX_SCORE}, s.{S.TOTAL_SCORE} AS {S.TOTAL_SCORE}, s.{S.MIN_PVALUE} AS {S.MIN_PVALUE}
+"""
+ALL_SUMMARIES = f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(s) AS n"
+KEYS = [S.RUN_ID, S.INTERACTION, S.DAY, S.GROUP]
+
+
+def _from_edges(store) -> pd.DataFrame:
+    """The summaries as pandas computes them from the live edges the store returns."""
+    e = store.cypher(SIGNALS_TABLE)
+    if e.empty:
+        return pd.DataFrame(columns=KEYS + [S.N_PAIRS, S.N_SIGNIFICANT, S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE])
+    e["_sig"] = e[S.SIGNIFICANT].astype(bool) & ~(e[S.PVALUE].astype(float) > 0.05)
+    return (e.groupby(KEYS, as_index=False)
+            .agg(**{S.N_PAIRS: (S.SCORE, "size"), S.N_SIGNIFICANT: ("_sig", "sum"), S.MAX_SCORE: (S.SCORE, "max"),
+                    S.TOTAL_SCORE: (S.SCORE, "sum"), S.MIN_PVALUE: (S.PVALUE, "min")}))
+
+
+def check(store) -> int:
+    """Live summaries equal the edges' aggregation, and no other summary is left; returns their number."""
+    got = store.cypher(LIVE_SUMMARIES).sort_values(KEYS).reset_index(drop=True)
+    want = _from_edges(store).sort_values(KEYS).reset_index(drop=True)
+    assert len(got) == len(want)
+    assert (got[KEYS].astype(str).to_numpy() == want[KEYS].astype(str).to_numpy()).all()
+    for c in (S.N_PAIRS, S.N_SIGNIFICANT):
+        assert got[c].astype(int).tolist() == want[c].astype(int).tolist(), c
+    for c in (S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE):
+        assert np.allclose(got[c].astype(float), want[c].astype(float), rtol=1e-9, equal_nan=True), c
+    assert int(store.cypher(ALL_SUMMARIES)["n"][0]) == len(got)  # nothing stale left behind
+    return len(got)
+
+
+def _abandoned_stage(store, table: pd.DataFrame) -> None:
+    """What a client killed between staging a load and switching it leaves: staged edges and summaries."""
+    frames = build(S.validate(table), load_id=new_load_id())
+    store._writable()
+    if isinstance(store, EmbeddedStore):
+        store._staged = {"fresh": {}, "load_ids": []}
+    store._stage(frames)
+
+
+def _story(store, reopen=None) -> None:
+    base = synthetic_table(days=(0, 7), seed=1)
+    store.load(base)
+    assert check(store) == 2 * 3  # 2 runs × 3 interactions
+    # a replacement of day 7: other scores, one interaction fewer
+    d7 = synthetic_table(days=(7,), seed=2)
+    d7 = d7[d7[S.INTERACTION] != "APP^CD74"]
+    store.load(d7)
+    assert check(store) == 3 + 2
+    # a load abandoned after its stage changes nothing visible; the next load of its run sweeps it
+    _abandoned_stage(store, synthetic_table(days=(0,), seed=3))
+    if reopen:
+        store = reopen(store)
+    got = store.query("interaction_catalogue", interaction="APP^CD74")
+    assert got["n_pairs"].tolist() == [9]  # day 0 only, the abandoned load's edges not counted
+    store.load(synthetic_table(days=(0,), seed=4))
+    assert check(store) == 3 + 2
+    store.remove_run("synthetic|d7|high")
+    assert check(store) == 3
+    # the catalogue reads what the summaries say, at the default cut and (from the edges) at another
+    full = store.query("interaction_catalogue")
+    detail = store.query("interaction_catalogue", pvalue=0.0500001)
+    pd.testing.assert_frame_equal(full[["interaction", "group", "day", "n_runs", "n_pairs", "n_significant"]],
+                                  detail[["interaction", "group", "day", "n_runs", "n_pairs", "n_significant"]])
+    return store
+
+
+def test_summaries_follow_the_edges_embedded(tmp_path):
+    def reopen(st):  # the abandoned stage is undone when the store is next opened
+        st.close()
+        return cg.connect(tmp_path / "s.lbug")
+
+    st = _story(cg.connect(tmp_path / "s.lbug"), reopen=reopen)
+    st.close()
+
+
+@pytest.mark.neo4j
+def test_summaries_follow_the_edges_neo4j(neo4j_store):
+    _story(neo4j_store)
+
+
+def test_an_older_store_gains_its_summaries(tmp_path):
+    """A store written before InteractionSummary existed is backfilled from its edges when opened."""
+    path = tmp_path / "old.lbug"
+    with cg.connect(path) as st:
+        st.load(synthetic_table(days=(0, 7), seed=5))
+        st.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) DETACH DELETE s")
+        st._conn.execute(f"DROP TABLE {S.HAS_SUMMARY}")
+        st._conn.execute(f"DROP TABLE {S.INTERACTION_SUMMARY}")
+    with cg.connect(path) as st:
+        assert check(st) == 6
+        assert st.query("interaction_catalogue")["n_runs"].sum() == 6
+
+
+def _many_interactions(n: int = 1000) -> pd.DataFrame:
+    """A study of many interactions (as real ones are: ~3k), so that Neo4j's planner weighs an index
+    seek by interaction name against a scan with realistic selectivity."""
+    rng = np.random.default_rng(0)
+    types = ("MX1+ Mono", "Treg", "CD4 Naive T", "B naive")
+    rows = []
+    for day in (0, 7):
+        for k in range(n):
+            lig, rec = f"L{k}", f"R{k}"
+            for s in types:
+                for t in types:
+                    p = float(rng.random() * 0.1)
+                    rows.append({S.SOURCE: s, S.TARGET: t, S.LIGAND: lig, S.RECEPTOR: rec,
+                                 S.INTERACTION: S.interaction_name(lig, rec), S.PATHWAY: f"P{k % 7}",
+                                 S.SCORE: float(rng.random()), S.PVALUE: p, S.SIGNIFICANT: p < 0.05, S.DAY: day,
+                                 S.GROUP: "high", S.SAMPLE: None, S.METHOD: "m", S.RUN_ID: f"m|d{day}|high", S.TOOL: "m"})
+    return pd.DataFrame(rows)
+
+
+def _operators(plan: dict, out: list) -> list:
+    out.append((plan.get("operatorType", ""), str(plan.get("args", {}).get("Details", "")), plan.get("rows")))
+    for child in plan.get("children", []):
+        _operators(child, out)
+    return out
+
+
+@pytest.mark.neo4j
+def test_a_given_interaction_is_an_index_seek_on_neo4j(neo4j_store):
+    """Given an interaction (or a ligand), the questions reach its SIGNALS edges by an index seek on
+    SIGNALS.interaction (PROFILE: the seek yields exactly its edges), not by reading every edge."""
+    from commgraph._queries import get_query
+
+    neo4j_store.load(_many_interactions())
+    n_edges = int(neo4j_store.cypher("MATCH ()-[r:SIGNALS]->() RETURN count(r) AS n")["n"][0])
+    for name, params, want in [("lr_trajectory", {"interaction": "L3^R3"}, 32),
+                               ("lr_trajectory", {"ligand": "L5"}, 32),
+                               ("interaction_catalogue", {"interaction": "L3^R3", "pvalue": 0.01}, 32)]:
+        spec = get_query(name)
+        _, summary, _ = neo4j_store._driver.execute_query("PROFILE " + spec.text, parameters_=spec.bind(params),
+                                                          database_=neo4j_store.database)
+        ops = _operators(summary.profile, [])
+        seeks = [o for o in ops if "RelationshipIndexSeek" in o[0] and "SIGNALS(interaction)" in o[1]]
+        assert seeks, (name, params, ops)
+        assert sum(o[2] for o in seeks) == want, (name, params, seeks)
+        # nothing else read the SIGNALS edges wholesale
+        scans = [o for o in ops if ("RelationshipIndexScan" in o[0] or "RelationshipTypeScan" in o[0]
+                                    or "AllNodesScan" in o[0]) and o[2]]
+        assert not scans, (name, params, scans)
+        assert n_edges == 32000
