@@ -27,9 +27,9 @@ WHERE coalesce($pvalue, 1.0) <> 0.05
        OR EXISTS { MATCH (i)-[:HAS_RECEPTOR]->(x:Gene) WHERE x.symbol = $gene }
        OR $gene IS NULL)
 WITH live, i, i.name AS nm
-MATCH (a:CellState)-[r:SIGNALS]->(:CellState)
+MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.interaction = nm AND r.load_id IN live
-  AND CASE WHEN coalesce($pvalue, 1.0) <> 0.05 THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND CASE WHEN coalesce($pvalue, 1.0) <> 0.05 THEN true ELSE a.key IS NULL END  // the branch's test on a node: LadybugDB reads no edge for a branch not taken (an equality here moved Neo4j off the index seek)
 WITH i, a.`group` AS g, a.day AS d,
      count(DISTINCT r.run_id) AS n, sum(1) AS np,
      sum(CASE WHEN r.significant AND coalesce(r.pvalue, 0.0) <= coalesce($pvalue, 1.0) THEN 1 ELSE 0 END) AS nsig,

@@ -36,7 +36,7 @@ WITH live, collect(ix.name) AS names
 WHERE size(names) > 0
 MATCH (a:CellState)-[r:SIGNALS]->(b)
 WHERE a.cell_type = $sender AND r.interaction IN names AND r.load_id IN live
-  AND CASE WHEN $sender IS NOT NULL AND NOT ($interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL) THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND CASE WHEN $sender IS NOT NULL AND NOT ($interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL) THEN true ELSE a.key IS NULL END  // the branch's test on a node: LadybugDB reads no edge for a branch not taken (an equality here moved Neo4j off the index seek)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)
@@ -61,7 +61,7 @@ WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0
 WITH live, 1 AS one WHERE $interaction IS NOT NULL AND $sender IS NULL
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.interaction = $interaction AND r.load_id IN live
-  AND CASE WHEN $interaction IS NOT NULL AND $sender IS NULL THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND CASE WHEN $interaction IS NOT NULL AND $sender IS NULL THEN true ELSE a.key IS NULL END  // the branch's test on a node: LadybugDB reads no edge for a branch not taken (an equality here moved Neo4j off the index seek)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)
@@ -92,7 +92,7 @@ WHERE (ix.name = $interaction OR $interaction IS NULL)
 WITH live, ix.name AS nm
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE r.interaction = nm AND r.load_id IN live
-  AND CASE WHEN $interaction IS NULL AND $sender IS NULL AND NOT ($ligand IS NULL AND $receptor IS NULL) THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND CASE WHEN $interaction IS NULL AND $sender IS NULL AND NOT ($ligand IS NULL AND $receptor IS NULL) THEN true ELSE a.key IS NULL END  // the branch's test on a node: LadybugDB reads no edge for a branch not taken (an equality here moved Neo4j off the index seek)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)
@@ -116,7 +116,7 @@ WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0
   AND EXISTS { MATCH (x:CellState) WHERE (x.`group` = $`group` OR $`group` IS NULL) }
 MATCH (a:CellState)-[r:SIGNALS]->(b:CellState)
 WHERE $interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL AND r.load_id IN live
-  AND CASE WHEN $interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL THEN a.key END = a.key  // the branch's own test, on its start node: LadybugDB reads no edge for a branch not taken
+  AND CASE WHEN $interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL THEN true ELSE a.key IS NULL END  // the branch's test on a node: LadybugDB reads no edge for a branch not taken (an equality here moved Neo4j off the index seek)
   AND (r.ligand = $ligand OR $ligand IS NULL)
   AND (r.receptor = $receptor OR $receptor IS NULL)
   AND (r.interaction = $interaction OR $interaction IS NULL)

@@ -310,7 +310,9 @@ class Neo4jStore(Store):
                            rows=rows[i : i + BATCH]).consume()
             for rel, frame in frames.rels().items():
                 r = S.REL_TABLE[rel]
-                frame = frame[frame[FROM].isin(fresh[r.source][S.NODE_TABLE[r.source].key])]
+                # a link hangs off its new node: the source's, but a HAS_SUMMARY's new end is its summary
+                end, owner = (TO, r.target) if rel == S.HAS_SUMMARY else (FROM, r.source)
+                frame = frame[frame[end].isin(fresh[owner][S.NODE_TABLE[owner].key])]
                 ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
                 rows = _rows(frame)
                 for i in range(0, len(rows), BATCH):
