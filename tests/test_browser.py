@@ -195,8 +195,8 @@ class Browser:
     def table(self, frame) -> tuple[list[str], list[list[str]]]:
         """The result table's header and cells, as the Browser shows them (Table view)."""
         tab = frame.find_elements("css selector", '[data-testid="cypherFrameSidebarTable"]')
-        if tab:
-            tab[0].click()
+        if tab:  # a script click: a banner or the frame's own scrolling can leave the tab "not interactable"
+            self.d.execute_script("arguments[0].click();", tab[0])
         self.wait.until(lambda d: frame.find_elements("css selector", 'table[role="table"]')
                         or "no changes, no records" in frame.text)
         got = self.d.execute_script(
@@ -260,7 +260,11 @@ def test_every_query_file_in_neo4j_browser_gives_the_python_answer(browser, brow
             frame = browser.run(line)
             assert "Successfully set your parameter" in frame.text, f"{name}: {line}\n{frame.text[:500]}"
         frame = browser.run(spec.text)  # the whole file, header and all
-        head, rows = browser.table(frame)
+        try:
+            head, rows = browser.table(frame)
+        except Exception as ex:
+            browser.shot(f"{name}-failed")
+            raise AssertionError(f"{name}: no result table in the Browser ({type(ex).__name__})\n{frame.text[:800]}") from ex
         if name in ("signaling_change", "top_changes", "graph_network"):
             browser.shot(name)
         assert head == list(spec.returns), f"{name}: Browser columns {head}\n{frame.text[:500]}"
