@@ -326,7 +326,10 @@ class Neo4jStore(Store):
         self._create_signals(frames.signals[SIGNAL_COLUMNS])
         # the edges' summaries, under the same load ids: invisible until the switch like them, and a
         # killed load's are swept with them
-        self._create_summaries(frames.summary, frames.pathway_summary)
+        # (through the same column-wise writer as SIGNALS: row maps cost ~25 µs a relationship)
+        for rel, frame in ((S.SUMMARY, frames.summary), (S.PATHWAY_SUMMARY, frames.pathway_summary)):
+            if len(frame):
+                self._create_signals(frame, rel)
 
     def _create_summaries(self, summary: pd.DataFrame, pathway: pd.DataFrame, run=None) -> None:
         run = run or self._run
