@@ -225,6 +225,10 @@ class QuerySpec:
     browser: dict[str, Any]  # the header's `:params {…}` map: defaults, required ones at an example value
     text: str
     path: str
+    # a UNION's ORDER BY as (column, is-null test, descending) keys: the engines don't keep a
+    # branch's order through UNION ALL (LadybugDB collects a branch's rows from parallel
+    # threads), so shape() sorts the answer by the order every branch declares
+    order: tuple[tuple[str, bool, bool], ...] = ()
 
     @property
     def param_names(self) -> list[str]:
@@ -298,7 +302,7 @@ class QuerySpec:
             return pd.DataFrame(columns=list(self.returns))
         if list(df.columns) != list(self.returns):
             raise AssertionError(f"{self.path}: returns {list(df.columns)}, header says {list(self.returns)}")
-        df = df.reset_index(drop=True)
+        df = _in_order(df, self.order) if self.order else df.reset_index(drop=True)
         for col in df.columns:
             # a count summed from integers (InteractionSummary.n_pairs): LadybugDB sums INT64 to
             # INT128, which reaches pandas as float; counts are integers on both engines
@@ -522,7 +526,52 @@ def parse(text: str, path: str = "<text>") -> QuerySpec:
                 browser = parse_params_map(line[len(":params "):])
             except QueryError as ex:
                 raise QueryError(f"{path}: {ex}") from None
-    return QuerySpec(name, description, tuple(params), returns, browser, text, path)
+    return QuerySpec(name, description, tuple(params), returns, browser, text, path, _union_order(text, path, returns))
+
+
+_UNION = re.compile(r"^\s*UNION(?:\s+ALL)?\s*$", re.M | re.I)
+_FINAL_ORDER = re.compile(r"\bRETURN\b(?:(?!\bRETURN\b).)*?\bORDER\s+BY\s+(?P<keys>.+?)\s*(?:\bSKIP\b|\bLIMIT\b|$)", re.S | re.I)
+_ORDER_KEY = re.compile(r"^`?(?P<col>\w+)`?(?P<null>\s+IS\s+NULL)?(?:\s+(?P<dir>ASC|DESC))?$", re.I)
+
+
+def _union_order(text: str, path: str, returns: tuple[str, ...]) -> tuple[tuple[str, bool, bool], ...]:
+    """The ORDER BY that ends every branch of a UNION, as sort keys on returned columns; ``()``
+    for a query without UNION (the engine orders it). Branches that disagree are an error."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    branches = _UNION.split(body)
+    if len(branches) < 2:
+        return ()
+    orders = set()
+    for branch in branches:
+        m = None
+        for m in _FINAL_ORDER.finditer(branch):
+            pass
+        if m is None or re.search(r"\bRETURN\b", branch[m.end():], re.I):
+            raise QueryError(f"{path}: every branch of a UNION ends 'RETURN … ORDER BY …' (the answer is sorted by it)")
+        orders.add(" ".join(m["keys"].split()))
+    if len(orders) > 1:
+        raise QueryError(f"{path}: the branches of the UNION order differently: {sorted(orders)}")
+    keys = []
+    for item in orders.pop().split(","):
+        k = _ORDER_KEY.match(item.strip())
+        if not k or k["col"] not in returns:
+            raise QueryError(f"{path}: can't sort by {item.strip()!r} (want a returned column [IS NULL] [DESC])")
+        keys.append((k["col"], bool(k["null"]), (k["dir"] or "").upper() == "DESC"))
+    return tuple(keys)
+
+
+def _in_order(df: pd.DataFrame, order: tuple[tuple[str, bool, bool], ...]) -> pd.DataFrame:
+    """``df`` sorted as Cypher's ORDER BY would: null is the largest value (last ascending,
+    first descending) on both engines; ties keep the engine's order."""
+    keys, ascending = {}, []
+    for i, (col, is_null, desc) in enumerate(order):
+        keys[f"{i}n"] = df[col].isna().to_numpy()
+        ascending.append(not desc)
+        if not is_null:
+            keys[f"{i}v"] = df[col].to_numpy()
+            ascending.append(not desc)
+    rank = pd.DataFrame(keys).sort_values(list(keys), ascending=ascending, kind="stable", na_position="last").index
+    return df.iloc[rank].reset_index(drop=True)
 
 
 @functools.cache

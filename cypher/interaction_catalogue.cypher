@@ -43,7 +43,7 @@ WITH i, g, d, n, np, nsig, max_s, lgs, collect(rg.symbol) AS rgs
 RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.pathway AS pathway,
        i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes, g AS `group`, d AS day,
        n AS n_runs, np AS n_pairs, nsig AS n_significant, max_s AS max_score
-ORDER BY interaction, `group`, day
+ORDER BY day IS NULL, interaction, `group`, day
 UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
@@ -69,7 +69,7 @@ WITH i, lgs, rgs, s.`group` AS g, s.day AS d, count(DISTINCT s.run_id) AS n, sum
 RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.pathway AS pathway,
        i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes, g AS `group`, d AS day,
        n AS n_runs, np AS n_pairs, nsig AS n_significant, max_s AS max_score
-ORDER BY interaction, `group`, day
+ORDER BY day IS NULL, interaction, `group`, day
 UNION ALL
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE (coalesce($pvalue, 0.0) >= 0.0 AND coalesce($pvalue, 0.0) <= 1.0)
@@ -92,4 +92,4 @@ RETURN i.name AS interaction, i.ligand AS ligand, i.receptor AS receptor, i.path
        i.annotation AS annotation, lgs AS ligand_genes, rgs AS receptor_genes,
        CASE WHEN false THEN i.name END AS `group`, CASE WHEN false THEN 0 END AS day,
        0 AS n_runs, zero AS n_pairs, zero AS n_significant, CASE WHEN false THEN 0.0 END AS max_score
-ORDER BY interaction
+ORDER BY day IS NULL, interaction, `group`, day

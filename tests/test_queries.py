@@ -18,7 +18,7 @@ import pytest
 import commgraph as cg
 from commgraph import _schema as S
 from commgraph import questions as Q
-from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SUMMARY_MAX, SUMMARY_N, SUMMARY_SCORE, TYPES, _all,
+from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SUMMARY_MAX, SUMMARY_N, SUMMARY_SCORE, TYPES, _all, parse,
                                 get_query, guard_lines, is_gate)
 from commgraph.errors import QueryError
 
@@ -976,3 +976,42 @@ def test_a_state_the_store_lacks_gives_no_rows_even_unchecked(study, case):
         # B 'naive' was never counted on day 14 in group low, but day 14 and group low exist
         got = study.cypher(spec.text, {**full, "cell_type": COUNT_ONLY, "day": 14, "group": "low"})
         assert got.empty, name
+
+
+# --- UNION answers: sorted by the order every branch declares ---------------------------------
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if get_query(c[0]).order], ids=_case_id)
+def test_a_union_answer_is_in_its_declared_order_whatever_order_the_engine_gives(study, case):
+    """UNION ALL keeps no branch's ORDER BY (LadybugDB collects a branch's rows from parallel threads:
+    CI once saw graph_trajectory's day 3 before day 0), so the answer is sorted after the engine."""
+    name, params = case
+    spec = get_query(name)
+    raw = study.cypher(spec.text, spec.bind(params))
+    want = spec.shape(raw)
+    if len(want) < 2:
+        pytest.skip("one row: nothing to order")
+    shuffled = spec.shape(raw.iloc[::-1].sample(frac=1, random_state=7))
+    assert_same(shuffled, want, what=f"shuffled {_case_id(case)}")
+    keys = [c for c, _, _ in spec.order]
+    for (c, is_null, desc) in spec.order[:1]:  # the first key is monotone down the answer
+        col = want[c].isna() if is_null else want[c]
+        vals = [v for v in col if not _null(v)]
+        assert vals == sorted(vals, reverse=desc), f"{name}: {keys}"
+
+
+def test_union_order_nulls_last_and_descending():
+    text = ("// q: a query\n// returns: a, b\nUNWIND [1] AS x RETURN x AS a, x AS b ORDER BY b DESC, a\n"
+            "UNION ALL\nUNWIND [2] AS x RETURN x AS a, x AS b ORDER BY b DESC, a")
+    spec = parse(text)
+    assert spec.order == (("b", False, True), ("a", False, False))
+    df = pd.DataFrame({"a": [3.0, None, 1.0, 2.0], "b": [1.0, 1.0, 1.0, None]})
+    got = spec.shape(df)
+    # descending: null (the largest value) first; ascending: null last
+    assert [None if _null(v) else v for v in got["b"]] == [None, 1.0, 1.0, 1.0]
+    assert [None if _null(v) else v for v in got["a"]] == [2.0, 1.0, 3.0, None]
+    for bad, why in ((text.replace("ORDER BY b DESC, a\nUNION", "ORDER BY a\nUNION"), "order differently"),
+                     (text.replace(" ORDER BY b DESC, a\nUNION", "\nUNION"), "ends 'RETURN"),
+                     (text.replace("ORDER BY b DESC, a", "ORDER BY c"), "can't sort by")):
+        with pytest.raises(QueryError, match=why):
+            parse(bad)
