@@ -197,23 +197,34 @@ def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells
               progress: bool, interactions: Sequence[str] | None = None) -> dict[str, _Level]:
     samples = design.runs[S.SAMPLE].tolist()
     col = {s: j for j, s in enumerate(samples)}
-    long: dict[str, list[pd.DataFrame]] = {lv: [] for lv in levels}
+    run_ids = design.runs[S.RUN_ID].tolist()
+    position = {r: k for k, r in enumerate(run_ids)}
+    parts: dict[str, dict[int, pd.DataFrame]] = {lv: {} for lv in levels}
     present: dict[str, set[str]] = {s: set() for s in samples}
+    first_pathway: dict[int, pd.DataFrame] = {}
+    # the runs' edges a day × group at a time (lean columns); kept per run, joined in the design's
+    # run order below so that features keep the order of a run-by-run read
+    n_frames = len(design.runs[[S.DAY, S.GROUP]].drop_duplicates())  # one per day × group (see Store.run_scores)
+    for frame in track(store.run_scores(run_ids), description="reading per-sample runs", show=progress, total=n_frames):
+        for run_id, e in frame.groupby(S.RUN_ID, sort=False):
+            k, sample = position[run_id], samples[position[run_id]]
+            present[sample] |= set(e[S.SOURCE]) | set(e[S.TARGET])
+            if significant_only:
+                e = e[e[S.SIGNIFICANT].astype(bool)]
+            if interactions is not None:  # only these (per-sample points of a view); presence is read above
+                e = e[e[S.INTERACTION].isin(interactions)]
+            first_pathway[k] = e[[S.INTERACTION, S.PATHWAY]].drop_duplicates(S.INTERACTION)
+            for lv in levels:
+                part = e.groupby(_KEYS[lv], as_index=False, observed=True)[S.SCORE].sum()
+                part["j"] = col[sample]
+                parts[lv][k] = part
+    long = {lv: [parts[lv][k] for k in sorted(parts[lv])] for lv in levels}
     annot = []
-    for run in track(list(design.runs.itertuples(index=False)), description="reading per-sample runs", show=progress):
-        e = store.signals(getattr(run, S.RUN_ID))
-        sample = getattr(run, S.SAMPLE)
-        present[sample] |= set(e[S.SOURCE]) | set(e[S.TARGET])
-        if significant_only:
-            e = e[e[S.SIGNIFICANT].astype(bool)]
-        e = e[[S.SOURCE, S.TARGET, S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, S.SCORE]]
-        if interactions is not None:  # only these (per-sample points of a view); presence is read above
-            e = e[e[S.INTERACTION].isin(interactions)]
-        annot.append(e[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]].drop_duplicates(S.INTERACTION))
-        for lv in levels:
-            part = e.groupby(_KEYS[lv], as_index=False, observed=True)[S.SCORE].sum()
-            part["j"] = col[sample]
-            long[lv].append(part)
+    if first_pathway:
+        pathway = pd.concat([first_pathway[k] for k in sorted(first_pathway)], ignore_index=True)
+        names = store.interactions()[[S.NAME, S.LIGAND, S.RECEPTOR]].rename(columns={S.NAME: S.INTERACTION})
+        annot = [pathway.drop_duplicates(S.INTERACTION).merge(names, on=S.INTERACTION, how="left")
+                 [[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]]]
     counts = store.sample_counts()
     if len(counts):  # a cell type with enough cells counts as present even where it sends nothing
         ok = counts[(counts[S.N_CELLS] >= min_cells) & counts[S.SAMPLE].isin(col)]
@@ -229,9 +240,7 @@ def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells
     out = {}
     for lv in levels:
         data = pd.concat(long[lv], ignore_index=True) if long[lv] else pd.DataFrame(columns=_KEYS[lv] + [S.SCORE, "j"])
-        keys = data[_KEYS[lv]].astype(str)
-        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(keys))
-        feats = pd.DataFrame(list(uniq), columns=_KEYS[lv]) if len(uniq) else pd.DataFrame(columns=_KEYS[lv])
+        codes, feats = _factorize_rows(data[_KEYS[lv]].astype(str))
         values = np.zeros((len(feats), len(samples)))
         values[codes, data["j"].to_numpy()] = data[S.SCORE].to_numpy()
         both = pres[feats[S.SOURCE].map(tindex).to_numpy()] & pres[feats[S.TARGET].map(tindex).to_numpy()]
@@ -298,6 +307,23 @@ def _keep(values: np.ndarray, runs: pd.DataFrame) -> np.ndarray:
     hi = np.where(filled, values, -np.inf).max(axis=1, initial=-np.inf)
     lo = np.where(filled, values, np.inf).min(axis=1, initial=np.inf)
     return (detected >= k) & (hi > lo)
+
+
+def _factorize_rows(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's feature number (in order of first appearance) and the distinct rows, as
+    ``pd.factorize`` of a MultiIndex gives them, without building a tuple per row."""
+    if keys.empty:
+        return np.zeros(0, dtype=np.int64), pd.DataFrame(columns=list(keys.columns))
+    factors = [pd.factorize(keys[c]) for c in keys.columns]
+    if np.prod([float(len(u)) for _, u in factors]) >= 2.0**62:  # the mixed radix below would overflow
+        codes, _ = pd.factorize(pd.MultiIndex.from_frame(keys))
+    else:
+        combined = np.zeros(len(keys), dtype=np.int64)
+        for part, uniq in factors:
+            combined = combined * len(uniq) + part  # a mixed radix: one number per distinct row
+        codes, _ = pd.factorize(combined)
+    _, first = np.unique(codes, return_index=True)  # first row of feature 0, 1, …
+    return codes, keys.iloc[first].reset_index(drop=True)
 
 
 def fit_contrasts(values: np.ndarray, X: pd.DataFrame, contrasts: pd.DataFrame) -> dict[str, np.ndarray]:

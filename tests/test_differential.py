@@ -350,3 +350,46 @@ def test_a_contrast_never_computed_gets_a_hint(study):
     with pytest.warns(cg.HintWarning, match="no contrast computed for group 'low', day 7 vs group 'high'"):
         got = store.query("dose_effect", day=7, group="low", reference="high")
     assert got.empty and "commgraph differential" in got.attrs["hint"]
+
+
+def test_run_scores_read_the_live_edges_of_each_run(tmp_path):
+    """The differential reads runs a day × group at a time (Store.run_scores): each run's rows are its
+    live edges, as Store.signals gives them; an edge of run A under run B's live load id is not A's."""
+    tables = per_sample_tables(n_patients=3, days=(0, 7), groups=("high",), n_lr=5)
+    with cg.connect(tmp_path / "s.lbug") as store:
+        store.load(pd.concat(tables, ignore_index=True))
+        store.load(tables[0].assign(**{S.SCORE: tables[0][S.SCORE] + 1.0}))  # one run replaced
+        runs = store.runs()[S.RUN_ID].tolist()
+        live = store.cypher("MATCH (r:Run) RETURN r.run_id AS run_id, r.load_id AS load_id, r.day AS day")
+        first = tables[0][S.RUN_ID].iloc[0]
+        day = live.loc[live[S.RUN_ID] == first, S.DAY].item()
+        neighbour = live[(live[S.DAY] == day) & (live[S.RUN_ID] != first)].iloc[0]
+        e = tables[0].iloc[0]
+        store.cypher("MATCH (a:CellState), (b:CellState) WHERE a.key = $a AND b.key = $b "
+                     "CREATE (a)-[:SIGNALS {ligand: 'X', receptor: 'Y', interaction: 'X^Y', pathway: 'P', score: 99.0, "
+                     "significant: true, method: $m, run_id: $run, load_id: $load}]->(b)",
+                     {"a": S.state_key(e[S.SOURCE], int(e[S.DAY]), e[S.GROUP]),
+                      "b": S.state_key(e[S.TARGET], int(e[S.DAY]), e[S.GROUP]), "m": e[S.METHOD], "run": first,
+                      "load": neighbour[S.LOAD_ID]})
+        assert store.cypher("MATCH ()-[r:SIGNALS]->() WHERE r.interaction = 'X^Y' RETURN count(r) AS n")["n"][0] == 1
+        got = pd.concat(list(store.run_scores(runs)), ignore_index=True)
+        assert "X^Y" not in set(got[S.INTERACTION])
+        cols = [S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY, S.SCORE, S.SIGNIFICANT]
+        for run in runs:
+            want = store.signals(run)[cols].sort_values(cols[:3]).reset_index(drop=True)
+            mine = got[got[S.RUN_ID] == run][cols].sort_values(cols[:3]).reset_index(drop=True)
+            assert len(mine) == len(want) > 0
+            pd.testing.assert_frame_equal(mine, want, check_dtype=False, obj=run)
+        with pytest.raises(cg.QueryError, match="no run 'nope'"):
+            list(store.run_scores(["nope"]))
+
+
+def test_factorize_rows_is_factorize_of_a_multiindex():
+    from commgraph._differential import _factorize_rows
+
+    rng = np.random.default_rng(3)
+    keys = pd.DataFrame({c: rng.choice([f"{c}{i}" for i in range(n)], 5000) for c, n in (("s", 7), ("t", 5), ("i", 40))})
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(keys))
+    got_codes, got = _factorize_rows(keys)
+    assert (got_codes == codes).all()
+    pd.testing.assert_frame_equal(got, pd.DataFrame(list(uniq), columns=list(keys.columns)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -95,6 +96,23 @@ RUN_SIGNALS_AT = f"""
 MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_id AND r.{S.LOAD_ID} = $load_id
 {_SIGNALS_ROWS}"""
+
+# Several runs' live edges, lean (what the differential reads: per sample × feature scores). One
+# query per day × group from its CellStates: a per-sample study has a run per patient there, and
+# reading run by run read each of them once per run (6× the edges at 6 patients), with every column.
+# A run's live edges are its run id and live load id together (a load id holds no '|'): two lists
+# would let in the stale edges of a run replaced since a load it shared with another.
+RUNS_SCORES_AT = f"""
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
+WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $at_group AND (r.{S.RUN_ID} + '|' + r.{S.LOAD_ID}) IN $live
+RETURN r.{S.RUN_ID} AS {S.RUN_ID}, a.{S.CELL_TYPE_PROP} AS {S.SOURCE}, b.{S.CELL_TYPE_PROP} AS {S.TARGET},
+       r.{S.INTERACTION} AS {S.INTERACTION}, r.{S.PATHWAY} AS {S.PATHWAY}, r.{S.SCORE} AS {S.SCORE},
+       r.{S.SIGNIFICANT} AS {S.SIGNIFICANT}
+"""
+RUNS_AT = f"""
+MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} IN $run_ids
+RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.LOAD_ID} AS {S.LOAD_ID}, run.{S.DAY} AS {S.DAY}, run.`{S.GROUP}` AS `{S.GROUP}`
+"""
 
 # The summary layer of a store written before it existed: every SIGNALS edge (live or not: the
 # journal of an interrupted load may yet switch or drop its edges, and their summaries go with them
@@ -517,6 +535,21 @@ class Store(ABC):
         if pd.isna(run[S.DAY]) or pd.isna(run[S.GROUP]):  # a run across days or groups
             return self.cypher(RUN_SIGNALS, params)
         return self.cypher(RUN_SIGNALS_AT, {**params, S.DAY: int(run[S.DAY]), S.GROUP: str(run[S.GROUP])})
+
+    def run_scores(self, run_ids: list[str]) -> Iterator[pd.DataFrame]:
+        """The live edges of ``run_ids``, lean: run_id, source, target, interaction, pathway, score,
+        significant; one frame per day × group of the runs (a run across days or groups: its own)."""
+        runs = self.cypher(RUNS_AT, {"run_ids": list(run_ids)})
+        for missing in sorted(set(run_ids) - set(runs[S.RUN_ID])):
+            self._require_run(missing)
+        whole = runs[S.DAY].notna() & runs[S.GROUP].notna()
+        for (day, group), part in runs[whole].groupby([S.DAY, S.GROUP], sort=True):
+            live = [f"{r}|{load}" for r, load in zip(part[S.RUN_ID], part[S.LOAD_ID])]
+            yield self.cypher(RUNS_SCORES_AT, {"day": int(day), "at_group": str(group), "live": live})
+        for run_id in runs.loc[~whole, S.RUN_ID]:
+            t = self.signals(run_id)
+            yield t.assign(**{S.RUN_ID: run_id})[[S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY, S.SCORE,
+                                                   S.SIGNIFICANT]]
 
     def stats(self) -> dict[str, pd.DataFrame | int]:
         """What the store holds: counts of runs, cell types, days, groups, SIGNALS per day × group."""
