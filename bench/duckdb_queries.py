@@ -140,7 +140,7 @@ class Duck:
             SELECT sender, receiver, interaction, ligand, receptor, pathway, status, baseline_score, score, delta,
                    log2fc
             FROM x WHERE status <> 'unchanged'
-            ORDER BY abs(log2fc) DESC, abs(delta) DESC, sender, receiver, interaction LIMIT $lim""", a)
+            ORDER BY abs(delta) DESC, abs(log2fc) DESC, sender, receiver, interaction LIMIT $lim""", a)
 
     def dose_response(self, *, cell_type, day, baseline=0, direction="out", pseudocount=0.001, **_):
         me = SRC if direction == "out" else DST

@@ -98,8 +98,9 @@ def top_changes(t, *, day, group="all", baseline=0, limit=20, sender=None, **_):
     e = _keep(t[m]).rename(columns={SRC: "sender", DST: "receiver"})
     out = _change(e, ["sender", "receiver", S.INTERACTION, S.LIGAND, S.RECEPTOR], day, baseline)
     out = out[out["status"] != "unchanged"]
+    # as cypher/top_changes.cypher ranks: |delta| first, then |log2fc|
     out = out.assign(_a=out["log2fc"].abs(), _d=out["delta"].abs()).sort_values(
-        ["_a", "_d", "sender", "receiver", S.INTERACTION], ascending=[False, False, True, True, True], kind="mergesort")
+        ["_d", "_a", "sender", "receiver", S.INTERACTION], ascending=[False, False, True, True, True], kind="mergesort")
     cols = ["sender", "receiver", S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY, "status", "baseline_score", "score",
             "delta", "log2fc"]
     return out[cols].head(limit).reset_index(drop=True)

@@ -107,3 +107,61 @@ def test_cell_composition_pools_samples_like_the_store(per_sample, tmp_path):
     want = PQ.cell_composition(t, counts=c, cell_type=G.ANCHOR)
     assert len(want) == len(ps.groups) * len(ps.days)
     assert PQ.agree(got, want) == "yes"
+
+
+def test_the_store_answers_every_bench_case_as_pandas_does(pooled, tmp_path):
+    """The peers answer the named question the store answers: the bench's "same" column compares them,
+    and a peer that ranks differently (top_changes by |log2fc| first, until this test) times another
+    question."""
+    import commgraph as cg
+
+    path, counts = pooled
+    t, c = G.read_canonical(path), pd.read_parquet(counts)
+    with cg.connect(tmp_path / "s.lbug") as store:
+        store.load(t, cell_counts=c)
+        answered = set()
+        for case in CASES:
+            fn = PQ.QUERIES[case.query]
+            want = fn(t, counts=c, **case.params) if case.query == "cell_composition" else fn(t, **case.params)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = store.query(case.query, **case.params)
+            assert PQ.agree(got, want) == "yes", (case.label, PQ.agree(got, want))
+            if len(want):
+                answered.add(case.label)
+    # the small table lacks some of the bench's interactions; the ranked and aggregating ones answer
+    assert {"top_changes", "signaling_change", "partners", "network", "roles", "pathway_flow"} <= answered, answered
+    assert len(answered) >= len(CASES) - 3, answered
+
+
+def test_top_changes_peers_rank_by_delta_first(pooled, tmp_path):
+    """A faint gain (0 -> 0.5: log2fc ~9) against a large rise (10 -> 20: log2fc 1): the store ranks
+    by |delta| first, so the rise leads, and so must the peers (they ranked by |log2fc| first before)."""
+    import commgraph as cg
+
+    path, _ = pooled
+    row = G.read_canonical(path).iloc[[0]].astype(object)
+    rows = []
+    for receiver, interaction, base, after in (("A", "X1^Y1", None, 0.5), ("B", "X2^Y2", 10.0, 20.0)):
+        ligand, receptor = interaction.split("^")
+        for day, score in ((0, base), (7, after)):
+            if score is None:
+                continue
+            r = row.copy()
+            r[G.S.SOURCE], r[G.S.TARGET], r[G.S.INTERACTION] = G.ANCHOR, receiver, interaction
+            r[G.S.LIGAND], r[G.S.RECEPTOR], r[G.S.SCORE], r[G.S.DAY], r[G.S.GROUP] = ligand, receptor, score, day, "high"
+            r[G.S.PVALUE], r[G.S.SIGNIFICANT], r[G.S.RUN_ID] = 0.001, True, f"t|d{day}"
+            rows.append(r)
+    t = G.S.validate(pd.concat(rows, ignore_index=True))
+    with cg.connect(tmp_path / "s.lbug") as store:
+        store.load(t)
+        got = store.query("top_changes", day=7, group="high", limit=1)
+    assert got["receiver"].tolist() == ["B"]
+    want = PQ.QUERIES["top_changes"](t, day=7, group="high", limit=1)
+    duck_path = tmp_path / "t.parquet"
+    t.to_parquet(duck_path, index=False)
+    duck = Duck(duck_path, None, memory=True)
+    try:
+        assert PQ.agree(want, got) == "yes" and PQ.agree(duck.query("top_changes", day=7, group="high", limit=1), got) == "yes"
+    finally:
+        duck.close()
