@@ -478,7 +478,8 @@ def _samples(t: pd.DataFrame, cell_counts: pd.DataFrame | None) -> pd.DataFrame:
     if cell_counts is not None:
         c = cell_counts.dropna(subset=[S.SAMPLE])
         parts.append(c.reindex(columns=cols).drop_duplicates())
-    s = pd.concat(parts, ignore_index=True)
+    # as objects: counts without a patient column must not decide the dtypes (pandas' all-NA rule)
+    s = pd.concat([p.astype(object) for p in parts if len(p)] or parts[:1], ignore_index=True)
     if s.empty:
         return pd.DataFrame(columns=node_columns(S.SAMPLE_NODE))
     s = s.astype({S.SAMPLE: str, S.GROUP: str, S.DAY: "int64"})
