@@ -42,30 +42,8 @@ from ._base import (CELL_STATES, DELETE_COUNTED_IN, SAMPLES_OF_RUN, SET_COUNTS, 
 
 # rows per COPY statement; all of them still go in the stage's one transaction
 COPY_ROWS = 250_000
-# LadybugDB's buffer pool defaults to 80% of RAM and keeps every page a handle touches, so a load's
-# peak RSS grew with the store it loads into (one more run into a 30M-edge store: 5 GB). A load
-# runs in a bounded pool, sized by its largest part: a transaction COPYing n edges needs about
-# 1.1 KB of pool per edge (measured: 60k edges fail in 64 MiB), so 2 KB per edge with a floor.
-# Everything else keeps LadybugDB's default. COMMGRAPH_LOAD_POOL_MB sets the floor (MiB).
-LOAD_POOL_MB = 1024
-LOAD_POOL_BYTES_PER_EDGE = 2048
-ENV_LOAD_POOL = "COMMGRAPH_LOAD_POOL_MB"
 JOURNAL = ".commgraph-journal"  # next to the store: the step an unfinished write is at
 CORE_TABLES = (S.RUN, S.CELL_STATE, S.SIGNALS)  # a store without these is not a commgraph store
-
-
-def _load_pool_mb(edges: int) -> int:
-    """The buffer pool (MiB) a load whose largest part holds ``edges`` edges runs in."""
-    raw = os.environ.get(ENV_LOAD_POOL, "").strip()
-    floor = LOAD_POOL_MB
-    if raw:
-        try:
-            floor = int(raw)
-        except ValueError:
-            floor = 0
-        if floor < 64:
-            raise StoreError(f"{ENV_LOAD_POOL}={raw!r}: give the load's buffer pool in MiB, at least 64")
-    return max(floor, -(-edges * LOAD_POOL_BYTES_PER_EDGE // (1 << 20)))
 
 
 @dataclass
@@ -133,7 +111,6 @@ class EmbeddedStore(Store):
             raise StoreError(f"no store at {self.path} (load something into it first)")
         self._created = not self.path.exists()
         self._may_write = not read_only
-        self._pool_mb = 0  # LadybugDB's default buffer pool; a load bounds it (_fit_pool)
         # An existing store opens read-only until something writes: LadybugDB rewrites the file
         # whenever a read-write handle closes, so asking questions would change it (and its checksum).
         self._open(read_only=read_only or not self._created)
@@ -148,8 +125,7 @@ class EmbeddedStore(Store):
         import ladybug
 
         try:
-            pool = {"buffer_pool_size": self._pool_mb << 20} if self._pool_mb and not read_only else {}
-            self._db = ladybug.Database(str(self.path), read_only=read_only, **pool)
+            self._db = ladybug.Database(str(self.path), read_only=read_only)
         except RuntimeError as ex:
             msg = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
             wal = Path(f"{self.path}.wal")
@@ -430,7 +406,6 @@ class EmbeddedStore(Store):
             for frames in frames_iter:
                 if sw is None:
                     sw = _Switch(load_id=frames.load_id, runs=frames.runs.iloc[0:0])
-                self._fit_pool(len(frames.signals))
                 self._stage(frames)
                 self._release()
                 sw.runs = pd.concat([sw.runs, frames.runs], ignore_index=True) if len(sw.runs) else frames.runs
@@ -455,19 +430,14 @@ class EmbeddedStore(Store):
             self._journal_write("switch", switch=sw, **self._staged)  # from here on an open after a kill finishes the load
             self._switch(sw)
         except BaseException as ex:
-            pool, self._pool_mb = self._pool_mb, 0  # the next open is back in the default pool
             if not self._switched:  # failed before the switch committed: the old content stays, alone
                 self._abandon()
-            if "buffer pool is full" in str(ex):
-                raise StoreError(f"{self.path}: the load ran out of its {pool} MiB buffer pool; set {ENV_LOAD_POOL} "
-                                 "higher, or load in smaller parts (chunk_rows); nothing was written") from None
             io = _io_error(self.path, ex)
             if io is not None:
                 raise io from None
             raise
         self._sweep(replaced)
         self._journal_done()
-        self._pool_mb = 0
         self._release()
         return sw.runs
 
@@ -479,13 +449,6 @@ class EmbeddedStore(Store):
         self._conn.close()
         self._db.close()
         self._open(read_only=self._read_only)
-
-    def _fit_pool(self, edges: int) -> None:
-        """Reopen in the load's bounded buffer pool, grown to fit a part of ``edges`` edges."""
-        need = _load_pool_mb(edges)
-        if need > self._pool_mb:
-            self._pool_mb = need
-            self._release()
 
     def _abandon(self) -> None:
         """Undo a stage after an error in this process (disk full, a failed statement); when even
