@@ -354,8 +354,9 @@ def bench_memory(rep: Report, mode: Mode, work: Path, cap_mb: float, loads: dict
     rep.add("memory", "Peak RSS of a child process that reads the canonical table (parquet, strings as "
                       "categoricals) and calls `Store.load` on it once (embedded store): `VmHWM` when the load "
                       "returns; then with the child's count of the stored edges (`ru_maxrss` from `os.wait4`), "
-                      "which reads every edge through LadybugDB's read cache. The parent kills the child if its RSS passes the memory cap "
-                      f"(`--mem-cap-gb`, here {cap_mb / 1024:.0f} GB) so the shared machine stays safe.", "")
+                      "which reads every edge through LadybugDB's read cache. The parent kills the child if its "
+                      f"RSS passes the memory cap (`--mem-cap-gb`, here {cap_mb / 1024:.0f} GB) so the shared "
+                      "machine stays safe.", "")
     rep.table("memory", ["edges", "RSS after reading the table", "peak RSS loading", "peak − table", "with the count",
                          "completed"], rows)
     killed = [r for s, r in points if s == n and not r.ok]
