@@ -227,7 +227,7 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
     states = pd.concat([ends.states, counts[[S.CELL_TYPE_PROP, S.DAY, S.GROUP]]], ignore_index=True)
     states = states.astype({S.CELL_TYPE_PROP: str, S.GROUP: str, S.DAY: "int64"}).drop_duplicates(ignore_index=True)
     states = states.merge(counts, on=[S.CELL_TYPE_PROP, S.DAY, S.GROUP], how="left")
-    states[S.KEY_PROP] = _keys(states[S.CELL_TYPE_PROP], states[S.DAY], states[S.GROUP])
+    states[S.KEY_PROP] = S.state_keys(states[S.CELL_TYPE_PROP], states[S.DAY], states[S.GROUP])
     states[S.N_CELLS] = states[S.N_CELLS].astype("Int64")
     cell_states = states[node_columns(S.CELL_STATE)].copy()
     for c in (S.N_CELLS, S.FRACTION):
@@ -239,7 +239,7 @@ def build(table: pd.DataFrame, *, load_id: str, cell_counts: pd.DataFrame | None
         for c in (S.N_CELLS, S.FRACTION):
             cell_states[c] = None
         per = cell_count_table(cell_counts.dropna(subset=[S.SAMPLE]), by=(S.DAY, S.GROUP, S.SAMPLE))
-        counted_in = pd.DataFrame({FROM: _keys(per[S.CELL_TYPE_PROP], per[S.DAY], per[S.GROUP]),
+        counted_in = pd.DataFrame({FROM: S.state_keys(per[S.CELL_TYPE_PROP], per[S.DAY], per[S.GROUP]),
                                    TO: per[S.SAMPLE].astype(str).to_numpy(),
                                    S.N_CELLS: per[S.N_CELLS].astype("int64").to_numpy(),
                                    S.FRACTION: per[S.FRACTION].astype(float).to_numpy()})
@@ -407,25 +407,12 @@ def interaction_summaries(rows: pd.DataFrame) -> pd.DataFrame:
     """InteractionSummary nodes from per run × interaction rows (summary_rows, or the same
     aggregation read back from a store's SIGNALS for a store written before the summary existed)."""
     out = rows.copy()
-    out[S.KEY_PROP] = (out[S.LOAD_ID].astype(str) + S.KEY_SEP + _keys(out[S.INTERACTION], out[S.DAY], out[S.GROUP])
+    out[S.KEY_PROP] = (out[S.LOAD_ID].astype(str) + S.KEY_SEP + S.state_keys(out[S.INTERACTION], out[S.DAY], out[S.GROUP])
                        if len(out) else np.array([], dtype=object))
     out = out[node_columns(S.INTERACTION_SUMMARY)].reset_index(drop=True)
     for c in (S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE):
         out[c] = _nullable(out[c].astype(float))
     return out
-
-
-def _keys(cell_type: pd.Series, day: pd.Series, group: pd.Series) -> np.ndarray:
-    """:func:`commgraph._schema.state_key` over columns (names escaped on their distinct values)."""
-    if len(cell_type) == 0:
-        return np.array([], dtype=object)
-    return (
-        S.escape_array(cell_type, S.KEY_SEP)
-        + S.KEY_SEP
-        + day.astype("int64").astype(str).to_numpy(dtype=object)
-        + S.KEY_SEP
-        + S.escape_array(group, S.KEY_SEP)
-    )
 
 
 class _StateCodes:
@@ -452,7 +439,7 @@ class _StateCodes:
         day = np.asarray(days[(present // n_groups) % len(days)], dtype=np.int64)
         grp = np.asarray(groups[present % n_groups], dtype=object)
         self.states = pd.DataFrame({S.CELL_TYPE_PROP: ct, S.DAY: day, S.GROUP: grp})
-        self._state_keys = _keys(self.states[S.CELL_TYPE_PROP], self.states[S.DAY], self.states[S.GROUP])
+        self._state_keys = S.state_keys(self.states[S.CELL_TYPE_PROP], self.states[S.DAY], self.states[S.GROUP])
 
     def keys(self, ids: np.ndarray) -> pd.Categorical:
         """CellState keys of the rows whose state ids are ``ids`` (source or target)."""

@@ -390,6 +390,26 @@ def state_key(cell_type: str, day: int, group: str) -> str:
     return f"{escape(cell_type, KEY_SEP)}{KEY_SEP}{int(day)}{KEY_SEP}{escape(group, KEY_SEP)}"
 
 
+def state_keys(cell_type, day, group, *, categorical: bool = False) -> np.ndarray | pd.Categorical:
+    """:func:`state_key` over columns, worked on their distinct (cell type, day, group) rows
+    (millions of edges name a few hundred states); ``categorical``: as a categorical of them."""
+    if len(cell_type) == 0:
+        return pd.Categorical([]) if categorical else np.array([], dtype=object)
+    cols = [pd.factorize(np.asarray(v, dtype=object if i != 1 else "int64"), use_na_sentinel=False)
+            for i, v in enumerate((cell_type, day, group))]
+    combined = np.zeros(len(cell_type), dtype=np.int64)
+    for codes, uniq in cols:  # a mixed radix: far below 2**63 for any study's names
+        combined = combined * len(uniq) + codes
+    rows, distinct = pd.factorize(combined)
+    parts = []
+    for codes, uniq in reversed(cols):
+        parts.append(np.asarray(uniq, dtype=object)[distinct % len(uniq)])
+        distinct = distinct // len(uniq)
+    ct, d, g = parts[::-1]
+    keys = np.array([state_key(a, b, c) for a, b, c in zip(ct, d, g)], dtype=object)  # distinct, as escaping is 1:1
+    return pd.Categorical.from_codes(rows, keys) if categorical else keys[rows]
+
+
 def measurement_key(sample: str, variable: str) -> str:
     """Measurement key: JSON of the pair, so no two (sample, variable) pairs share one."""
     import json

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import commgraph as cg
-from commgraph import _graph
 from commgraph import _schema as S
 
 # every character a separator or escape could be confused with, and two plain ones
@@ -74,7 +73,10 @@ def test_graph_keys_equal_state_key():
     ct = pd.Series([a for a in short for _ in short])
     group = pd.Series([b for _ in short for b in short])
     day = pd.Series(np.arange(len(ct)) % 5 - 2)
-    assert list(_graph._keys(ct, day, group)) == [S.state_key(a, d, b) for a, d, b in zip(ct, day, group)]
+    want = [S.state_key(a, d, b) for a, d, b in zip(ct, day, group)]
+    assert list(S.state_keys(ct, day, group)) == want
+    assert list(S.state_keys(ct, day, group, categorical=True)) == want
+    assert len(set(want)) == len(want)  # escaping keeps colliding names apart
 
 
 def _run(source, target, ligand, receptor):

@@ -258,6 +258,15 @@ class Store(ABC):
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run one Cypher statement with parameters; the result as a DataFrame."""
 
+    def _cypher_categorical(self, text: str, parameters: dict[str, Any]) -> pd.DataFrame:
+        """:meth:`cypher` with its string columns as categoricals (for reads of millions of rows
+        that repeat a few hundred names; an engine may encode them on its side)."""
+        df = self.cypher(text, parameters)
+        for col in df.columns:
+            if df[col].dtype == object:
+                df[col] = df[col].astype("category")
+        return df
+
     @abstractmethod
     def _write(self, frames_iter) -> pd.DataFrame:
         """Write one load (frames of one or more tables, all under one ``load_id``) so that it
@@ -538,18 +547,19 @@ class Store(ABC):
 
     def run_scores(self, run_ids: list[str]) -> Iterator[pd.DataFrame]:
         """The live edges of ``run_ids``, lean: run_id, source, target, interaction, pathway, score,
-        significant; one frame per day × group of the runs (a run across days or groups: its own)."""
+        significant (the names as categoricals); one frame per day × group of the runs (a run across
+        days or groups: its own)."""
         runs = self.cypher(RUNS_AT, {"run_ids": list(run_ids)})
         for missing in sorted(set(run_ids) - set(runs[S.RUN_ID])):
             self._require_run(missing)
         whole = runs[S.DAY].notna() & runs[S.GROUP].notna()
         for (day, group), part in runs[whole].groupby([S.DAY, S.GROUP], sort=True):
             live = [f"{r}|{load}" for r, load in zip(part[S.RUN_ID], part[S.LOAD_ID])]
-            yield self.cypher(RUNS_SCORES_AT, {"day": int(day), "at_group": str(group), "live": live})
+            yield self._cypher_categorical(RUNS_SCORES_AT, {"day": int(day), "at_group": str(group), "live": live})
         for run_id in runs.loc[~whole, S.RUN_ID]:
-            t = self.signals(run_id)
-            yield t.assign(**{S.RUN_ID: run_id})[[S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY, S.SCORE,
-                                                   S.SIGNIFICANT]]
+            t = self.signals(run_id).assign(**{S.RUN_ID: run_id})
+            names = [S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY]
+            yield t[names + [S.SCORE, S.SIGNIFICANT]].astype({c: "category" for c in names})
 
     def stats(self) -> dict[str, pd.DataFrame | int]:
         """What the store holds: counts of runs, cell types, days, groups, SIGNALS per day × group."""
