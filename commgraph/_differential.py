@@ -193,64 +193,140 @@ class _Level:
     pseudocount: float
 
 
+class _Names:
+    """Names ↔ small integer codes, grown frame by frame (a study repeats a few hundred names on
+    millions of edges: features are keyed by codes, never by strings per edge)."""
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+
+    def encode(self, column: pd.Series) -> np.ndarray:
+        codes, uniq = pd.factorize(column)  # a categorical factorizes by its codes
+        ids = np.array([self.ids.setdefault(str(u), len(self.ids)) for u in uniq] + [-1], dtype=np.int32)
+        return ids[codes]  # code -1 (a missing name) picks the -1 at the end
+
+    @property
+    def names(self) -> np.ndarray:
+        return np.array(list(self.ids), dtype=object)
+
+    def ranks(self) -> np.ndarray:
+        """Each code's place in the sorted names (how a groupby over the strings orders them)."""
+        order = np.argsort(self.names, kind="stable")
+        out = np.empty(len(order), dtype=np.int64)
+        out[order] = np.arange(len(order))
+        return out
+
+
 def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells: int, significant_only: bool,
               progress: bool, interactions: Sequence[str] | None = None) -> dict[str, _Level]:
     samples = design.runs[S.SAMPLE].tolist()
     col = {s: j for j, s in enumerate(samples)}
     run_ids = design.runs[S.RUN_ID].tolist()
     position = {r: k for k, r in enumerate(run_ids)}
-    parts: dict[str, dict[int, pd.DataFrame]] = {lv: {} for lv in levels}
-    present: dict[str, set[str]] = {s: set() for s in samples}
-    first_pathway: dict[int, pd.DataFrame] = {}
-    # the runs' edges a day × group at a time (lean columns); kept per run, joined in the design's
-    # run order below so that features keep the order of a run-by-run read
+    ns = len(samples)
+    column_of = np.array([col[s] for s in samples], dtype=np.int32)  # run position → sample column
+    types, names, paths = _Names(), _Names(), _Names()
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in ("k", "row", "src", "tgt", "inter", "path", "score")}
+    seen = []  # (cell type, sample column) pairs of every edge, before any filter: who was present
     n_frames = len(design.runs[[S.DAY, S.GROUP]].drop_duplicates())  # one per day × group (see Store.run_scores)
+    read = False
     for frame in track(store.run_scores(run_ids), description="reading per-sample runs", show=progress, total=n_frames):
-        for run_id, e in frame.groupby(S.RUN_ID, sort=False):
-            k, sample = position[run_id], samples[position[run_id]]
-            present[sample] |= set(e[S.SOURCE]) | set(e[S.TARGET])
-            if significant_only:
-                e = e[e[S.SIGNIFICANT].astype(bool)]
-            if interactions is not None:  # only these (per-sample points of a view); presence is read above
-                e = e[e[S.INTERACTION].isin(interactions)]
-            first_pathway[k] = e[[S.INTERACTION, S.PATHWAY]].drop_duplicates(S.INTERACTION)
-            for lv in levels:
-                part = e.groupby(_KEYS[lv], as_index=False, observed=True)[S.SCORE].sum()
-                part["j"] = col[sample]
-                parts[lv][k] = part
-    long = {lv: [parts[lv][k] for k in sorted(parts[lv])] for lv in levels}
-    annot = []
-    if first_pathway:
-        pathway = pd.concat([first_pathway[k] for k in sorted(first_pathway)], ignore_index=True)
-        names = store.interactions()[[S.NAME, S.LIGAND, S.RECEPTOR]].rename(columns={S.NAME: S.INTERACTION})
-        annot = [pathway.drop_duplicates(S.INTERACTION).merge(names, on=S.INTERACTION, how="left")
-                 [[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]]]
+        read = True
+        rk, ruids = pd.factorize(frame[S.RUN_ID])
+        k = np.array([position[r] for r in ruids], dtype=np.int32)[rk]
+        src, tgt = types.encode(frame[S.SOURCE]), types.encode(frame[S.TARGET])
+        here = np.zeros(len(types.ids) * ns, dtype=bool)
+        here[src.astype(np.int64) * ns + column_of[k]] = True
+        here[tgt.astype(np.int64) * ns + column_of[k]] = True
+        seen.append(np.flatnonzero(here))
+        keep = np.ones(len(frame), dtype=bool)
+        if significant_only:
+            keep &= frame[S.SIGNIFICANT].astype(bool).to_numpy()
+        if interactions is not None:  # only these (per-sample points of a view); presence is read above
+            keep &= frame[S.INTERACTION].isin(interactions).to_numpy()
+        for name, v in (("k", k), ("row", np.arange(len(frame), dtype=np.int32)), ("src", src), ("tgt", tgt),
+                        ("inter", names.encode(frame[S.INTERACTION])), ("path", paths.encode(frame[S.PATHWAY])),
+                        ("score", frame[S.SCORE].to_numpy(dtype=float))):
+            cols[name].append(v[keep])
+        del frame
+    e = {c: np.concatenate(v) if v else np.zeros(0, dtype=float if c == "score" else np.int32) for c, v in cols.items()}
+    del cols
+    j = column_of[e["k"]]
+
     counts = store.sample_counts()
     if len(counts):  # a cell type with enough cells counts as present even where it sends nothing
         ok = counts[(counts[S.N_CELLS] >= min_cells) & counts[S.SAMPLE].isin(col)]
-        for s, ct in zip(ok[S.SAMPLE], ok[S.CELL_TYPE_PROP]):
-            present[s].add(ct)
-    types = sorted(set().union(*present.values()))
-    tindex = {t: i for i, t in enumerate(types)}
-    pres = np.zeros((len(types), len(samples)), dtype=bool)
-    for s, cts in present.items():
-        pres[[tindex[c] for c in cts], col[s]] = True
-    interactions = pd.concat(annot, ignore_index=True).drop_duplicates(S.INTERACTION) if annot else None
+        seen.append(types.encode(ok[S.CELL_TYPE_PROP]).astype(np.int64) * ns + ok[S.SAMPLE].map(col).to_numpy())
+    pres = np.zeros(len(types.ids) * ns, dtype=bool)
+    if seen:
+        pres[np.concatenate(seen)] = True
+    pres = pres.reshape(len(types.ids), ns)
 
+    annot = None
+    if read:
+        # each interaction's pathway as the first run (in design order) that has it gives it
+        at = e["k"].astype(np.int64) * (int(e["row"].max(initial=0)) + 1) + e["row"]  # (run, row): unique
+        named = e["inter"] >= 0
+        first = np.full(len(names.ids), np.iinfo(np.int64).max)
+        np.minimum.at(first, e["inter"][named], at[named])
+        pick = np.flatnonzero(named & (at == first[np.where(named, e["inter"], 0)]))
+        pick = pick[np.argsort(e["inter"][pick], kind="stable")]
+        pathway = pd.DataFrame({S.INTERACTION: names.names[e["inter"][pick]],
+                                S.PATHWAY: np.where(e["path"][pick] >= 0, paths.names[e["path"][pick]]
+                                                    if len(paths.ids) else None, None)})
+        lr = store.interactions()[[S.NAME, S.LIGAND, S.RECEPTOR]].rename(columns={S.NAME: S.INTERACTION})
+        annot = pathway.merge(lr, on=S.INTERACTION, how="left")[[S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]]
+
+    third = {"interaction": ("inter", names, S.INTERACTION), "pathway": ("path", paths, S.PATHWAY)}
     out = {}
     for lv in levels:
-        data = pd.concat(long[lv], ignore_index=True) if long[lv] else pd.DataFrame(columns=_KEYS[lv] + [S.SCORE, "j"])
-        codes, feats = _factorize_rows(data[_KEYS[lv]].astype(str))
-        values = np.zeros((len(feats), len(samples)))
-        values[codes, data["j"].to_numpy()] = data[S.SCORE].to_numpy()
-        both = pres[feats[S.SOURCE].map(tindex).to_numpy()] & pres[feats[S.TARGET].map(tindex).to_numpy()]
+        parts = [(e["src"], types, S.SOURCE), (e["tgt"], types, S.TARGET)]
+        if lv in third:
+            c, vocab, label = third[lv]
+            parts.append((e[c], vocab, label))
+        valid = np.logical_and.reduce([p[0] >= 0 for p in parts])  # a missing pathway is no feature (as groupby)
+        fcode, digits = _combine([codes[valid] for codes, _, _ in parts], [len(v.ids) for _, v, _ in parts])
+        nf = len(digits[0])
+        # features in the order a run-by-run read meets them: by first run, then by the names
+        first_k = np.full(nf, np.iinfo(np.int64).max)
+        np.minimum.at(first_k, fcode, e["k"][valid])
+        ranked = [vocab.ranks()[d] for d, (_, vocab, _) in zip(digits, parts)]
+        order = np.lexsort(tuple(reversed([first_k] + ranked)))
+        renumber = np.empty(nf, dtype=np.int64)
+        renumber[order] = np.arange(nf)
+        feats = pd.DataFrame({label: vocab.names[d[order]] for d, (_, vocab, label) in zip(digits, parts)})
+        flat = renumber[fcode] * ns + j[valid]
+        values = np.bincount(flat, weights=np.nan_to_num(e["score"][valid]), minlength=nf * ns).reshape(nf, ns)
+        both = pres[digits[0][order]] & pres[digits[1][order]]
         values[~both] = np.nan
-        if lv == "interaction" and interactions is not None:
-            feats = feats.merge(interactions, on=S.INTERACTION, how="left")
+        if lv == "interaction" and annot is not None:
+            feats = feats.merge(annot, on=S.INTERACTION, how="left")
         positive = values[values > 0]
         pc = PSEUDOCOUNT_SHARE * float(np.median(positive)) if positive.size else 1.0
         out[lv] = _Level(lv, feats, values, pc)
     return out
+
+
+def _combine(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each row's feature number (in order of first appearance) and each feature's codes, for
+    rows given as codes into vocabularies of these sizes."""
+    sizes = [max(n, 1) for n in sizes]
+    if np.prod([float(n) for n in sizes]) >= 2.0**62:  # the mixed radix would overflow
+        uniq, first, fcode = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+        renumber = np.empty(len(uniq), dtype=np.int64)
+        renumber[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+        fcode = renumber[np.asarray(fcode).ravel()]
+        uniq = uniq[np.argsort(first, kind="stable")]
+        return fcode, [uniq[:, i] for i in range(len(codes))]
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, n in zip(codes, sizes):  # a mixed radix: one number per distinct row
+        key = key * n + c
+    fcode, fkey = pd.factorize(key)
+    digits = []
+    for n in reversed(sizes):
+        digits.append(fkey % n)
+        fkey = fkey // n
+    return fcode, digits[::-1]
 
 
 def per_sample_scores(store: Store, *, interactions: Sequence[str] | None = None, method: str | None = None,
@@ -309,23 +385,6 @@ def _keep(values: np.ndarray, runs: pd.DataFrame) -> np.ndarray:
     return (detected >= k) & (hi > lo)
 
 
-def _factorize_rows(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each row's feature number (in order of first appearance) and the distinct rows, as
-    ``pd.factorize`` of a MultiIndex gives them, without building a tuple per row."""
-    if keys.empty:
-        return np.zeros(0, dtype=np.int64), pd.DataFrame(columns=list(keys.columns))
-    factors = [pd.factorize(keys[c]) for c in keys.columns]
-    if np.prod([float(len(u)) for _, u in factors]) >= 2.0**62:  # the mixed radix below would overflow
-        codes, _ = pd.factorize(pd.MultiIndex.from_frame(keys))
-    else:
-        combined = np.zeros(len(keys), dtype=np.int64)
-        for part, uniq in factors:
-            combined = combined * len(uniq) + part  # a mixed radix: one number per distinct row
-        codes, _ = pd.factorize(combined)
-    _, first = np.unique(codes, return_index=True)  # first row of feature 0, 1, …
-    return codes, keys.iloc[first].reset_index(drop=True)
-
-
 def fit_contrasts(values: np.ndarray, X: pd.DataFrame, contrasts: pd.DataFrame) -> dict[str, np.ndarray]:
     """limma: ``lmFit`` (NA-aware, feature by feature) → ``contrasts.fit`` → ``eBayes``.
 
@@ -333,14 +392,14 @@ def fit_contrasts(values: np.ndarray, X: pd.DataFrame, contrasts: pd.DataFrame) 
     """
     import pylimma
 
-    fit = _lm_fit(values, X.to_numpy())
-    fit = pylimma.contrasts_fit(fit, contrasts.to_numpy())
+    fit, pattern = _lm_fit(values, X.to_numpy())
+    fit = _contrasts_fit(fit, contrasts.to_numpy(), pattern)
     eb = pylimma.e_bayes(fit, legacy=True)  # limma < 3.61's prior estimator; see the module doc
     return {"coef": np.asarray(eb["coefficients"]), "t": np.asarray(eb["t"]), "p": np.asarray(eb["p_value"])}
 
 
-def _lm_fit(values: np.ndarray, X: np.ndarray) -> dict:
-    """``lmFit`` with missing values, fitted once per missingness pattern.
+def _lm_fit(values: np.ndarray, X: np.ndarray) -> tuple[dict, np.ndarray]:
+    """``lmFit`` with missing values, fitted once per missingness pattern; and each feature's pattern.
 
     limma fits a feature with missing values on its observed samples alone, one feature at a
     time (seconds per thousand features here). Features missing the same samples share that
@@ -352,7 +411,7 @@ def _lm_fit(values: np.ndarray, X: np.ndarray) -> dict:
 
     finite = np.isfinite(values)
     if finite.all():
-        return pylimma.lm_fit(values, X)
+        return pylimma.lm_fit(values, X), np.zeros(len(values), dtype=np.int64)
     fit = pylimma.lm_fit(np.where(finite, values, 0.0), X)  # the full-design fit; incomplete rows redone below
     patterns, inverse = np.unique(finite, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
@@ -371,7 +430,34 @@ def _lm_fit(values: np.ndarray, X: np.ndarray) -> dict:
         for key in ("coefficients", "stdev_unscaled", "sigma", "df_residual"):
             fit[key][rows] = part[key]
     fit["Amean"] = np.nanmean(values, axis=1)
-    return fit
+    return fit, inverse
+
+
+def _contrasts_fit(fit: dict, contrasts: np.ndarray, pattern: np.ndarray) -> dict:
+    """``contrasts.fit``, its per-feature work done once per missingness pattern.
+
+    A feature's new standard errors depend only on its ``stdev_unscaled`` row (with its NA
+    coefficients), and features missing the same samples share that row (see :func:`_lm_fit`).
+    pylimma forms them feature by feature (an einsum over features × coefficients² × contrasts:
+    16 s and 2 GB at 381k features × 40 contrasts), so it is run on one feature of each pattern
+    and its answer spread to the rest. The new coefficients are the product with the contrast
+    matrix, as ``contrasts.fit`` forms them: an NA coefficient under a zero weight counts as 0,
+    and a contrast of an NA coefficient is NA (where the new standard error is).
+    """
+    import pylimma
+    from pylimma.classes import _MARRAYLM_I, _MARRAYLM_IJ, _MARRAYLM_IX, MArrayLM
+
+    _, reps, inverse = np.unique(pattern, return_index=True, return_inverse=True)
+    if 2 * len(reps) > len(pattern):  # hardly any feature shares a pattern: nothing to spare
+        return pylimma.contrasts_fit(fit, contrasts)
+    one = pylimma.contrasts_fit(MArrayLM(fit)[reps, :], contrasts)
+    out = MArrayLM({k: (fit[k] if k in fit and k in _MARRAYLM_I + _MARRAYLM_IJ + _MARRAYLM_IX else v)
+                    for k, v in one.items()})
+    stdev = np.asarray(one["stdev_unscaled"])[np.asarray(inverse).ravel()]
+    coef = np.nan_to_num(np.asarray(fit["coefficients"], dtype=float), nan=0.0) @ contrasts
+    coef[np.isnan(stdev)] = np.nan
+    out["coefficients"], out["stdev_unscaled"] = coef, stdev
+    return out
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -459,17 +545,18 @@ def differential(store: Store, *, groups: Sequence[str] | None = None, days: Seq
         for k, s in enumerate(specs):
             res = _one_contrast(s, vals, f, fit, k, runs, level.pseudocount, min_patients, min_detection, lv)
             parts.append(res)
-            tested = res[np.isfinite(res[S.P_PROP])]
-            row = _summary_row(s, design, runs, tested, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
+            row = _summary_row(s, design, runs, res, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
             summary.append(row)
-    results = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
-    results = results[np.isfinite(results[S.P_PROP])].reset_index(drop=True)
+    # one frame from whole columns, left unconsolidated (copy=False): stacking 3M-row columns into
+    # blocks took 11 s at 10M edges, and filtering a frame (what readers do) never needs it
+    results = (pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in RESULT_COLUMNS}, copy=False)
+               if parts else pd.DataFrame(columns=RESULT_COLUMNS))
     contrasts = _summaries(summary)
     settings = {"method": design.method, "levels": list(levels), "min_cells": min_cells, "min_patients": min_patients,
                 "min_detection": min_detection,
                 "significant_only": significant_only, "model": "~ 0 + patient + group:day (limma, eBayes legacy)",
                 "pseudocounts": {lv: feats[lv].pseudocount for lv in levels}, "fdr": "BH within contrast and level"}
-    out = Differential(results[RESULT_COLUMNS], contrasts, settings)
+    out = Differential(results, contrasts, settings)
     if write:
         write_contrasts(store, out, design)
     return out
@@ -532,7 +619,8 @@ def model_matrices(store: Store, *, level: str = "interaction", **options) -> di
 
 
 def _one_contrast(s: dict, vals: np.ndarray, f: pd.DataFrame, fit, k: int, runs: pd.DataFrame, pc: float,
-                  min_patients: int, min_detection: float, level: str) -> pd.DataFrame:
+                  min_patients: int, min_detection: float, level: str) -> dict[str, np.ndarray]:
+    """One contrast's tested features, as columns."""
     n, mb, md, detb, detd = _paired(vals, runs, s[S.GROUP], s[S.DAY], s[S.BASELINE])
     coef = fit["coef"][:, k] if fit is not None else np.zeros(0)
     t = fit["t"][:, k] if fit is not None else np.zeros(0)
@@ -546,35 +634,32 @@ def _one_contrast(s: dict, vals: np.ndarray, f: pd.DataFrame, fit, k: int, runs:
         lfc = lfc - np.log2((md2 + pc) / (mb2 + pc))
         ref_delta = md2 - mb2
         n = np.minimum(n, n2)
-    p = np.where(ok & np.isfinite(t), p, np.nan)
-    out = f.reindex(columns=[S.SOURCE, S.TARGET, S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY]).copy()
-    out.insert(0, S.LEVEL, level)
-    for name in (S.BASELINE, S.DAY, S.REFERENCE, S.GROUP, S.KIND):
-        out.insert(0, name, s[name])
-    out.insert(0, S.CONTRAST_PROP, s[S.ID])
-    out[S.DELTA] = coef
-    out[S.REFERENCE_DELTA] = ref_delta
-    out[S.LOG2FC] = lfc
-    out[S.T_STAT] = t
-    out[S.P_PROP] = p
-    out[S.FDR] = _bh(p)
-    out[S.MEAN_BASELINE] = mb
-    out[S.MEAN_DAY] = md
-    out[S.N_PROP] = n.astype("int64")
-    out[S.DETECTED_BASELINE] = detb
-    out[S.DETECTED_DAY] = detd
-    return out[RESULT_COLUMNS]
+    tested = np.flatnonzero(ok & np.isfinite(t) & np.isfinite(p))  # only these rows are built: at 10M edges,
+    # 40 contrasts × every feature as rows of strings was most of the run's time and memory
+    m = len(tested)
+    out = {c: np.full(m, s[c], dtype=object) for c in (S.KIND, S.GROUP, S.REFERENCE)}
+    out[S.CONTRAST_PROP] = np.full(m, s[S.ID], dtype=object)
+    out[S.LEVEL] = np.full(m, level, dtype=object)
+    out[S.DAY], out[S.BASELINE] = np.full(m, s[S.DAY], dtype=np.int64), np.full(m, s[S.BASELINE], dtype=np.int64)
+    for c in (S.SOURCE, S.TARGET, S.INTERACTION, S.LIGAND, S.RECEPTOR, S.PATHWAY):  # a level's missing key: NaN
+        out[c] = f[c].to_numpy()[tested] if c in f else np.full(m, np.nan)
+    for c, v in ((S.DELTA, coef), (S.REFERENCE_DELTA, ref_delta), (S.LOG2FC, lfc), (S.T_STAT, t), (S.P_PROP, p),
+                 (S.MEAN_BASELINE, mb), (S.MEAN_DAY, md), (S.DETECTED_BASELINE, detb), (S.DETECTED_DAY, detd)):
+        out[c] = np.asarray(v, dtype=float)[tested]
+    out[S.FDR] = _bh(out[S.P_PROP])
+    out[S.N_PROP] = n[tested].astype("int64")
+    return out
 
 
-def _summary_row(s: dict, design: _Design, runs: pd.DataFrame, tested: pd.DataFrame, *, n_feat: int, n_filtered: int,
-                level: str) -> dict:
+def _summary_row(s: dict, design: _Design, runs: pd.DataFrame, tested: dict[str, np.ndarray], *, n_feat: int,
+                 n_filtered: int, level: str) -> dict:
     groups = [s[S.GROUP]] + ([s[S.REFERENCE]] if s[S.REFERENCE] else [])
     r = runs[runs[S.GROUP].isin(groups) & runs[S.DAY].isin([s[S.DAY], s[S.BASELINE]])]
-    sig = tested[tested[S.FDR] < 0.05]
+    called = tested[S.DELTA][tested[S.FDR] < 0.05]
     return {S.ID: s[S.ID], S.KIND: s[S.KIND], S.GROUP: s[S.GROUP], S.REFERENCE: s[S.REFERENCE], S.DAY: s[S.DAY],
             S.BASELINE: s[S.BASELINE], S.METHOD: design.method, S.N_PATIENTS: int(sum(s["_n"])),
-            "n_samples": len(r), "n_tested": len(tested), "n_skipped": n_feat - len(tested),
-            "n_filtered": n_filtered, "n_up": int((sig[S.DELTA] > 0).sum()), "n_down": int((sig[S.DELTA] < 0).sum()),
+            "n_samples": len(r), "n_tested": len(tested[S.FDR]), "n_skipped": n_feat - len(tested[S.FDR]),
+            "n_filtered": n_filtered, "n_up": int((called > 0).sum()), "n_down": int((called < 0).sum()),
             S.LEVEL: level, S.RUNS_PROP: ";".join(sorted(r[S.RUN_ID]))}
 
 
@@ -604,10 +689,13 @@ def write_contrasts(store: Store, res: Differential, design: _Design) -> None:
     })
     r = res.results
     states = set(store.cell_states()[S.KEY_PROP])
-    frm = [S.state_key(a, d, g) for a, d, g in zip(r[S.SOURCE], r[S.DAY], r[S.GROUP])]
-    to = [S.state_key(b, d, g) for b, d, g in zip(r[S.TARGET], r[S.DAY], r[S.GROUP])]
-    edges = pd.DataFrame({"from": frm, "to": to})
-    for name, _ in S.CHANGED_PROPERTIES:
-        edges[name] = r[name].to_numpy()
-    edges = edges[edges["from"].isin(states) & edges["to"].isin(states)]
-    store.write_contrasts(nodes, edges.reset_index(drop=True))
+    # names that repeat on millions of edges go to the engine as categoricals (dictionary columns)
+    ends = {end: S.state_keys(r[name], r[S.DAY], r[S.GROUP], categorical=True)
+            for end, name in (("from", S.SOURCE), ("to", S.TARGET))}
+    known = np.logical_and.reduce([np.isin(k.codes, np.flatnonzero(k.categories.isin(states))) for k in ends.values()])
+    edges = pd.DataFrame({**{end: k[known] for end, k in ends.items()},
+                          **{name: (pd.Categorical.from_codes(*pd.factorize(r[name].to_numpy()[known]))
+                                    if type_ == "STRING"
+                                    else r[name].to_numpy()[known]) for name, type_ in S.CHANGED_PROPERTIES}},
+                         copy=False)  # as the results: no stacking of millions of rows into blocks
+    store.write_contrasts(nodes, edges)

@@ -377,19 +377,91 @@ def test_run_scores_read_the_live_edges_of_each_run(tmp_path):
         cols = [S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY, S.SCORE, S.SIGNIFICANT]
         for run in runs:
             want = store.signals(run)[cols].sort_values(cols[:3]).reset_index(drop=True)
-            mine = got[got[S.RUN_ID] == run][cols].sort_values(cols[:3]).reset_index(drop=True)
+            mine = got[got[S.RUN_ID] == run][cols].astype({c: object for c in cols[:4]})  # names come as categoricals
+            mine = mine.sort_values(cols[:3]).reset_index(drop=True)
             assert len(mine) == len(want) > 0
             pd.testing.assert_frame_equal(mine, want, check_dtype=False, obj=run)
         with pytest.raises(cg.QueryError, match="no run 'nope'"):
             list(store.run_scores(["nope"]))
 
 
-def test_factorize_rows_is_factorize_of_a_multiindex():
-    from commgraph._differential import _factorize_rows
+@pytest.mark.parametrize("level", ["interaction", "pair", "pathway"])
+def test_feature_matrices_are_each_runs_edges_summed(study, level):
+    """The per-sample matrices (read a day × group at a time, names as codes) equal a groupby of
+    each run's own edges, in the order a run-by-run read meets the features; NaN where either
+    cell type is absent from the sample, 0 where both are there and the feature is not."""
+    from commgraph._differential import _KEYS, _design, _features
+
+    store, _ = study
+    design = _design(store, groups=None, days=None, baseline=None, method=None)
+    got = _features(store, design, levels=[level], min_cells=10, significant_only=False, progress=False)[level]
+    counts = store.sample_counts()
+    sums, present = [], []
+    for run, sample in zip(design.runs[S.RUN_ID], design.runs[S.SAMPLE]):
+        e = store.signals(run)
+        sums.append(e.groupby(_KEYS[level])[S.SCORE].sum().rename(sample))
+        ok = counts[(counts[S.SAMPLE] == sample) & (counts[S.N_CELLS] >= 10)][S.CELL_TYPE_PROP] if len(counts) else []
+        present.append(set(e[S.SOURCE]) | set(e[S.TARGET]) | set(ok))
+    order = list(dict.fromkeys(k for x in sums for k in x.index))  # first run first; within a run, sorted
+    want = pd.concat(sums, axis=1).reindex(order).fillna(0.0)
+    for c, cts in zip(want.columns, present):
+        both = [a in cts and b in cts for a, b in zip(want.index.get_level_values(0), want.index.get_level_values(1))]
+        want.loc[~np.array(both), c] = np.nan
+    assert got.features[_KEYS[level]].apply(tuple, axis=1).tolist() == [tuple(k) if isinstance(k, tuple) else (k,)
+                                                                       for k in want.index]
+    assert np.isnan(got.values).any()  # the fixture's absent cell types
+    np.testing.assert_allclose(got.values, want.to_numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_combined_codes_are_factorize_of_the_rows():
+    from commgraph._differential import _combine
 
     rng = np.random.default_rng(3)
-    keys = pd.DataFrame({c: rng.choice([f"{c}{i}" for i in range(n)], 5000) for c, n in (("s", 7), ("t", 5), ("i", 40))})
-    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(keys))
-    got_codes, got = _factorize_rows(keys)
-    assert (got_codes == codes).all()
-    pd.testing.assert_frame_equal(got, pd.DataFrame(list(uniq), columns=list(keys.columns)))
+    codes = [rng.integers(0, n, 5000) for n in (7, 5, 40)]
+    want_codes, want = pd.factorize(pd.MultiIndex.from_arrays(codes))
+    for sizes in ([7, 5, 40], [2**31, 2**31, 40]):  # the mixed radix, and the fallback past 2**62
+        got_codes, digits = _combine(codes, sizes)
+        assert (got_codes == want_codes).all()
+        assert list(zip(*digits)) == list(want)
+
+
+def test_contrasts_fit_once_per_missingness_pattern_equals_pylimma():
+    """Features sharing a missingness pattern share their new standard errors: fitted once per
+    pattern, the result equals pylimma's feature-by-feature ``contrasts_fit`` exactly, with a
+    pattern that leaves a coefficient non-estimable and one with nothing observed."""
+    import pylimma
+
+    from commgraph._differential import _contrasts_fit, _lm_fit, design_matrix
+
+    runs = pd.DataFrame([(f"P{p}", g, d) for g, ps in (("low", range(4)), ("high", range(4, 8)))
+                         for p in ps for d in (0, 7, 14)], columns=[S.PATIENT, S.GROUP, S.DAY])
+    runs[S.SAMPLE] = runs[S.PATIENT] + "_d" + runs[S.DAY].astype(str)
+    X = design_matrix(runs, {"low": 0, "high": 0})
+    C = np.zeros((X.shape[1], 3))
+    coef = list(X.columns)
+    C[coef.index("high:day7"), 0] = 1.0
+    C[coef.index("high:day7"), 1], C[coef.index("low:day7"), 1] = 1.0, -1.0
+    C[coef.index("low:day14"), 2] = 1.0
+    rng = np.random.default_rng(11)
+    values = rng.gamma(2.0, 1.0, size=(3000, len(runs)))
+    high7 = ((runs[S.GROUP] == "high") & (runs[S.DAY] == 7)).to_numpy()
+    pattern = rng.integers(0, 5, len(values))
+    values[pattern == 1, 3] = np.nan  # one sample missing
+    values[np.ix_(pattern == 2, [3, 10, 17])] = np.nan
+    values[np.ix_(pattern == 3, high7)] = np.nan  # high:day7 not estimable
+    values[pattern == 4] = np.nan
+    fit, found = _lm_fit(values, X.to_numpy())
+    assert len(np.unique(found)) == 5
+    want = pylimma.contrasts_fit(fit, C)
+    got = _contrasts_fit(fit, C, found)
+    assert set(got) == set(want)
+    for k, v in want.items():
+        if isinstance(v, np.ndarray):
+            assert np.array_equal(np.asarray(got[k]), v, equal_nan=v.dtype.kind == "f"), k
+        else:
+            assert got[k] == v, k
+    assert np.isnan(got["coefficients"][pattern == 3][:, :2]).all()
+    assert np.isfinite(got["coefficients"][pattern == 3][:, 2]).all()
+    for k in ("t", "p_value"):
+        a, b = pylimma.e_bayes(want, legacy=True)[k], pylimma.e_bayes(got, legacy=True)[k]
+        assert np.array_equal(a, b, equal_nan=True), k
