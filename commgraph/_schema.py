@@ -478,17 +478,22 @@ def validate(table: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
     if table.empty:
         raise InputError("no interactions (the table is empty)", file=where)
 
-    out = pd.DataFrame(index=pd.RangeIndex(len(table)))
-    renumber = not table.index.equals(out.index)  # columns are copied into `out` anyway
+    index = pd.RangeIndex(len(table))
+    renumber = not table.index.equals(index)
     # pandas < 3 can't tell "not a number" from "missing" after to_numeric; _coerce does
+    cols = {}
     for col in COLUMNS:
         if col.name in table.columns:
             values = table[col.name].reset_index(drop=True) if renumber else table[col.name]
-            out[col.name] = _coerce(values, col, where)
+            cols[col.name] = _coerce(values, col, where)
         elif col.dtype == "float64":
-            out[col.name] = np.nan
+            cols[col.name] = pd.Series(np.full(len(table), np.nan), index=index)
         else:
-            out[col.name] = pd.Series([None] * len(out), dtype="category" if col.dtype == "category" else object)
+            cols[col.name] = pd.Series([None] * len(table), index=index,
+                                       dtype="category" if col.dtype == "category" else object)
+    # columns already canonical are shared with the input, not copied (a 10M-edge table read from
+    # Parquet is ~1 GB); nothing downstream writes into a validated table's columns in place
+    out = pd.DataFrame(cols, index=index, copy=False)
 
     for col in (SOURCE, TARGET, LIGAND, RECEPTOR, INTERACTION, PATHWAY, GROUP, METHOD, RUN_ID):
         cats = out[col].cat.categories
