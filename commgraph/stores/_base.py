@@ -262,8 +262,8 @@ class Store(ABC):
         """:meth:`cypher` with its string columns as categoricals (for reads of millions of rows
         that repeat a few hundred names; an engine may encode them on its side)."""
         df = self.cypher(text, parameters)
-        for col in df.columns:
-            if df[col].dtype == object:
+        for col in df.columns:  # strings only: a flag column with nulls stays as it came
+            if df[col].dtype == object and pd.api.types.infer_dtype(df[col], skipna=True) in ("string", "empty"):
                 df[col] = df[col].astype("category")
         return df
 
