@@ -285,7 +285,7 @@ def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells
             c, vocab, label = third[lv]
             parts.append((e[c], vocab, label))
         valid = np.logical_and.reduce([p[0] >= 0 for p in parts])  # a missing pathway is no feature (as groupby)
-        fcode, digits = _combine([codes[valid] for codes, _, _ in parts], [len(v.ids) for _, v, _ in parts])
+        fcode, digits = S.combine_codes([codes[valid] for codes, _, _ in parts], [len(v.ids) for _, v, _ in parts])
         nf = len(digits[0])
         # features in the order a run-by-run read meets them: by first run, then by the names
         first_k = np.full(nf, np.iinfo(np.int64).max)
@@ -305,28 +305,6 @@ def _features(store: Store, design: _Design, *, levels: Sequence[str], min_cells
         pc = PSEUDOCOUNT_SHARE * float(np.median(positive)) if positive.size else 1.0
         out[lv] = _Level(lv, feats, values, pc)
     return out
-
-
-def _combine(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Each row's feature number (in order of first appearance) and each feature's codes, for
-    rows given as codes into vocabularies of these sizes."""
-    sizes = [max(n, 1) for n in sizes]
-    if np.prod([float(n) for n in sizes]) >= 2.0**62:  # the mixed radix would overflow
-        uniq, first, fcode = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
-        renumber = np.empty(len(uniq), dtype=np.int64)
-        renumber[np.argsort(first, kind="stable")] = np.arange(len(uniq))
-        fcode = renumber[np.asarray(fcode).ravel()]
-        uniq = uniq[np.argsort(first, kind="stable")]
-        return fcode, [uniq[:, i] for i in range(len(codes))]
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for c, n in zip(codes, sizes):  # a mixed radix: one number per distinct row
-        key = key * n + c
-    fcode, fkey = pd.factorize(key)
-    digits = []
-    for n in reversed(sizes):
-        digits.append(fkey % n)
-        fkey = fkey // n
-    return fcode, digits[::-1]
 
 
 def per_sample_scores(store: Store, *, interactions: Sequence[str] | None = None, method: str | None = None,

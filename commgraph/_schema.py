@@ -390,6 +390,27 @@ def state_key(cell_type: str, day: int, group: str) -> str:
     return f"{escape(cell_type, KEY_SEP)}{KEY_SEP}{int(day)}{KEY_SEP}{escape(group, KEY_SEP)}"
 
 
+def combine_codes(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Rows given as codes into vocabularies of these sizes, numbered by distinct row: each row's
+    number (in order of first appearance) and, per column, each distinct row's code."""
+    sizes = [max(n, 1) for n in sizes]
+    if np.prod([float(n) for n in sizes]) >= 2.0**62:  # the mixed radix would overflow
+        uniq, first, fcode = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        renumber = np.empty(len(uniq), dtype=np.int64)
+        renumber[order] = np.arange(len(uniq))
+        return renumber[np.asarray(fcode).ravel()], [uniq[order, i] for i in range(len(codes))]
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, n in zip(codes, sizes):  # a mixed radix: one number per distinct row
+        key = key * n + c
+    fcode, fkey = pd.factorize(key)
+    digits = []
+    for n in reversed(sizes):
+        digits.append(fkey % n)
+        fkey = fkey // n
+    return fcode, digits[::-1]
+
+
 def state_keys(cell_type, day, group, *, categorical: bool = False) -> np.ndarray | pd.Categorical:
     """:func:`state_key` over columns, worked on their distinct (cell type, day, group) rows
     (millions of edges name a few hundred states); ``categorical``: as a categorical of them."""
@@ -397,15 +418,8 @@ def state_keys(cell_type, day, group, *, categorical: bool = False) -> np.ndarra
         return pd.Categorical([]) if categorical else np.array([], dtype=object)
     cols = [pd.factorize(np.asarray(v, dtype=object if i != 1 else "int64"), use_na_sentinel=False)
             for i, v in enumerate((cell_type, day, group))]
-    combined = np.zeros(len(cell_type), dtype=np.int64)
-    for codes, uniq in cols:  # a mixed radix: far below 2**63 for any study's names
-        combined = combined * len(uniq) + codes
-    rows, distinct = pd.factorize(combined)
-    parts = []
-    for codes, uniq in reversed(cols):
-        parts.append(np.asarray(uniq, dtype=object)[distinct % len(uniq)])
-        distinct = distinct // len(uniq)
-    ct, d, g = parts[::-1]
+    rows, digits = combine_codes([codes for codes, _ in cols], [len(uniq) for _, uniq in cols])
+    ct, d, g = (np.asarray(uniq, dtype=object)[dig] for dig, (_, uniq) in zip(digits, cols))
     keys = np.array([state_key(a, b, c) for a, b, c in zip(ct, d, g)], dtype=object)  # distinct, as escaping is 1:1
     return pd.Categorical.from_codes(rows, keys) if categorical else keys[rows]
 

@@ -414,13 +414,11 @@ def test_feature_matrices_are_each_runs_edges_summed(study, level):
 
 
 def test_combined_codes_are_factorize_of_the_rows():
-    from commgraph._differential import _combine
-
     rng = np.random.default_rng(3)
     codes = [rng.integers(0, n, 5000) for n in (7, 5, 40)]
     want_codes, want = pd.factorize(pd.MultiIndex.from_arrays(codes))
     for sizes in ([7, 5, 40], [2**31, 2**31, 40]):  # the mixed radix, and the fallback past 2**62
-        got_codes, digits = _combine(codes, sizes)
+        got_codes, digits = S.combine_codes(codes, sizes)
         assert (got_codes == want_codes).all()
         assert list(zip(*digits)) == list(want)
 
