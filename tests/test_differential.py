@@ -209,6 +209,28 @@ def test_computing_again_replaces_and_a_changed_run_marks_stale(tmp_path):
         assert st.contrasts()[S.STALE].all()
 
 
+def test_replacing_some_or_all_contrasts_keeps_the_rest_and_a_failed_write_keeps_all(tmp_path, monkeypatch):
+    per_contrast = "MATCH ()-[c:CHANGED]->() RETURN c.contrast AS k, count(c) AS n ORDER BY k"
+    with cg.connect(tmp_path / "s.lbug") as st:
+        _load(st, per_sample_tables(n_patients=3, days=(0, 7, 14), groups=("high",), effect=planted))
+        cg.differential(st, progress=False)
+        before = st.cypher(per_contrast)
+        assert len(before) == 2 and (before["n"] > 0).all()
+        cg.differential(st, days=[0, 7], progress=False)  # one of the two: its edges replaced, the other's kept
+        pd.testing.assert_frame_equal(st.cypher(per_contrast), before)
+
+        def fail(table, frame, real=st._copy):
+            if table == S.CHANGED:
+                raise RuntimeError("disk full")
+            real(table, frame)
+
+        monkeypatch.setattr(st, "_copy", fail)
+        with pytest.raises(RuntimeError, match="disk full"):  # all replaced: the new table is rolled back
+            cg.differential(st, progress=False)
+        pd.testing.assert_frame_equal(st.cypher(per_contrast), before)
+        assert len(st.contrasts()) == 2
+
+
 # --- per-sample counts ------------------------------------------------------------------------
 
 
