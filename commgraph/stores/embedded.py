@@ -586,7 +586,7 @@ class EmbeddedStore(Store):
                 # every stored contrast is replaced: a new, empty CHANGED table, in the same transaction
                 # (LadybugDB deletes edges one at a time: 3.4M CHANGED edges took ~110 s; this, none)
                 c.execute(f"DROP TABLE {S.CHANGED}")
-                c.execute(_rel_ddl(next(r for r in S.REL_TABLES if r.type == S.CHANGED)))
+                c.execute(_rel_ddl(S.REL_TABLE[S.CHANGED]))
             else:
                 c.execute(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids)
             c.execute(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids)
