@@ -669,18 +669,25 @@ def per_sample_table(ps: SampleStudy, *, progress: bool = False) -> Path:
     return path
 
 
-def iter_runs(path: str | os.PathLike):
+def iter_runs(path: str | os.PathLike, *, by_split: bool = False):
     """A cached table run by run (one row group each in per-sample tables; pooled tables are
-    grouped by run id after reading): (run_id, DataFrame with strings as categoricals)."""
+    grouped by run id after reading): (run_id, DataFrame with strings as categoricals). In file
+    order, or with ``by_split`` in day × group order, as ``load_manifest`` writes a manifest's runs."""
     import pyarrow.parquet as pq
 
     f = pq.ParquetFile(path)
     if LAYOUT_KEY in (f.schema_arrow.metadata or {}):
-        for i in range(f.metadata.num_row_groups):
+        order = list(range(f.metadata.num_row_groups))
+        if by_split:
+            first = [f.read_row_group(i, columns=[S.DAY, S.GROUP]).slice(0, 1).to_pylist()[0] for i in order]
+            order.sort(key=lambda i: (first[i][S.DAY], first[i][S.GROUP]))
+        for i in order:
             df = f.read_row_group(i).to_pandas()
             yield str(df[S.RUN_ID].iloc[0]), df
         return
     table = read_canonical(path)
+    if by_split:
+        table = table.sort_values([S.DAY, S.GROUP], kind="stable")
     for run_id, part in table.groupby(S.RUN_ID, observed=True, sort=False):
         yield str(run_id), part.reset_index(drop=True)
 

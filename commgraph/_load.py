@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from . import _schema as S
+from ._graph import join_runs, per_sample
 from ._progress import track
 from .errors import InputError
 from .stores import Store, connect
@@ -286,9 +287,9 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
         else:  # too large to hold at once, or pooled and per-sample counts mixed: written run by run,
             # still one load: every run becomes visible in one switch, or none does
             def items():
-                for i, spec in enumerate(track(specs, description="loading runs", show=progress)):
+                for i in track(_split_order(specs), description="loading runs", show=progress):
                     table, tables[i] = tables[i], None  # held or read again; dropped once written
-                    yield (table if table is not None else spec.read()), spec.counts()
+                    yield (table if table is not None else specs[i].read()), specs[i].counts()
                     del table
 
             loaded.append(st.load_many(items()))
@@ -318,25 +319,16 @@ def _joined_runs(specs: list[RunSpec], tables: list[pd.DataFrame | None]) -> tup
     per sample or all pooled (a pooled day × group's counts are set, a sample's are kept apart)."""
     if len(specs) < 2 or any(t is None for t in tables):
         return None
-    counts = [c for c in (spec.counts() for spec in specs) if c is not None]
-    sampled = {S.SAMPLE in c.columns for c in counts}
-    if len(sampled) > 1:
+    counts = [spec.counts() for spec in specs]
+    if len({per_sample(c) for c in counts if c is not None}) > 1:
         return None
-    from pandas.api.types import union_categoricals
+    return join_runs(list(zip(tables, counts)))
 
-    table = pd.DataFrame({col: (union_categoricals([t[col] for t in tables], ignore_order=True)
-                                if isinstance(tables[0][col].dtype, pd.CategoricalDtype)
-                                and all(isinstance(t[col].dtype, pd.CategoricalDtype) for t in tables)
-                                else pd.concat([t[col] for t in tables], ignore_index=True))
-                          for col in tables[0].columns})
-    # what build() reads from attrs: each run's format, and every run's interaction annotations
-    table.attrs["format"] = {str(r): t.attrs.get("format") for t in tables for r in t[S.RUN_ID].unique()}
-    table.attrs["annotation"] = {k: v for t in tables for k, v in t.attrs.get("annotation", {}).items()}
-    if not counts:
-        return table, None
-    c = pd.concat(counts, ignore_index=True)
-    key = [S.SAMPLE, S.CELL_TYPE_PROP] if sampled == {True} else [S.CELL_TYPE_PROP, S.DAY, S.GROUP]
-    return table, c.drop_duplicates(key, keep="last")  # two runs of one sample count the same cells
+
+def _split_order(specs: list[RunSpec]) -> list[int]:
+    """The manifest's lines in day × group order (a long table's, whose day is in the file, last):
+    a load written in parts puts the runs of one split together (see ``_graph.run_chunks``)."""
+    return sorted(range(len(specs)), key=lambda i: (specs[i].day is None, str(specs[i].day), specs[i].group))
 
 
 class _opened:

@@ -18,7 +18,7 @@ def test_bench_smoke(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     text = out.read_text()
-    for section in ("## Machine and versions", "parse", "embedded load", "## Named questions", "## Loading run by run",
+    for section in ("## Machine and versions", "parse", "embedded load", "## Named questions", "## Streaming a per-sample study",
                     "## Differential over a per-sample study", "| duckdb |"):
         assert section in text, section
     # the DuckDB peers answer every question as pandas does (the graph store's own agreement is its targets' job)

@@ -201,3 +201,86 @@ def test_a_bad_row_in_a_later_run_of_one_table_writes_nothing(tmp_path):
 def test_chunk_rows_must_be_positive(store, table):
     with pytest.raises(ValueError, match="chunk_rows"):
         store.load(table, chunk_rows=-1)
+
+
+def _splits(part: pd.DataFrame) -> set:
+    return {(int(d), str(g)) for d, g in part[[S.DAY, S.GROUP]].drop_duplicates().itertuples(index=False)}
+
+
+def test_run_chunks_keep_the_runs_of_a_split_together():
+    """A per-sample study in patient order: its parts hold whole day × group splits, so no part adds
+    edges to CellStates an earlier part wrote (LadybugDB rewrites its edge group for those)."""
+    tables = per_sample_tables(n_patients=3, days=(0, 7, 14), n_lr=6)  # patient by patient
+    table = S.validate(pd.concat(tables, ignore_index=True))
+    split_rows = table.groupby([S.DAY, S.GROUP], observed=True).size()
+    parts = [p for p, _ in run_chunks(table, _sample_counts(tables), int(split_rows.max()))]
+    seen = [_splits(p) for p in parts]
+    assert len(parts) >= len(split_rows) // 2 and sum(len(p) for p in parts) == len(table)
+    for i, a in enumerate(seen):
+        for b in seen[i + 1:]:
+            assert not a & b, (a, b)
+
+
+def test_load_many_joins_small_tables_into_parts(tmp_path, monkeypatch):
+    """Run tables given one by one are written in parts of up to chunk_rows rows, not one each;
+    per-sample and pooled counts are never joined; the store is the one a whole load gives."""
+    tables = per_sample_tables(n_patients=2, days=(0, 7), n_lr=6)
+    counts = _sample_counts(tables)
+    by_sample = [(t, counts[counts[S.SAMPLE] == t[S.SAMPLE].iloc[0]]) for t in tables]
+    stage, staged = EmbeddedStore._stage, []
+
+    def counting(self, frames):
+        staged.append(sorted(frames.runs[S.RUN_ID]))
+        return stage(self, frames)
+
+    monkeypatch.setattr(EmbeddedStore, "_stage", counting)
+    with cg.connect(tmp_path / "whole.lbug") as whole, cg.connect(tmp_path / "many.lbug") as many:
+        whole.load(pd.concat(tables, ignore_index=True), cell_counts=counts)
+        staged.clear()
+        limit = max(sum(len(t) for t in tables[:4]), sum(len(t) for t in tables[4:]))
+        many.load_many(by_sample, chunk_rows=limit)
+        assert [len(s) for s in staged] == [4, 4]
+        assert sorted(r for s in staged for r in s) == sorted(t[S.RUN_ID].iloc[0] for t in tables)
+        _assert_same(_content(whole), _content(many))
+        # a pooled run after per-sample ones is a part of its own, though it would fit
+        staged.clear()
+        pooled = synthetic_table(days=(28,), groups=("high",))
+        many.load_many([*by_sample[:2], (pooled, _pooled_counts(pooled, extra_split=(28, "high")))],
+                       chunk_rows=10 * limit)
+        assert [len(s) for s in staged] == [2, 1]
+        assert many.cell_states().query(f"{S.DAY} == 28")[S.N_CELLS].notna().all()
+
+
+def test_a_manifest_too_large_to_hold_is_written_split_by_split(tmp_path, monkeypatch):
+    """load_manifest streams a study larger than KEEP_IN_MEMORY run by run: listed patient by
+    patient, it still writes each day × group's runs in one part."""
+    from commgraph import _load
+
+    tables = per_sample_tables(n_patients=3, days=(0, 7), n_lr=6)
+    counts = _sample_counts(tables)
+    rows = []
+    for t in tables:
+        sample = t[S.SAMPLE].iloc[0]
+        t.to_csv(tmp_path / f"{sample}.csv", index=False)
+        counts[counts[S.SAMPLE] == sample][[S.CELL_TYPE_PROP, S.N_CELLS]].to_csv(tmp_path / f"{sample}_n.csv", index=False)
+        rows.append({"path": f"{sample}.csv", "format": "csv", "day": t[S.DAY].iloc[0], "group": t[S.GROUP].iloc[0],
+                     "sample": sample, "patient": t[S.PATIENT].iloc[0], "cell_counts": f"{sample}_n.csv"})
+    pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    split_rows = pd.concat(tables).groupby([S.DAY, S.GROUP]).size()
+    monkeypatch.setattr(_load, "KEEP_IN_MEMORY", 1)
+    monkeypatch.setattr(cg.stores._base, "LOAD_CHUNK_ROWS", int(split_rows.max()))
+    stage, staged = EmbeddedStore._stage, []
+
+    def recording(self, frames):
+        staged.append({(int(d), str(g)) for d, g in frames.runs[[S.DAY, S.GROUP]].itertuples(index=False)})
+        return stage(self, frames)
+
+    monkeypatch.setattr(EmbeddedStore, "_stage", recording)
+    with cg.connect(tmp_path / "m.lbug") as st:
+        cg.load_manifest(st, tmp_path / "manifest.csv", progress=False)
+        assert st.stats()["signals"] == sum(len(t) for t in tables)
+        assert st.cell_states()[S.N_CELLS].notna().all()
+    for i, a in enumerate(staged):
+        for b in staged[i + 1:]:
+            assert not a & b, staged
+    assert set().union(*staged) == set(split_rows.index)
