@@ -417,7 +417,8 @@ class Store(ABC):
     def _check_time_unit(self, table: pd.DataFrame) -> None:
         """One study, one unit: refuse runs timed in another unit than the runs already stored
         (runs being replaced don't count)."""
-        loading = table[S.TIME_UNIT].astype(object).where(table[S.TIME_UNIT].notna(), DEFAULT_UNIT).unique()
+        unit = table[S.TIME_UNIT]  # categorical (validated): its used categories, no per-row objects
+        loading = list(unit.cat.remove_unused_categories().cat.categories) + ([DEFAULT_UNIT] if unit.isna().any() else [])
         stored = self.timepoints()
         stored = stored[~stored[S.RUN_ID].isin(table[S.RUN_ID].unique())]
         units = stored[S.TIME_UNIT].unique()
