@@ -226,8 +226,9 @@ def read_manifest(path: str | os.PathLike) -> list[RunSpec]:
 def load(store: Store | str | os.PathLike | None, format: str, source, *, day: int | str | None = None,
          group: str = S.NO_GROUP,
          sample: str | None = None, patient: str | None = None, run_id: str | None = None,
-         cell_counts: pd.DataFrame | str | None = None, **options) -> pd.DataFrame:
+         cell_counts: pd.DataFrame | str | None = None, chunk_rows: int | None = None, **options) -> pd.DataFrame:
     """Read one run (see :func:`commgraph.read`) and load it; returns the loaded run(s).
+    ``chunk_rows``: see :meth:`Store.load`.
 
     >>> cg.load("study.lbug", "cellphonedb", "out/day7_high", day=7, group="high")  # doctest: +SKIP
     """
@@ -248,14 +249,16 @@ def load(store: Store | str | os.PathLike | None, format: str, source, *, day: i
             if len(days) != 1:
                 raise InputError("cell counts go with one run: this table holds several timepoints", column="cell_counts")
             cell_counts = read_cell_counts(cell_counts, day=int(days[0]), group=group, sample=sample, patient=patient)
-        runs = st.load(table, cell_counts=cell_counts)
+        runs = st.load(table, cell_counts=cell_counts, chunk_rows=chunk_rows)
     runs.attrs["notes"] = list(table.attrs.get("notes", []))
     return runs
 
 
 def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.PathLike, *,
-                  progress: bool = True) -> pd.DataFrame:
-    """Load every run a manifest lists; nothing is written unless every run reads cleanly."""
+                  progress: bool = True, chunk_rows: int | None = None) -> pd.DataFrame:
+    """Load every run a manifest lists; nothing is written unless every run reads cleanly.
+    Written in parts of up to ``chunk_rows`` rows (see :meth:`Store.load_many`), the runs of one
+    day × group together."""
     specs = read_manifest(manifest)
     seen: dict[str, str] = {}
     tables: list[pd.DataFrame | None] = []
@@ -283,7 +286,7 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
         together = _joined_runs(specs, tables)
         if together is not None:  # the usual study: one table, one load, one switch (written in parts)
             tables.clear()
-            loaded.append(st.load(together[0], cell_counts=together[1]))
+            loaded.append(st.load(together[0], cell_counts=together[1], chunk_rows=chunk_rows))
         else:  # too large to hold at once, or pooled and per-sample counts mixed: written run by run,
             # still one load: every run becomes visible in one switch, or none does
             def items():
@@ -292,7 +295,7 @@ def load_manifest(store: Store | str | os.PathLike | None, manifest: str | os.Pa
                     yield (table if table is not None else specs[i].read()), specs[i].counts()
                     del table
 
-            loaded.append(st.load_many(items()))
+            loaded.append(st.load_many(items(), chunk_rows=chunk_rows))
         if sheets:
             st.load_samples(sheets[0])
     runs = pd.concat(loaded, ignore_index=True)

@@ -213,6 +213,8 @@ def load(
     user: UserOpt = None,
     force_new: Annotated[bool, typer.Option("--force-new", help="Delete the embedded store file and start an empty "
                                             "one (a damaged store without a backup)")] = False,
+    chunk_rows: Annotated[Optional[int], typer.Option(min=1, help="Rows per written part of a large load (default "
+                                                      "500,000): larger loads a per-sample study faster, with more memory")] = None,
 ):
     """Load one run (FORMAT PATH --day D), a long table (csv PATH --time-col C …) or every run of a
     manifest (--manifest)."""
@@ -223,7 +225,7 @@ def load(
         if format or path:
             raise InputError("give either --manifest or FORMAT PATH, not both")
         with _store(db, neo4j, user, force_new=force_new) as store:
-            runs = load_manifest(store, manifest)
+            runs = load_manifest(store, manifest, chunk_rows=chunk_rows)
     else:
         if not (format and path) or (day is None and time_col is None):
             raise InputError("give FORMAT PATH --day D (or --time-col C for a long csv table, or --manifest FILE)")
@@ -237,7 +239,7 @@ def load(
                 options[key] = str(value)
         with _store(db, neo4j, user, force_new=force_new) as store:
             runs = load_one(store, format, path, day=day, group=group, sample=sample, patient=patient, run_id=run_id,
-                            cell_counts=cell_counts, **options)
+                            cell_counts=cell_counts, chunk_rows=chunk_rows, **options)
     for note in runs.attrs.get("notes", []):
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
     err.print(f"loaded {len(runs)} run(s), {int(runs[S.N_ROWS].sum()):,} interactions "

@@ -144,3 +144,12 @@ def test_formats_and_schema_list_the_registry():
     for name in ("cellphonedb", "cellphonedb_deg", "liana", "cellchat", "csv"):
         assert name in out
     assert "significant" in cli("schema").stdout
+
+
+def test_chunk_rows_must_be_positive_on_the_command_line(study):
+    db = study / "s.lbug"
+    r = cli("load", "--manifest", study / "study.csv", "--chunk-rows", 0, db=db, check=False)
+    assert r.returncode != 0 and "--chunk-rows" in r.stderr
+    assert not db.exists()
+    cli("load", "--manifest", study / "study.csv", "--chunk-rows", 27, db=db)
+    assert snapshot(db)[:2] == (2, 54)

@@ -210,7 +210,7 @@ def _splits(part: pd.DataFrame) -> set:
 def test_run_chunks_keep_the_runs_of_a_split_together():
     """A per-sample study in patient order: its parts hold whole day × group splits, so no part adds
     edges to CellStates an earlier part wrote (LadybugDB rewrites its edge group for those)."""
-    tables = per_sample_tables(n_patients=3, days=(0, 7, 14), n_lr=6)  # patient by patient
+    tables = per_sample_tables(n_patients=4, days=(0, 7, 14), n_lr=6)  # patient by patient
     table = S.validate(pd.concat(tables, ignore_index=True))
     split_rows = table.groupby([S.DAY, S.GROUP], observed=True).size()
     parts = [p for p, _ in run_chunks(table, _sample_counts(tables), int(split_rows.max()))]
@@ -219,6 +219,9 @@ def test_run_chunks_keep_the_runs_of_a_split_together():
     for i, a in enumerate(seen):
         for b in seen[i + 1:]:
             assert not a & b, (a, b)
+    # a split larger than the limit goes in parts of whole runs
+    run_rows = table.groupby(S.RUN_ID, observed=True).size()
+    assert sorted(len(p) for p, _ in run_chunks(table, None, int(run_rows.min()) - 1)) == sorted(run_rows)
 
 
 def test_load_many_joins_small_tables_into_parts(tmp_path, monkeypatch):
@@ -284,3 +287,8 @@ def test_a_manifest_too_large_to_hold_is_written_split_by_split(tmp_path, monkey
         for b in staged[i + 1:]:
             assert not a & b, staged
     assert set().union(*staged) == set(split_rows.index)
+    # chunk_rows reaches the load: the whole study in one part
+    staged.clear()
+    with cg.connect(tmp_path / "one.lbug") as st:
+        cg.load_manifest(st, tmp_path / "manifest.csv", progress=False, chunk_rows=int(split_rows.sum()))
+    assert staged == [set(split_rows.index)]
