@@ -28,9 +28,9 @@ from ..errors import HintWarning, QueryError
 
 # rows per part of a load: a table is built and staged in parts of whole runs up to this size (one
 # transaction each, all invisible until the switch), so a load's memory does not grow with the study.
-# LadybugDB holds a transaction's edges in memory until it commits (~1 GB over the table per 1M
-# edges, measured): a 10M-edge Store.load peaked at 2.49 GB with 1M-row parts and 1.88 GB with 500k,
-# 8% slower (114 vs 105 s)
+# LadybugDB holds a transaction's edges in memory until it commits, so the part sets a load's peak
+# over its table: a 10M-edge Store.load (table 1.09 GB) peaked at 2.40 GB with 1M-row parts and
+# 1.95 GB with 500k, 9% slower (110 vs 101 s; measured)
 LOAD_CHUNK_ROWS = 500_000
 
 # Bookkeeping queries (not questions users ask; those live in cypher/).
