@@ -148,9 +148,15 @@ def _many(a: dict, counts) -> dict:
     out["seconds"] = time.perf_counter() - t0  # reading included
     out["read_s"] = read_s[0]
     out["n_runs"] = len(sizes)
+    return _loaded(a, store, out, sizes)
+
+
+def _loaded(a: dict, store, out: dict, sizes: list[int]) -> dict:
+    """What a streamed load reports once its loads return: sizes, the loads' peak, then the count."""
     out["n_edges"] = int(sum(sizes))
     out["largest_run"] = int(max(sizes)) if sizes else 0
-    out["load_hwm_mb"] = _status("VmHWM")  # the load's peak: the count below reads every edge
+    out["load_hwm_mb"] = _status("VmHWM")  # the loads' peak: the count below reads every edge (LadybugDB's
+    # default read pool keeps what it touched: at 30M edges the count alone took the process to 5 GB)
     out["loaded"] = int(store.stats()["signals"])
     store.close()
     out["hwm_mb"] = _status("VmHWM")
@@ -188,16 +194,7 @@ def _by_run(a: dict, counts) -> dict:
     out["seconds"] = time.perf_counter() - t0  # reading included when streamed
     out["read_s"] = read_s
     out["per_run_s"] = per_run
-    out["n_edges"] = int(sum(sizes))
-    out["largest_run"] = int(max(sizes)) if sizes else 0
-    out["load_hwm_mb"] = _status("VmHWM")  # the loads' peak: the count below reads every edge (LadybugDB's
-    # default read pool keeps what it touched: at 30M edges the count alone took the process to 5 GB)
-    out["loaded"] = int(store.stats()["signals"])
-    store.close()
-    out["hwm_mb"] = _status("VmHWM")
-    if a.get("cleanup"):
-        shutil.rmtree(Path(a["db"]).parent, ignore_errors=True)
-    return out
+    return _loaded(a, store, out, sizes)
 
 
 def differential(a: dict) -> dict:
