@@ -335,11 +335,11 @@ def bench_embedded(rep: Report, mode: Mode, repeat: int, work: Path, cap_mb: flo
 def bench_memory(rep: Report, mode: Mode, work: Path, cap_mb: float, loads: dict) -> None:
     points = []
     for n, runs in sorted(loads.items()):
-        for r in runs["store"][1:] or runs["store"]:  # repeats without the breakdown first
+        for r in runs["store"][1:]:  # a repeat without the breakdown (which builds the whole table first)
             points.append((n, r))
             break
     n = mode.memory_size
-    if n not in loads:
+    if n not in {size for size, _ in points}:  # not loaded, or loaded once with the breakdown: a clean load
         log(f"memory: Store.load of {size_label(n)} in a child process (cap {cap_mb / 1024:.0f} GB)")
         res = _load_child(*mode.paths(n), work / "mem" / "db.lbug", "store",
                           cap_mb=cap_mb, timeout=3600)
@@ -649,7 +649,7 @@ class Neo4jBench:
         rep.add("neo4j", f"Own test server ({self.server_version or 'Neo4j'}, `{self.uri}`; heap {self.args.neo4j_heap}, "
                          f"page cache {self.args.neo4j_pagecache}), emptied before every load "
                          + ("(stop, delete the data directory, start). " if self.instance else "(`Store.clear()`). ")
-                         + "Our loader: `Store.load` once per run (as `load_manifest` does), i.e. "
+                         + "Our loader: `Store.load` once per run (a store grown run by run), i.e. "
                            f"batched `UNWIND` `CREATE` sorted by sender|receiver pair ({N.SIGNALS_BATCH:,} edges per batch, "
                            f"{N.WRITERS} transactions at a time) after the node MERGEs; rate = SIGNALS edges / wall time "
                            "of all the loads.", "")
@@ -1058,8 +1058,8 @@ def main(argv: list[str] | None = None) -> int:
                     s.close()
             del table, counts
         if by_run_rows:
-            rep.add("embedded", "Loading the same tables run by run (one `Store.load` per run, as "
-                                "`load_manifest` does; this builds the query stores):", "")
+            rep.add("embedded", "Loading the same tables run by run (one `Store.load` per run: a store "
+                                "grown run by run; this builds the query stores):", "")
             rep.table("embedded", ["edges", "rows", "total", "edges/s", "first run", "last run", "peak RSS"],
                       by_run_rows)
     finally:
