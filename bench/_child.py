@@ -243,7 +243,13 @@ def export(a: dict) -> dict:
     return {"seconds": seconds, "command": command, "files": files, "hwm_mb": _status("VmHWM")}
 
 
-TASKS = {"embedded_load": embedded_load, "export": export, "differential": differential, "cli": cli}
+def layout(a: dict) -> dict:
+    from .layout import child
+
+    return child(a)
+
+
+TASKS = {"embedded_load": embedded_load, "export": export, "differential": differential, "cli": cli, "layout": layout}
 
 
 def main() -> None:

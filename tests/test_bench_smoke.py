@@ -24,3 +24,15 @@ def test_bench_smoke(tmp_path):
     # the DuckDB peers answer every question as pandas does (the graph store's own agreement is its targets' job)
     rows = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ") and " | cell type | " in ln]
     assert rows and all(r[5] == "yes" and r[7] == "yes" for r in rows), rows
+
+
+def test_bench_layout_smoke(tmp_path):
+    out = tmp_path / "layout.md"
+    r = subprocess.run([sys.executable, "-m", "bench.layout", "--edges", "100000", "--repeat", "1", "--out", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [ln.split(" | ") for ln in out.read_text().splitlines() if ln.startswith("| 100,000 | ")]
+    assert [row[1] for row in rows] == ["documented", "run and interaction on nodes", "integer codes"]
+    # the same edges in every layout: the probe interaction's edges and the significant state pairs agree
+    assert len({row[7].split("(")[1] for row in rows}) == 1 and len({row[8].split("(")[1] for row in rows}) == 1, rows
+    assert rows[0][2] == "12 (9)" and rows[2][2] == "7 (2)", rows

@@ -1,0 +1,183 @@
+"""``python -m bench.layout``: what the SIGNALS edge layout costs the embedded store.
+
+Store.load of 10M edges runs at the pace of a bare ``COPY SIGNALS`` (results.md: Store.load /
+bare COPY), so a faster load needs a leaner edge, not a leaner loader. This measures the floor
+for three layouts of the same edges, each a bare COPY into a fresh LadybugDB database in the
+250k-row slices of one transaction that ``Store.load`` uses, then one COMMIT:
+
+- **documented**: the properties of DESIGN.md's graph model plus ``load_id`` and ``extra``
+  (``commgraph._schema.SIGNALS_PROPERTIES``, what stores hold today);
+- **run and interaction on nodes**: ligand, receptor and pathway left to the Interaction node,
+  method and run_id to the Run node (``load_id`` names the run); interaction, sample, extra,
+  load_id stay;
+- **integer codes**: as above, with interaction and load_id as INT32 codes into the
+  Interaction and Run nodes (sample and extra the only strings).
+
+Each child also times two reads on the loaded edges (median of 5, warm): the edges of one
+interaction (``lr_trajectory`` given only an interaction scans them) and a per-state-pair
+aggregate of every significant edge (what the summary layer spares the aggregating questions).
+
+Writes ``bench/layout.md``. The later layouts change the graph model Browser users query
+(``r.ligand`` would be ``i.ligand`` through the Interaction node): a design decision, measured
+here so that it can be taken on figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ._common import REPO, git_state, machine, median, run_child
+
+LAYOUTS = {
+    "documented": (),
+    "run and interaction on nodes": ("ligand", "receptor", "pathway", "method", "run_id"),
+    "integer codes": ("ligand", "receptor", "pathway", "method", "run_id", "interaction", "load_id"),
+}
+CODED = ("interaction", "load_id")  # the integer-codes layout keeps these as INT32 codes
+SLICE = 250_000
+PROBE = "CD86^CTLA4"
+
+
+def child(a: dict) -> dict:
+    """Bare COPY + COMMIT of one layout (runs in ``bench._child``)."""
+    import ladybug
+    import pyarrow as pa
+
+    from commgraph import _schema as S
+    from commgraph._graph import build
+    from commgraph.stores.embedded import _ddl
+
+    from ._child import _fresh, _status
+    from .generate import read_canonical
+
+    drop = LAYOUTS[a["layout"]]
+    frames = build(S.validate(read_canonical(a["table"])), load_id="layout")
+    states = frames.cell_states.reset_index(drop=True)  # noqa: F841 (COPY reads it by name)
+    sig = frames.signals.reset_index(drop=True)
+    del frames
+    probe: object = PROBE
+    props = [(n, t) for n, t in S.SIGNALS_PROPERTIES if n not in drop]
+    if a["layout"] == "integer codes":
+        probe = int(list(sig["interaction"].cat.categories).index(PROBE))
+        for c in CODED:
+            sig[c + "_code"] = sig[c].cat.codes.astype("int32")
+        props += [(c + "_code", "INT32") for c in CODED]
+    sig = sig[["from", "to", *[n for n, _ in props]]]
+    arrow = pa.Table.from_pandas(sig, preserve_index=False)
+    del sig
+    gc.collect()
+    _fresh(a["db"])
+    db = ladybug.Database(a["db"])
+    conn = ladybug.Connection(db)
+    for stmt in _ddl():
+        if "REL TABLE IF NOT EXISTS SIGNALS(" in stmt:
+            stmt = "CREATE REL TABLE SIGNALS(FROM CellState TO CellState" + "".join(f", `{n}` {t}" for n, t in props) + ")"
+        conn.execute(stmt)
+    conn.execute("COPY CellState FROM states")
+    t = time.perf_counter()
+    conn.execute("BEGIN TRANSACTION")
+    for start in range(0, arrow.num_rows, SLICE):
+        part = arrow.slice(start, SLICE)  # noqa: F841
+        conn.execute("COPY SIGNALS FROM part")
+    copied = time.perf_counter()
+    conn.execute("COMMIT")
+    done = time.perf_counter()
+    key = "interaction_code" if a["layout"] == "integer codes" else "interaction"
+    reads = {
+        "one interaction": (f"MATCH (x:CellState)-[r:SIGNALS]->(y:CellState) WHERE r.{key} = $p "
+                            "RETURN x.cell_type AS s, y.cell_type AS t, x.day AS d, r.score AS score", {"p": probe}),
+        "significant per state pair": ("MATCH (x:CellState)-[r:SIGNALS]->(y:CellState) WHERE r.significant "
+                                       "RETURN x.key AS s, y.key AS t, count(*) AS n, sum(r.score) AS w", {}),
+    }
+    out = {"edges": arrow.num_rows, "copy_s": copied - t, "commit_s": done - copied, "seconds": done - t,
+           "hwm_mb": _status("VmHWM"), "strings": sum(t == "STRING" for _, t in props), "properties": len(props)}
+    for name, (q, p) in reads.items():
+        xs, rows = [], 0
+        for _ in range(6):
+            t0 = time.perf_counter()
+            rows = len(conn.execute(q, p).get_as_df())
+            xs.append(time.perf_counter() - t0)
+        out[name] = statistics.median(xs[1:])
+        out[name + " rows"] = rows
+    conn.close()
+    db.close()
+    out["disk_mb"] = sum(f.stat().st_size for f in Path(a["db"]).parent.rglob("*") if f.is_file()) / 1e6
+    return out
+
+
+def measure(n_edges: int, repeat: int, work: Path, mem_cap_mb: float) -> list[dict]:
+    from .generate import canonical_table
+
+    table = canonical_table(n_edges, read=False)
+    names = list(LAYOUTS)
+    rows: dict[str, list[dict]] = {n: [] for n in names}
+    for i in range(repeat):
+        for name in names if i % 2 == 0 else names[::-1]:  # A B C, C B A: a noisy neighbour hits all alike
+            res = run_child("layout", {"layout": name, "table": str(table), "db": str(work / "db" / "db")},
+                            mem_cap_mb=mem_cap_mb, timeout=3600)
+            if not res.ok:
+                raise SystemExit(f"layout {name!r} at {n_edges:,} edges failed: {res.killed or res.stderr[-2000:]}")
+            rows[name].append(res.result)
+    out = []
+    for name in names:
+        rs = rows[name]
+        med = {k: median([r[k] for r in rs]) for k in ("seconds", "copy_s", "commit_s", "one interaction",
+                                                        "significant per state pair", "hwm_mb", "disk_mb")}
+        out.append({"edges": rs[0]["edges"], "layout": name, "properties": rs[0]["properties"],
+                    "strings": rs[0]["strings"], **med, "rows": rs[0]["one interaction rows"],
+                    "pairs": rs[0]["significant per state pair rows"]})
+    return out
+
+
+def _md(rows: list[dict]) -> list[str]:
+    lines = ["| edges | layout | properties (strings) | COPY + COMMIT | edges/s | vs documented | COMMIT | "
+             "one interaction | significant per state pair | peak RSS | on disk |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    base = {r["edges"]: r["seconds"] for r in rows if r["layout"] == "documented"}
+    for r in rows:
+        lines.append(
+            f"| {r['edges']:,} | {r['layout']} | {r['properties']} ({r['strings']}) | {r['seconds']:.1f} s | "
+            f"{r['edges'] / r['seconds']:,.0f} | {base[r['edges']] / r['seconds']:.2f}× | {r['commit_s']:.1f} s | "
+            f"{r['one interaction'] * 1000:.0f} ms ({r['rows']:,} rows) | "
+            f"{r['significant per state pair'] * 1000:.0f} ms ({r['pairs']:,} pairs) | "
+            f"{r['hwm_mb'] / 1024:.2f} GB | {r['disk_mb']:,.0f} MB |")
+    return lines
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.layout", description=__doc__.split("\n")[0])
+    ap.add_argument("--edges", default="1000000,10000000", help="comma-separated sizes of the bench's pooled study")
+    ap.add_argument("--repeat", type=int, default=3, help="children per layout and size (median)")
+    ap.add_argument("--mem-cap-gb", type=float, default=10.0)
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "layout.md")
+    a = ap.parse_args(argv)
+    m = machine()
+    started = time.perf_counter()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="cg-bench-layout-") as work:
+        for n in (int(x) for x in a.edges.split(",")):
+            rows += measure(n, a.repeat, Path(work), a.mem_cap_gb * 1024)
+    text = [
+        "# SIGNALS edge layout: what each layout costs a bare load (embedded)",
+        "",
+        f"`python -m bench.layout --edges {a.edges} --repeat {a.repeat}` at {git_state(REPO)}, "
+        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {m['cores']} cores ({m['cpu']}), load at start "
+        f"{m['load average at start (1/5/15 min)']}; {time.perf_counter() - started:.0f} s in all. Medians of "
+        f"{a.repeat} child processes per row, layouts alternated; reads median of 5 warm. See the module "
+        "docstring (`bench/layout.py`) for the layouts.",
+        "",
+        *_md(rows),
+        "",
+    ]
+    a.out.write_text("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
