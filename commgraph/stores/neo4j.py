@@ -54,6 +54,9 @@ INDEXES = [
     # pays for it (measured in the report of issue 17)
     f"CREATE INDEX signals_interaction IF NOT EXISTS FOR ()-[r:{S.SIGNALS}]-() ON (r.{S.INTERACTION})",
     f"CREATE INDEX interactionsummary_run IF NOT EXISTS FOR (n:{S.INTERACTION_SUMMARY}) ON (n.{S.RUN_ID})",
+    # interaction_catalogue keeps a summary whose load_id a Run carries (a join: LadybugDB tests a
+    # list per row slowly); without the index Neo4j hashes the Run nodes again for every Interaction
+    f"CREATE INDEX run_load IF NOT EXISTS FOR (n:{S.RUN}) ON (n.{S.LOAD_ID})",
     # one lock node even when two loads MERGE it at once (without the constraint both would create one)
     f"CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (n:{LOCK}) REQUIRE n.name IS UNIQUE",
 ]
