@@ -172,3 +172,24 @@ def test_a_given_interaction_is_an_index_seek_on_neo4j(neo4j_store):
                                     or "AllNodesScan" in o[0]) and o[2]]
         assert not scans, (name, params, scans)
         assert n_edges == 32000
+
+
+@pytest.mark.neo4j
+def test_the_catalogue_finds_live_summaries_by_an_index_seek_on_neo4j(neo4j_store):
+    """The catalogue keeps a summary whose load_id a Run carries: Neo4j looks each one's Run up in
+    the Run(load_id) index, rather than hashing every Run node again for every Interaction."""
+    from commgraph._queries import get_query
+
+    neo4j_store.load(synthetic_table(days=(0, 7), seed=1))
+    _abandoned_stage(neo4j_store, synthetic_table(days=(0,), seed=3))  # summaries no Run carries
+    neo4j_store.cypher("CALL db.awaitIndexes(300)")
+    neo4j_store.cypher("CALL db.prepareForReplanning(300)")
+    spec = get_query("interaction_catalogue")
+    got = neo4j_store.query("interaction_catalogue")
+    assert got["n_runs"].sum() == 2 * 3  # 2 runs × 3 interactions: the abandoned stage's not counted
+    _, summary, _ = neo4j_store._driver.execute_query("PROFILE " + spec.text, parameters_=spec.bind({}),
+                                                      database_=neo4j_store.database)
+    ops = _operators(summary.profile, [])
+    seeks = [o for o in ops if "NodeIndexSeek" in o[0] and "Run(load_id)" in o[1]]
+    assert seeks, ops
+    assert not [o for o in ops if "ValueHashJoin" in o[0]], ops
