@@ -32,26 +32,30 @@ import tempfile
 import time
 from pathlib import Path
 
+from commgraph import _schema as S
+
 from ._common import REPO, git_state, machine, median, run_child
 
+_ON_NODES = (S.LIGAND, S.RECEPTOR, S.PATHWAY, S.METHOD, S.RUN_ID)  # on Interaction and Run instead
+CODED = (S.INTERACTION, S.LOAD_ID)  # the integer-codes layout keeps these as INT32 codes
 LAYOUTS = {
     "documented": (),
-    "run and interaction on nodes": ("ligand", "receptor", "pathway", "method", "run_id"),
-    "integer codes": ("ligand", "receptor", "pathway", "method", "run_id", "interaction", "load_id"),
+    "run and interaction on nodes": _ON_NODES,
+    "integer codes": _ON_NODES + CODED,
 }
-CODED = ("interaction", "load_id")  # the integer-codes layout keeps these as INT32 codes
 SLICE = 250_000
 PROBE = "CD86^CTLA4"
 
 
 def child(a: dict) -> dict:
     """Bare COPY + COMMIT of one layout (runs in ``bench._child``)."""
+    import dataclasses
+
     import ladybug
     import pyarrow as pa
 
-    from commgraph import _schema as S
-    from commgraph._graph import build
-    from commgraph.stores.embedded import _ddl
+    from commgraph._graph import FROM, TO, build
+    from commgraph.stores.embedded import _ddl, _rel_ddl
 
     from ._child import _fresh, _status
     from .generate import read_canonical
@@ -64,36 +68,38 @@ def child(a: dict) -> dict:
     probe: object = PROBE
     props = [(n, t) for n, t in S.SIGNALS_PROPERTIES if n not in drop]
     if a["layout"] == "integer codes":
-        probe = int(list(sig["interaction"].cat.categories).index(PROBE))
+        probe = int(list(sig[S.INTERACTION].cat.categories).index(PROBE))
         for c in CODED:
             sig[c + "_code"] = sig[c].cat.codes.astype("int32")
         props += [(c + "_code", "INT32") for c in CODED]
-    sig = sig[["from", "to", *[n for n, _ in props]]]
+    sig = sig[[FROM, TO, *[n for n, _ in props]]]
     arrow = pa.Table.from_pandas(sig, preserve_index=False)
     del sig
     gc.collect()
     _fresh(a["db"])
     db = ladybug.Database(a["db"])
     conn = ladybug.Connection(db)
-    for stmt in _ddl():
-        if "REL TABLE IF NOT EXISTS SIGNALS(" in stmt:
-            stmt = "CREATE REL TABLE SIGNALS(FROM CellState TO CellState" + "".join(f", `{n}` {t}" for n, t in props) + ")"
-        conn.execute(stmt)
-    conn.execute("COPY CellState FROM states")
+    signals = _rel_ddl(S.REL_TABLE[S.SIGNALS])
+    for stmt in _ddl():  # the store's schema, SIGNALS with this layout's properties
+        conn.execute(_rel_ddl(dataclasses.replace(S.REL_TABLE[S.SIGNALS], properties=tuple(props)))
+                     if stmt == signals else stmt)
+    conn.execute(f"COPY {S.CELL_STATE} FROM states")
     t = time.perf_counter()
     conn.execute("BEGIN TRANSACTION")
     for start in range(0, arrow.num_rows, SLICE):
         part = arrow.slice(start, SLICE)  # noqa: F841
-        conn.execute("COPY SIGNALS FROM part")
+        conn.execute(f"COPY {S.SIGNALS} FROM part")
     copied = time.perf_counter()
     conn.execute("COMMIT")
     done = time.perf_counter()
-    key = "interaction_code" if a["layout"] == "integer codes" else "interaction"
+    key = S.INTERACTION + "_code" if a["layout"] == "integer codes" else S.INTERACTION
+    edges = f"MATCH (x:{S.CELL_STATE})-[r:{S.SIGNALS}]->(y:{S.CELL_STATE})"
     reads = {
-        "one interaction": (f"MATCH (x:CellState)-[r:SIGNALS]->(y:CellState) WHERE r.{key} = $p "
-                            "RETURN x.cell_type AS s, y.cell_type AS t, x.day AS d, r.score AS score", {"p": probe}),
-        "significant per state pair": ("MATCH (x:CellState)-[r:SIGNALS]->(y:CellState) WHERE r.significant "
-                                       "RETURN x.key AS s, y.key AS t, count(*) AS n, sum(r.score) AS w", {}),
+        "one interaction": (f"{edges} WHERE r.{key} = $p RETURN x.{S.CELL_TYPE_PROP} AS s, y.{S.CELL_TYPE_PROP} AS t, "
+                            f"x.{S.DAY} AS d, r.{S.SCORE} AS score", {"p": probe}),
+        "significant per state pair": (f"{edges} WHERE r.{S.SIGNIFICANT} "
+                                       f"RETURN x.{S.KEY_PROP} AS s, y.{S.KEY_PROP} AS t, count(*) AS n, "
+                                       f"sum(r.{S.SCORE}) AS w", {}),
     }
     out = {"edges": arrow.num_rows, "copy_s": copied - t, "commit_s": done - copied, "seconds": done - t,
            "hwm_mb": _status("VmHWM"), "strings": sum(t == "STRING" for _, t in props), "properties": len(props)}
