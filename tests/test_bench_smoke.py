@@ -32,7 +32,10 @@ def test_bench_layout_smoke(tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [ln.split(" | ") for ln in out.read_text().splitlines() if ln.startswith("| 100,000 | ")]
-    assert [row[1] for row in rows] == ["documented", "run and interaction on nodes", "integer codes"]
-    # the same edges in every layout: the probe interaction's edges and the significant state pairs agree
-    assert len({row[7].split("(")[1] for row in rows}) == 1 and len({row[8].split("(")[1] for row in rows}) == 1, rows
-    assert rows[0][2] == "12 (9)" and rows[2][2] == "7 (2)", rows
+    assert [row[1] for row in rows] == ["documented", "run and interaction on nodes", "integer codes",
+                                        "documented + a copy from the Interaction node"]
+    # the same edges in every layout: the probe interaction's edges (read both ways: the bench stops when
+    # they disagree) and the significant state pairs agree
+    assert len({row[7].split("(")[1] for row in rows}) == 1 and len({row[9].split("(")[1] for row in rows}) == 1, rows
+    assert all(row[8].endswith(" ms") for row in rows), rows
+    assert rows[0][2] == "12 (9)" and rows[2][2] == "7 (2)" and rows[3][2] == "12 (9) + 5 (2)", rows
