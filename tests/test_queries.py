@@ -426,6 +426,9 @@ CASES = [
     ("lr_trajectory", {"ligand": "RETN", "min_score": None}),
     ("lr_trajectory", {"sender": MX1, "receiver": CD4T}),  # no interaction given: every edge is read
     ("lr_trajectory", {"interaction": ICAM, "sender": MX1}),
+    # given an interaction and no sender, a ligand or receptor is tested on its Interaction node, not its edges
+    ("lr_trajectory", {"interaction": CD86, "ligand": "CD86", "method": CPDB, "group": "high"}),
+    ("lr_trajectory", {"interaction": CD86, "receptor": "CD74"}),  # no such pair: empty, as pandas says
     ("pathway_flow", {}),
     ("pathway_flow", {"group": "high", "sender": MX1}),
     ("pathway_flow", {"receiver": TREG, "day": 7}),
