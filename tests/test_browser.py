@@ -57,6 +57,12 @@ BROWSER_CASES = {
     "signaling_change": {"cell_type": MX1, "day": 7, "group": "high", "pathway": "PW1"},
     "top_changes": {"day": 7, "group": "high", "limit": 12},
 }
+# more parameter sets for files whose UNION branches take different paths: lr_trajectory's cases
+# above and here reach its branches for a sender, an interaction alone, and a receptor alone
+MORE_BROWSER_CASES = [
+    ("lr_trajectory", {"interaction": "L1^R1", "ligand": "L1"}),
+    ("lr_trajectory", {"receptor": "R1", "group": "high"}),
+]
 
 
 # --- the favourites: what Neo4j Browser 5.x's file drop takes ------------------------------------
@@ -252,7 +258,7 @@ def browser(driver, neo4j_uri, browser_study):
 def test_every_query_file_in_neo4j_browser_gives_the_python_answer(browser, browser_study):
     assert set(BROWSER_CASES) == set(_all()), "a query file without a Browser case"
     start, compared = time.monotonic(), {}
-    for name, params in BROWSER_CASES.items():
+    for name, params in [*BROWSER_CASES.items(), *MORE_BROWSER_CASES]:
         spec = get_query(name)
         want = browser_study.query(name, **params)
         assert len(want), f"{name}: the Python API answers nothing; pick parameters with an answer"
@@ -274,7 +280,7 @@ def test_every_query_file_in_neo4j_browser_gives_the_python_answer(browser, brow
             for col in shown:
                 cell = _cell(row[head.index(col)])
                 assert _same(cell, want[col].iloc[i]), f"{name} row {i} {col}: Browser {cell!r}, Python {want[col].iloc[i]!r}"
-        compared[name] = (len(rows), len(shown))
+        compared[f"{name} {params}" if (name, params) in MORE_BROWSER_CASES else name] = (len(rows), len(shown))
     print(f"\nrows compared per file (rows, columns): {compared}; {time.monotonic() - start:.1f} s")
 
 
