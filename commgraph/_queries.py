@@ -164,17 +164,32 @@ def path_line(params: tuple[Param, ...], path: str, *, by_pathway: bool) -> str:
 # the node the branch starts from gets one: the first of its first MATCH that the MATCH's WHERE line
 # names, else the pattern's first (a key is never null, so on the path it keeps every row). Gating the
 # other end too made LadybugDB join instead of expand (8 s instead of 1 s at 10M edges).
+# A branch for one direction (WHERE $direction = "out" …) repeats that test in its gate for the
+# same reason: the other direction's edges unread (partners at 10M edges 60 → 52 ms, signaling_by_day
+# given a ligand 313 → 187 ms).
 GATE = "  AND {v}.key = CASE WHEN {cond} THEN {v}.key END"
 _FIRST_MATCH = re.compile(r"^MATCH \(\w+:CellState\)")
 _STATE_VAR = re.compile(r"\((\w+):CellState\)")
+_DIRECTION = re.compile(r'^WHERE (\$direction = "(?:out|in)") AND ')
 
 
-def gate_lines(params: tuple[Param, ...], path: str, match_line: str, where_line: str, *, by_pathway: bool) -> list[str]:
-    """The gate line that follows the WHERE line of a branch's first MATCH (see GATE)."""
-    cond = path_line(params, path, by_pathway=by_pathway)[len(PATH_START):]
+def branch_direction(where_line: str) -> str | None:
+    """The direction test a branch's first WHERE line opens with, if any."""
+    m = _DIRECTION.match(where_line)
+    return m.group(1) if m else None
+
+
+def gate_lines(params: tuple[Param, ...], path: str | None, match_line: str, where_line: str, *,
+               by_pathway: bool) -> list[str]:
+    """The gate line that follows the WHERE line of a branch's first MATCH (see GATE): its path's
+    condition (none in a file without a summary path) and its direction, if it has one."""
+    conds = [c for c in (branch_direction(where_line),
+                         path and path_line(params, path, by_pathway=by_pathway)[len(PATH_START):]) if c]
+    if not conds:
+        return []
     names = _STATE_VAR.findall(match_line)
     start = next((v for v in names if re.search(rf"\b{v}\.", where_line)), names[0])
-    return [GATE.format(v=start, cond=cond)]
+    return [GATE.format(v=start, cond=" AND ".join(conds))]
 
 
 def is_gate(line: str) -> bool:

@@ -16,7 +16,9 @@
 // :params {cell_type: "MX1+ Mono", day: 7, group: "all", direction: "out", partner: null, pathway: null, ligand: null, receptor: null, interaction: null, method: null, pvalue: 0.05, significant_only: true, min_score: 0.0}
 // score is the mean over the runs (samples) that show the pair, pvalue the largest of theirs.
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
-// lets both engines start from the cell type's CellStates instead of scanning every edge.
+// lets both engines start from the cell type's CellStates instead of scanning every edge. Each branch also tests
+// its direction on s (`s.key = CASE WHEN $direction = … THEN s.key END`), which LadybugDB applies where it scans
+// the CellStates, so the other direction's edges are not read (at 10M edges 60 → 52 ms).
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
   AND coalesce($direction, "out") IN ["out", "in"]
@@ -26,6 +28,7 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND s.day = $day AND s.`group` = $`group`
+  AND s.key = CASE WHEN $direction = "out" THEN s.key END
   AND r.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
@@ -50,6 +53,7 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $day AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND s.day = $day AND s.`group` = $`group`
+  AND s.key = CASE WHEN $direction = "in" THEN s.key END
   AND r.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)

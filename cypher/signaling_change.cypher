@@ -20,7 +20,9 @@
 // A score is the mean over the day's runs (samples) that show the pair; null when none does.
 // gained: only on $day; lost: only on $baseline; up/down: on both, |log2fc| >= log2($fold_change).
 // The two branches differ only in the direction of the SIGNALS pattern: a plain `s.cell_type = $cell_type`
-// lets both engines start from the cell type's CellStates instead of scanning every edge.
+// lets both engines start from the cell type's CellStates instead of scanning every edge. Each branch also tests
+// its direction on s (`s.key = CASE WHEN $direction = … THEN s.key END`), which LadybugDB applies where it scans
+// the CellStates, so the other direction's edges are not read (at 10M edges 95 → 82 ms).
 MATCH (run:Run) WITH collect(run.load_id) AS live
 WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
   AND CASE WHEN (coalesce($baseline, 0) >= 0 OR coalesce($baseline, 0) < 0) THEN coalesce($baseline, 0) % 1 = 0 END
@@ -34,6 +36,7 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (s:CellState)-[r:SIGNALS]->(o:CellState)
 WHERE $direction = "out" AND s.cell_type = $cell_type AND s.`group` = $`group` AND (s.day = $day OR s.day = $baseline)
+  AND s.key = CASE WHEN $direction = "out" THEN s.key END
   AND r.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)
@@ -75,6 +78,7 @@ WITH live WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN
   AND EXISTS { MATCH (x:CellState) WHERE x.day = $baseline AND x.cell_type = $cell_type AND x.`group` = $`group` }
 MATCH (o:CellState)-[r:SIGNALS]->(s:CellState)
 WHERE $direction = "in" AND s.cell_type = $cell_type AND s.`group` = $`group` AND (s.day = $day OR s.day = $baseline)
+  AND s.key = CASE WHEN $direction = "in" THEN s.key END
   AND r.load_id IN live
   AND (o.cell_type = $partner OR $partner IS NULL)
   AND (r.pathway = $pathway OR $pathway IS NULL)

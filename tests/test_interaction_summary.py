@@ -193,3 +193,31 @@ def test_the_catalogue_finds_live_summaries_by_an_index_seek_on_neo4j(neo4j_stor
     seeks = [o for o in ops if "NodeIndexSeek" in o[0] and "Run(load_id)" in o[1]]
     assert seeks, ops
     assert not [o for o in ops if "ValueHashJoin" in o[0]], ops
+
+
+@pytest.mark.neo4j
+def test_a_cell_type_question_starts_from_its_states_on_neo4j_in_either_direction(neo4j_store):
+    """The gate each direction's branch carries for LadybugDB (``s.key = CASE WHEN $direction = …``)
+    leaves Neo4j's plan as it was: a seek of the cell type's states in the CellState(cell_type) index,
+    then their edges only (PROFILE: no scan of CellStates or SIGNALS edges)."""
+    from commgraph._queries import get_query
+
+    neo4j_store.load(_many_interactions())
+    neo4j_store.cypher("CALL db.awaitIndexes(300)")
+    neo4j_store.cypher("CALL db.prepareForReplanning(300)")
+    for name, params in [("partners", {"cell_type": "Treg", "day": 7, "group": "high"}),
+                         ("signaling_change", {"cell_type": "Treg", "day": 7, "group": "high", "significant_only": False}),
+                         ("signaling_by_day", {"cell_type": "Treg", "ligand": "L3"}),
+                         ("dose_response", {"cell_type": "Treg", "day": 7, "ligand": "L3"})]:
+        for direction in ("out", "in"):
+            got = neo4j_store.query(name, **params, direction=direction)
+            assert len(got), (name, direction)
+            spec = get_query(name)
+            _, summary, _ = neo4j_store._driver.execute_query(
+                "PROFILE " + spec.text, parameters_=spec.bind({**params, "direction": direction}),
+                database_=neo4j_store.database)
+            ops = _operators(summary.profile, [])
+            assert [o for o in ops if "NodeIndexSeek" in o[0] and " s:CellState(cell_type)" in o[1]], (name, ops)
+            scans = [o for o in ops if ("NodeByLabelScan" in o[0] or "AllNodesScan" in o[0]
+                                        or "RelationshipTypeScan" in o[0] or "RelationshipIndexScan" in o[0]) and o[2]]
+            assert not scans, (name, direction, scans)

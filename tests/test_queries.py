@@ -958,6 +958,26 @@ def test_every_branch_opens_with_the_guard_its_header_implies(name):
     assert done.returncode == 0, done.stderr
 
 
+def test_a_branch_for_one_direction_gates_its_start_on_that_direction():
+    """LadybugDB tests a MATCH's WHERE after reading the edges, but a test on the start node where it
+    scans the nodes: each direction's branch repeats its $direction there, so a question for "out"
+    reads none of the cell type's incoming edges (and its summary branches none of theirs)."""
+    from commgraph._queries import branch_direction
+
+    seen = {}
+    for name, spec in _all().items():
+        for branch in branches(spec):
+            at = [i for i, line in enumerate(branch) if branch_direction(line)]
+            for i in at:
+                test = branch_direction(branch[i])
+                assert is_gate(branch[i + 1]) and f"CASE WHEN {test} " in branch[i + 1], (name, branch[i + 1])
+                seen.setdefault(name, set()).add(test)
+    # both directions, in every question that asks for one
+    assert {n for n, s in seen.items() if len(s) == 2} == {
+        n for n, spec in _all().items() if "direction" in spec.param_names} == {
+        "partners", "signaling_change", "signaling_by_day", "dose_response", "differential"}
+
+
 MISSING_STATE = {"cell_type": "Mono MX1+", "sender": "Mono MX1+", "partner": "Mono MX1+", "day": 5,
                  "baseline": 5, "group": "medium"}
 

@@ -1,6 +1,7 @@
 """Write the shared fragments into every cypher/*.cypher file: the significance predicate, the
-parameter guard that opens each branch, and the line that keeps a branch to its path (the summary
-layer or the detail edges).
+parameter guard that opens each branch, the line that keeps a branch to its path (the summary
+layer or the detail edges), and the gate that repeats that path and the branch's direction on the
+node its first MATCH starts from.
 
     python tools/cypher_fragments.py          # rewrite the files
     python tools/cypher_fragments.py --check  # exit 1 when a file says it another way
@@ -21,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from commgraph._queries import (_FIRST_MATCH, GUARD_CARRY, LIVE, PATH_START, SIGNIFICANT,  # noqa: E402
-                                SIGNIFICANT_FILTER, branch_path, gate_lines, guard_lines, is_gate, parse, path_line)
+                                SIGNIFICANT_FILTER, branch_direction, branch_path, gate_lines, guard_lines,
+                                is_gate, parse, path_line)
 
 # the spellings the files used before the predicate was said once
 _OLD_SIG = r"r\.significant AND \(r\.pvalue <= \$pvalue OR \$pvalue IS NULL OR r\.pvalue IS NULL\)"
@@ -39,13 +41,15 @@ def with_guards(text: str) -> str:
     first_branch = True
     gate = None  # after a path line: the gate lines its branch's first MATCH takes (after its WHERE line)
     by_pathway = ":SUMMARY]" in text and ":PATHWAY_SUMMARY]" in text
+    plain_gate = lambda m, w: gate_lines(spec.params, None, m, w, by_pathway=by_pathway)  # noqa: E731
     while i < len(lines):
         line = lines[i]
         if is_gate(line):  # an old gate: written anew below
             i += 1
             continue
-        if gate is not None and _FIRST_MATCH.match(line):
-            out += [line, lines[i + 1], *gate(line, lines[i + 1])]
+        if _FIRST_MATCH.match(line) and (gate is not None or branch_direction(lines[i + 1])):
+            # the branch's first MATCH after its path line, or one that reads a single direction
+            out += [line, lines[i + 1], *(gate or plain_gate)(line, lines[i + 1])]
             gate = None
             i += 2
             continue
