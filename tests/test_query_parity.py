@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import neo4j.exceptions
+import pandas as pd
 import pytest
 
 import commgraph as cg
@@ -27,12 +28,33 @@ def test_every_named_query_is_covered():
     assert {name for name, _ in CASES} | CONTRAST_QUERIES == set(cg.list_queries()["name"])
 
 
+def _first_cases():
+    seen, out = set(), []
+    for name, params in CASES:
+        if name not in seen:
+            seen.add(name)
+            out.append((name, params))
+    return out
+
+
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
 def test_same_answer_on_both_engines(both, case):
     name, params = case
     emb, neo = both
     want = emb.query(name, **params)
     assert_same(neo.query(name, **params), want, what=f"{name} {params}")
+
+
+@pytest.mark.parametrize("case", _first_cases(), ids=_case_id)
+def test_a_named_answer_on_neo4j_is_the_files_own_rows(both, case):
+    """``query`` fetches the rows as one list (a subquery around the file): the same rows, in the
+    same order and types, as the file run alone the way Neo4j Browser runs it."""
+    name, params = case
+    _, neo = both
+    spec = get_query(name)
+    alone = spec.shape(neo.cypher(spec.text, spec.bind(params)))
+    assert len(alone), f"{name}: the case itself answers nothing"
+    pd.testing.assert_frame_equal(neo.query(name, **params), alone)
 
 
 @pytest.mark.parametrize("value", HOSTILE[:4])
@@ -45,15 +67,6 @@ def test_hostile_values_are_only_values_on_neo4j(both, value):
 
 
 # --- what Neo4j Browser sends: values typed by hand, numbers as floats ---------------------------
-
-def _first_cases():
-    seen, out = set(), []
-    for name, params in CASES:
-        if name not in seen:
-            seen.add(name)
-            out.append((name, params))
-    return out
-
 
 def _wrong_values(p):
     """Values of the wrong type (or outside a parameter's meaning) a Browser user can set."""

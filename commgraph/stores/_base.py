@@ -261,6 +261,10 @@ class Store(ABC):
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run one Cypher statement with parameters; the result as a DataFrame."""
 
+    def _answer(self, text: str, parameters: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
+        """A named query's rows (an engine may fetch them in a form faster than :meth:`cypher`'s)."""
+        return self.cypher(text, parameters)
+
     def _cypher_categorical(self, text: str, parameters: dict[str, Any]) -> pd.DataFrame:
         """:meth:`cypher` with its string columns as categoricals (for reads of millions of rows
         that repeat a few hundred names; an engine may encode them on its side)."""
@@ -366,7 +370,7 @@ class Store(ABC):
         if hint:
             df = spec.shape(pd.DataFrame())
         else:
-            df = spec.shape(self._run_query(name, spec.text, params))
+            df = spec.shape(self._run_query(name, spec.text, params, spec.returns))
             if df.empty:
                 hint = hint_for(self, params)
         if hint:
@@ -374,11 +378,12 @@ class Store(ABC):
             warnings.warn(f"{name}: empty answer; {hint}", HintWarning, stacklevel=2)
         return df
 
-    def _run_query(self, name: str, text: str, params: dict[str, Any]) -> pd.DataFrame:
-        """The engine's answer; an engine error (a store from an older schema, a server gone) becomes
-        one line naming the query, the original chained for debugging."""
+    def _run_query(self, name: str, text: str, params: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
+        """The engine's answer (``columns``: what the file's header says it returns); an engine error
+        (a store from an older schema, a server gone) becomes one line naming the query, the original
+        chained for debugging."""
         try:
-            return self.cypher(text, params)
+            return self._answer(text, params, columns)
         except Exception as ex:  # noqa: BLE001 - engine errors come in each driver's own classes
             detail = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
             raise QueryError(f"query {name!r} failed on {self.uri}: {detail}") from ex
