@@ -105,6 +105,7 @@ WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_
 # reading run by run read each of them once per run (6× the edges at 6 patients), with every column.
 # A run's live edges are its run id and live load id together (a load id holds no '|'): two lists
 # would let in the stale edges of a run replaced since a load it shared with another.
+RUNS_SCORES = (S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY, S.SCORE, S.SIGNIFICANT)
 RUNS_SCORES_AT = f"""
 MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $at_group AND (r.{S.RUN_ID} + '|' + r.{S.LOAD_ID}) IN $live
@@ -265,10 +266,10 @@ class Store(ABC):
         """A named query's rows (an engine may fetch them in a form faster than :meth:`cypher`'s)."""
         return self.cypher(text, parameters)
 
-    def _cypher_categorical(self, text: str, parameters: dict[str, Any]) -> pd.DataFrame:
-        """:meth:`cypher` with its string columns as categoricals (for reads of millions of rows
+    def _cypher_categorical(self, text: str, parameters: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
+        """:meth:`_answer` with its string columns as categoricals (for reads of millions of rows
         that repeat a few hundred names; an engine may encode them on its side)."""
-        df = self.cypher(text, parameters)
+        df = self._answer(text, parameters, columns)
         for col in df.columns:  # strings only: a flag column with nulls stays as it came
             if df[col].dtype == object and pd.api.types.infer_dtype(df[col], skipna=True) in ("string", "empty"):
                 df[col] = df[col].astype("category")
@@ -582,7 +583,8 @@ class Store(ABC):
         whole = runs[S.DAY].notna() & runs[S.GROUP].notna()
         for (day, group), part in runs[whole].groupby([S.DAY, S.GROUP], sort=True):
             live = [f"{r}|{load}" for r, load in zip(part[S.RUN_ID], part[S.LOAD_ID])]
-            yield self._cypher_categorical(RUNS_SCORES_AT, {"day": int(day), "at_group": str(group), "live": live})
+            yield self._cypher_categorical(RUNS_SCORES_AT, {"day": int(day), "at_group": str(group), "live": live},
+                                           RUNS_SCORES)
         for run_id in runs.loc[~whole, S.RUN_ID]:
             t = self.signals(run_id).assign(**{S.RUN_ID: run_id})
             names = [S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY]

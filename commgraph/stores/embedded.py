@@ -261,7 +261,7 @@ class EmbeddedStore(Store):
                 df[col] = df[col].astype("int64") if df[col].notna().all() else df[col].astype("Int64")
         return df
 
-    def _cypher_categorical(self, text: str, parameters: dict[str, Any]) -> pd.DataFrame:
+    def _cypher_categorical(self, text: str, parameters: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
         # through Arrow, strings dictionary-encoded there: no Python string per row (half the time
         # of get_as_df on the differential's 10M-edge read, and no hashing of strings afterwards)
         import pyarrow as pa
