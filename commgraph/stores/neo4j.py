@@ -35,9 +35,6 @@ SIGNALS_BATCH = 2_000
 WRITERS = 2
 MIN_VERSION = (5, 23)  # CALL (r) { ... } subqueries (clear), new in Neo4j 5.23
 
-# what Neo4j 5 answers when a transaction passes its memory limit (db.memory.transaction.max)
-MEMORY_LIMIT = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
-
 
 def as_one_list(text: str, columns: tuple[str, ...]) -> str:
     """A read whose rows come back as one record: ``rows``, a list of ``[column, …]`` lists."""
@@ -254,20 +251,21 @@ class Neo4jStore(Store):
     def _answer(self, text: str, parameters: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
         # The rows as one record holding a list of them: the driver reads a record at a time (two
         # socket reads and a Record object each, ~30 µs), which at 10k+ rows costs more than the
-        # server's work; one list arrives as one message (at 2M edges lr_trajectory given an
-        # interaction, 11k rows: 496 -> 248 ms; the differential's read of one day and group, 100k
+        # server's work; one list arrives as one message (at 10M edges lr_trajectory given an
+        # interaction, 15k rows: 683 -> 282 ms; the differential's read of one day and group, 100k
         # rows: 2.8 -> 0.8 s). A named question runs as written inside the subquery, so a Browser
         # user pasting it gets the same rows. The list is built on the server: one larger than the
-        # server lets a transaction hold falls back to streaming the rows. An auto-commit run, since
-        # execute_query would retry that refusal (a TransientError) for 30 s first.
+        # server lets a transaction hold (db.memory.transaction.max: a transient error) falls back to streaming
+        # the rows at once, so the list goes as an auto-commit run, which the driver does not retry
+        # (execute_query would, for 30 s); any other retryable error goes to execute_query's retries.
         import neo4j
 
         mode = neo4j.READ_ACCESS if self.read_only else neo4j.WRITE_ACCESS
         try:
             with self._driver.session(database=self.database, default_access_mode=mode) as session:
                 rows = session.run(as_one_list(text, columns), parameters).single(strict=True)["rows"]
-        except neo4j.exceptions.TransientError as ex:
-            if ex.code != MEMORY_LIMIT:
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as ex:
+            if not ex.is_retryable():
                 raise
             return self.cypher(text, parameters)
         return pd.DataFrame(rows, columns=list(columns))
