@@ -9,7 +9,6 @@ import os
 import subprocess
 
 import neo4j
-import neo4j.exceptions
 import pandas as pd
 import pytest
 

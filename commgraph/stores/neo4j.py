@@ -254,10 +254,10 @@ class Neo4jStore(Store):
         # server's work; one list arrives as one message (at 10M edges lr_trajectory given an
         # interaction, 15k rows: 683 -> 282 ms; the differential's read of one day and group, 100k
         # rows: 2.8 -> 0.8 s). A named question runs as written inside the subquery, so a Browser
-        # user pasting it gets the same rows. The list is built on the server: one larger than the
-        # server lets a transaction hold (db.memory.transaction.max: a transient error) falls back to streaming
-        # the rows at once, so the list goes as an auto-commit run, which the driver does not retry
-        # (execute_query would, for 30 s); any other retryable error goes to execute_query's retries.
+        # user pasting it gets the same rows. The list is built on the server: one larger than a
+        # transaction may hold (db.memory.transaction.max; a transient error) falls back at once to
+        # streaming the rows, so the list goes as an auto-commit run, which the driver does not retry
+        # (execute_query would, for 30 s); the fallback keeps execute_query's retries for the rest.
         import neo4j
 
         mode = neo4j.READ_ACCESS if self.read_only else neo4j.WRITE_ACCESS
