@@ -514,9 +514,10 @@ def differential(store: Store, *, groups: Sequence[str] | None = None, days: Seq
         store, groups=groups, days=days, baseline=baseline, dose_time=dose_time, pairs=pairs, levels=levels,
         method=method, min_cells=min_cells, min_patients=min_patients, significant_only=significant_only,
         progress=progress)
+    pseudocounts = {lv: feats[lv].pseudocount for lv in levels}
     parts, summary = [], []
-    for lv in track(list(levels), description="fitting (limma)", show=progress):
-        level = feats[lv]
+    for lv in track(list(dict.fromkeys(levels)), description="fitting (limma)", show=progress):
+        level = feats.pop(lv)  # each level's matrices go once it is fitted: the write needs the memory
         keep = _keep(level.values, runs)
         vals = level.values[keep]
         f = level.features[keep].reset_index(drop=True)
@@ -528,15 +529,17 @@ def differential(store: Store, *, groups: Sequence[str] | None = None, days: Seq
             parts.append(res)
             row = _summary_row(s, design, runs, res, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
             summary.append(row)
+    level = vals = f = fit = paired = None
     # one frame from whole columns, left unconsolidated (copy=False): stacking 3M-row columns into
     # blocks took 11 s at 10M edges, and filtering a frame (what readers do) never needs it
     results = (pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in RESULT_COLUMNS}, copy=False)
                if parts else pd.DataFrame(columns=RESULT_COLUMNS))
+    parts.clear()  # the results hold a copy
     contrasts = _summaries(summary)
     settings = {"method": design.method, "levels": list(levels), "min_cells": min_cells, "min_patients": min_patients,
                 "min_detection": min_detection,
                 "significant_only": significant_only, "model": "~ 0 + patient + group:day (limma, eBayes legacy)",
-                "pseudocounts": {lv: feats[lv].pseudocount for lv in levels}, "fdr": "BH within contrast and level"}
+                "pseudocounts": pseudocounts, "fdr": "BH within contrast and level"}
     out = Differential(results, contrasts, settings)
     if write:
         write_contrasts(store, out, design)
