@@ -14,6 +14,7 @@ through its ``cell_states()`` and ``cypher()`` methods.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +86,12 @@ def _state_problems(store: Store, given: Mapping[str, Any]) -> list[str]:
     for p in CELL_TYPE_PARAMS:
         if p in given and given[p] not in cell_types:
             problems.append(_unknown("cell type", p, given[p], cell_types))
-    show = _time_shower(store)
+    # the study's time unit only words a problem: read when there is one (this check runs before
+    # every question, and on Neo4j each read is a round trip)
+    shower = functools.cache(lambda: _time_shower(store))
     for p in DAY_PARAMS:
         if p in given and given[p] not in days:
+            show = shower()
             if show is None:
                 problems.append(_unknown("day", p, given[p], days))
             else:  # a study timed in hours, weeks or conditions: say it in its unit
@@ -96,7 +100,7 @@ def _state_problems(store: Store, given: Mapping[str, Any]) -> list[str]:
     if S.GROUP in given and given[S.GROUP] not in groups:
         problems.append(_unknown("group", S.GROUP, given[S.GROUP], groups))
     if not problems and len(states):
-        problems += _missing_states(states, given, show)
+        problems += _missing_states(states, given, shower)
     return problems
 
 
@@ -179,12 +183,16 @@ def _contrast_problems(store: Store, given: Mapping[str, Any]) -> list[str]:
     return [f"no contrast computed for {what} (computed: {shown}); run `commgraph differential`"]
 
 
-def _missing_states(states: pd.DataFrame, given: Mapping[str, Any], show=None) -> list[str]:
-    """Known cell type, day and group that never occur together."""
+def _missing_states(states: pd.DataFrame, given: Mapping[str, Any], shower=lambda: None) -> list[str]:
+    """Known cell type, day and group that never occur together. ``shower()``: None for a study in
+    days, else how to word a time (see :func:`_time_shower`); called only to word a problem."""
     out = []
-    word = "day" if show is None else "time"
+
+    def word() -> str:
+        return "day" if shower() is None else "time"
 
     def t(v) -> str:
+        show = shower()
         return str(int(v)) if show is None else show(int(v))
 
     group = given.get(S.GROUP)
@@ -202,11 +210,11 @@ def _missing_states(states: pd.DataFrame, given: Mapping[str, Any], show=None) -
             if d in given and given[d] not in set(mine[S.DAY]):
                 where = f" in group {group!r}" if group is not None else ""
                 have = ", ".join(t(x) for x in sorted(mine[S.DAY].unique()))
-                out.append(f"{given[p]!r} has no cell state on {word} {t(given[d])}{where} (its {word}s: {have})")
+                out.append(f"{given[p]!r} has no cell state on {word()} {t(given[d])}{where} (its {word()}s: {have})")
     if not out and group is not None:
         in_group = states[states[S.GROUP] == group]
         for d in DAY_PARAMS:
             if d in given and given[d] not in set(in_group[S.DAY]):
                 have = ", ".join(t(x) for x in sorted(in_group[S.DAY].unique()))
-                out.append(f"group {group!r} has no {word} {t(given[d])} (its {word}s: {have})")
+                out.append(f"group {group!r} has no {word()} {t(given[d])} (its {word()}s: {have})")
     return out

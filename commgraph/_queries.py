@@ -325,7 +325,7 @@ class QuerySpec:
                     and (df[col] % 1 == 0).all():
                 df[col] = df[col].astype("int64")
         for col in df.columns:  # the graph files' nodes and edges: one form from both engines
-            if df[col].dtype == object and any(_is_element(v) for v in df[col]):
+            if df[col].dtype == object and _holds_elements(df[col]):
                 df[col] = [element_properties(v) for v in df[col]]
         return df
 
@@ -352,6 +352,17 @@ def _is_element(value: Any) -> bool:
     if isinstance(value, dict):
         return "_LABEL" in value and "_ID" in value
     return hasattr(value, "element_id") and hasattr(value, "items")
+
+
+def _holds_elements(column: pd.Series) -> bool:
+    """Whether a returned column holds nodes or relationships. A Cypher column holds one kind of
+    value (or null), so its first non-null value tells; testing every value cost more than the
+    engine's work for answers of 10k+ rows (at 10M edges: 16 ms of signaling_change's, 150 ms of the
+    catalogue's)."""
+    for value in column:
+        if value is not None and not (isinstance(value, float) and value != value):  # not null, not NaN
+            return _is_element(value)
+    return False
 
 
 def element_properties(value: Any) -> dict[str, Any] | None:

@@ -1040,6 +1040,20 @@ def test_union_order_nulls_last_and_descending():
             parse(bad)
 
 
+def test_shape_turns_node_columns_into_properties_whatever_their_first_rows():
+    """A column of nodes (LadybugDB's form: a dict with _LABEL and _ID) becomes plain property
+    dicts even when its first rows are null (an OPTIONAL MATCH); maps and strings stay as they are."""
+    spec = parse("// q: a query\n// returns: n, m, s\nRETURN 1 AS n, 2 AS m, 3 AS s")
+    node = {"_LABEL": "CellState", "_ID": {"offset": 0, "table": 0}, "key": "a", "day": 7, "n_cells": None,
+            "load_id": "x"}
+    got = spec.shape(pd.DataFrame({"n": [None, float("nan"), node], "m": [None, {"day": 7}, {"_LABEL": "x"}],
+                                   "s": ["a", None, "b"]}))
+    assert got["n"].tolist()[2] == {"day": 7, "key": "a"}  # unset and bookkeeping properties left out
+    assert got["n"].tolist()[0] is None and got["n"].tolist()[1] is None
+    assert got["m"].tolist()[1:] == [{"day": 7}, {"_LABEL": "x"}]
+    assert got["s"].tolist() == ["a", None, "b"]
+
+
 @pytest.mark.parametrize("name", ["top_changes", "pathway_flow", "network", "roles"])
 def test_anchored_questions_leave_the_receiver_unlabelled(name):
     """With `-[r:SIGNALS]->(b:CellState)` Neo4j's planner paired the anchor's CellStates with every

@@ -98,6 +98,21 @@ def test_hours_view_data_and_controls(hours, browser, tmp_path):  # noqa: F811
     assert not DAY_WORD.search(controls), controls
 
 
+def test_hint_for_a_cell_type_missing_at_a_time_says_it_in_hours(tmp_path):
+    """A cell type the study has, at a time the study has, but never together: the hint words both
+    in the study's unit (the unit is read only when there is something to say)."""
+    table = read("csv", HOURS, orient="resource", **LONG)
+    table = table[~((table["day"] == 12) & ((table["source"] == "NK") | (table["target"] == "NK")))]
+    st = cg.connect(tmp_path / "gap.lbug")
+    st.load(table)
+    with pytest.warns(cg.HintWarning):
+        got = st.query("partners", cell_type="NK", day=12)
+    assert got.empty
+    assert got.attrs["hint"] == "'NK' has no cell state on time 12 h in group 'all' (its times: 0 h, 2 h, 4 h, 6 h, 24 h, 48 h)"
+    assert st.query("partners", cell_type="NK", day=24).attrs.get("hint") is None
+    st.close()
+
+
 def test_day_study_view_data_unchanged(store, table):
     store.load(table)
     spec = view_data(store, "network", day=7, group="high")
