@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 import commgraph as cg
 from commgraph import _schema as S
 from commgraph import contrast_id, model_matrices
+from commgraph.stores import Store
 from conftest import per_sample_tables
 
 PLANTED = ("L1", "L2", "L3")
@@ -376,8 +378,10 @@ def test_a_contrast_never_computed_gets_a_hint(study):
 
 def test_run_scores_read_the_live_edges_of_each_run(tmp_path):
     """The differential reads runs a day × group at a time (Store.run_scores): each run's rows are its
-    live edges, as Store.signals gives them; an edge of run A under run B's live load id is not A's."""
-    tables = per_sample_tables(n_patients=3, days=(0, 7), groups=("high",), n_lr=5)
+    live edges, as Store.signals gives them; an edge of run A under run B's live load id is not A's.
+    LadybugDB reads two days × groups ahead, on threads, cell types by offset: every frame comes, as
+    the generic read gives it, and a reader that stops early leaves the store to write."""
+    tables = per_sample_tables(n_patients=3, days=(0, 3, 7), groups=("high", "low"), n_lr=5)
     with cg.connect(tmp_path / "s.lbug") as store:
         store.load(pd.concat(tables, ignore_index=True))
         store.load(tables[0].assign(**{S.SCORE: tables[0][S.SCORE] + 1.0}))  # one run replaced
@@ -405,6 +409,30 @@ def test_run_scores_read_the_live_edges_of_each_run(tmp_path):
             pd.testing.assert_frame_equal(mine, want, check_dtype=False, obj=run)
         with pytest.raises(cg.QueryError, match="no run 'nope'"):
             list(store.run_scores(["nope"]))
+
+        frames = list(store.run_scores(runs))
+        generic = list(_generic_run_scores(store, runs))
+        assert len(frames) == len(generic) == 6  # days × groups, more than the reads in flight
+        for mine, want in zip(frames, generic):
+            assert mine.dtypes.astype(str).tolist() == want.dtypes.astype(str).tolist()
+            pd.testing.assert_frame_equal(_rows(mine), _rows(want))
+        reader = store.run_scores(runs)
+        next(reader)
+        reader.close()  # the reads under way end, their connections close
+        store.load(tables[1].assign(**{S.SCORE: tables[1][S.SCORE] + 2.0}))
+        assert store.signals(tables[1][S.RUN_ID].iloc[0])[S.SCORE].min() >= 2.0
+
+
+def _generic_run_scores(store, runs):
+    """Store.run_scores through the base class's sequential read (no engine-specific read-ahead)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store, "_scores_at", functools.partial(Store._scores_at, store))
+        yield from store.run_scores(runs)
+
+
+def _rows(df):
+    df = df.astype({c: object for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)})
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
 
 
 @pytest.mark.parametrize("level", ["interaction", "pair", "pathway"])

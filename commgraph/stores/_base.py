@@ -107,13 +107,22 @@ WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $`{S.GROUP}` AND r.{S.RUN_ID} = $run_
 # A run's live edges are its run id and live load id together (a load id holds no '|'): two lists
 # would let in the stale edges of a run replaced since a load it shared with another.
 RUNS_SCORES = (S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY, S.SCORE, S.SIGNIFICANT)
-RUNS_SCORES_AT = f"""
+
+
+def runs_scores_at(source: str = f"a.{S.CELL_TYPE_PROP}", target: str = f"b.{S.CELL_TYPE_PROP}") -> str:
+    """The live edges of one day × group's runs (``$live``: run_id|load_id), lean; the cell types of
+    the sender ``a`` and receiver ``b`` as the expressions given."""
+    return f"""
 MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE a.{S.DAY} = $day AND a.`{S.GROUP}` = $at_group AND (r.{S.RUN_ID} + '|' + r.{S.LOAD_ID}) IN $live
-RETURN r.{S.RUN_ID} AS {S.RUN_ID}, a.{S.CELL_TYPE_PROP} AS {S.SOURCE}, b.{S.CELL_TYPE_PROP} AS {S.TARGET},
+RETURN r.{S.RUN_ID} AS {S.RUN_ID}, {source} AS {S.SOURCE}, {target} AS {S.TARGET},
        r.{S.INTERACTION} AS {S.INTERACTION}, r.{S.PATHWAY} AS {S.PATHWAY}, r.{S.SCORE} AS {S.SCORE},
        r.{S.SIGNIFICANT} AS {S.SIGNIFICANT}
 """
+
+
+RUNS_SCORES_AT = runs_scores_at()
+
 RUNS_AT = f"""
 MATCH (run:{S.RUN}) WHERE run.{S.RUN_ID} IN $run_ids
 RETURN run.{S.RUN_ID} AS {S.RUN_ID}, run.{S.LOAD_ID} AS {S.LOAD_ID}, run.{S.DAY} AS {S.DAY}, run.`{S.GROUP}` AS `{S.GROUP}`
@@ -583,14 +592,19 @@ class Store(ABC):
         for missing in sorted(set(run_ids) - set(runs[S.RUN_ID])):
             self._require_run(missing)
         whole = runs[S.DAY].notna() & runs[S.GROUP].notna()
-        for (day, group), part in runs[whole].groupby([S.DAY, S.GROUP], sort=True):
-            live = [f"{r}|{load}" for r, load in zip(part[S.RUN_ID], part[S.LOAD_ID])]
-            yield self._cypher_categorical(RUNS_SCORES_AT, {"day": int(day), "at_group": str(group), "live": live},
-                                           RUNS_SCORES)
+        yield from self._scores_at([
+            {"day": int(day), "at_group": str(group),
+             "live": [f"{r}|{load}" for r, load in zip(part[S.RUN_ID], part[S.LOAD_ID])]}
+            for (day, group), part in runs[whole].groupby([S.DAY, S.GROUP], sort=True)])
         for run_id in runs.loc[~whole, S.RUN_ID]:
             t = self.signals(run_id).assign(**{S.RUN_ID: run_id})
             names = [S.RUN_ID, S.SOURCE, S.TARGET, S.INTERACTION, S.PATHWAY]
             yield t[names + [S.SCORE, S.SIGNIFICANT]].astype({c: "category" for c in names})
+
+    def _scores_at(self, reads: list[dict[str, Any]]) -> Iterator[pd.DataFrame]:
+        """:data:`RUNS_SCORES_AT` for each parameter set, in order (an engine may read ahead)."""
+        for params in reads:
+            yield self._cypher_categorical(RUNS_SCORES_AT, params, RUNS_SCORES)
 
     def stats(self) -> dict[str, pd.DataFrame | int]:
         """What the store holds: counts of runs, cell types, days, groups, SIGNALS per day × group."""
