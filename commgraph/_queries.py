@@ -7,7 +7,9 @@ A file opens with a header Neo4j Browser ignores and we parse::
     // returns: day, group, n_interactions, total_score
     // :params {cell_type: "MX1+ Mono", pathway: null}
 
-The Python API runs the file's text unchanged, so Browser, notebook and CLI agree. The
+The Python API runs the file's text unchanged (the embedded store only the branches of a UNION
+the parameters take, which answer the same rows: see ``branches``), so Browser, notebook and CLI
+agree. The
 ``:params {…}`` line is what a Neo4j Browser user runs first: every parameter at its default (a
 required one at an example value), as a map the Browser accepts in one paste (it rejects a block
 of ``:param`` lines, and a query with a parameter left unset fails with ``ParameterMissing``).
@@ -598,6 +600,68 @@ def _in_order(df: pd.DataFrame, order: tuple[tuple[str, bool, bool], ...]) -> pd
             ascending.append(not desc)
     rank = pd.DataFrame(keys).sort_values(list(keys), ascending=ascending, kind="stable", na_position="last").index
     return df.iloc[rank].reset_index(drop=True)
+
+
+# --- the branches a call takes (embedded) -----------------------------------------------------
+# A branch of a UNION with a path or a direction has a gate on its first MATCH: a test on parameters
+# alone that lets a row through only when it is true (GATE, or lr_trajectory's `CASE WHEN … THEN
+# true ELSE v.key IS NULL END`: a key is never null). LadybugDB plans every branch of a text on every
+# run, whatever the store's size: at 10M edges signaling_by_day's six branches take 80-100 ms, the one
+# a default call takes 18 ms alone. So the embedded store asks the engine which gates hold (one small
+# RETURN: the engine's own semantics, no second reading of Cypher in Python) and runs the branches
+# taken as the same UNION ALL: the others answer nothing, so the rows are the same
+# (tests/test_query_parity.py compares them with Neo4j running the whole file, as a Browser user does).
+# Both texts open with TYPING: LadybugDB types a parameter at its first use (`$sender IS NULL` makes
+# it a boolean), and the whole file's first uses may be in a branch left out.
+_GATE_LINES = (re.compile(r"^\s+AND (\w+)\.key = CASE WHEN (?P<cond>.+) THEN \1\.key END\s*(?://.*)?$"),
+               re.compile(r"^\s+AND CASE WHEN (?P<cond>.+) THEN true ELSE \w+\.key IS NULL END\s*(?://.*)?$"))
+_UNION_ALL = re.compile(r"^\s*UNION\s+ALL\s*$", re.M | re.I)
+_TYPED = {"string": '""', "int": "0", "float": "0.0", "bool": "false"}
+
+
+@dataclass(frozen=True)
+class Branch:
+    text: str
+    gate: str | None  # a condition on parameters alone the branch needs to be true; None: always run
+
+
+@functools.lru_cache(maxsize=256)
+def branches(text: str) -> tuple[Branch, ...]:
+    """A UNION ALL's branches with their gates; one ungated branch for any other text."""
+    parts = _UNION_ALL.split(text)
+    if len(parts) < 2 or len(_UNION.findall(text)) != len(parts) - 1:  # a plain UNION too: run it whole
+        return (Branch(text, None),)
+    out = []
+    for part in parts:
+        conds = [m["cond"] for line in part.splitlines() for g in _GATE_LINES if (m := g.match(line))]
+        out.append(Branch(part.strip("\n"), " AND ".join(f"({c})" for c in conds) if conds else None))
+    return tuple(out)
+
+
+def typing(params: tuple[Param, ...], text: str) -> str:
+    """``WITH coalesce($p, <a value of its type>) AS …`` for each parameter ``text`` uses."""
+    used = [p for p in params if re.search(rf"\$`?{p.name}`?(?!\w)", text)]
+    if not used:
+        return ""
+    return "WITH " + ", ".join(f"coalesce({_ref(p.name)}, {_TYPED[p.type]}) AS typed_{p.name}" for p in used)
+
+
+def gate_probe(spec: QuerySpec, parts: tuple[Branch, ...]) -> str | None:
+    """One RETURN of every gate (``g0``, ``g1``, … by branch); None when no branch is gated."""
+    gates = [f"({b.gate}) AS g{k}" for k, b in enumerate(parts) if b.gate]
+    if not gates:
+        return None
+    return f"{typing(spec.params, ' '.join(b.gate for b in parts if b.gate))}\nRETURN {', '.join(gates)}".lstrip()
+
+
+def taken(spec: QuerySpec, parts: tuple[Branch, ...], held: dict[str, bool]) -> str | None:
+    """The text of the branches a call takes, given the probe's answers (``g{k}`` → true); None
+    when none is taken (the caller runs the whole file, which answers nothing)."""
+    keep = [b.text for k, b in enumerate(parts) if b.gate is None or held.get(f"g{k}") is True]
+    if not keep or len(keep) == len(parts):
+        return None
+    text = "\nUNION ALL\n".join(keep)
+    return f"{typing(spec.params, text)}\n{text}".lstrip()
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from commgraph import _schema as S
 from commgraph import questions as Q
 from commgraph._queries import (GUARD_CARRY, LIVE, PATH_START, SUMMARY_MAX, SUMMARY_N, SUMMARY_SCORE, TYPES, _all, parse,
                                 get_query, guard_lines, is_gate)
+from commgraph._queries import branches as union_branches
 from commgraph.errors import QueryError
 
 CELL_TYPES = ("MX1+ Mono", "LGALS2+ Mono", "CD4 Naive T", "Treg", "B 'naive'")
@@ -517,6 +518,22 @@ def test_query_matches_pandas(study, canonical, case):
     assert list(got.columns) == list(get_query(name).returns)
     want = REFERENCE[name](canonical, **params)
     assert_same(got, want, what=_case_id(case))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_the_branches_taken_answer_as_the_whole_file(study, case):
+    """The embedded store runs only the branches of a UNION the parameters take (LadybugDB plans
+    every branch on every run): the same rows as the whole file, the way a Browser user runs it."""
+    name, params = case
+    spec = get_query(name)
+    bound = spec.bind(params)
+    sent = study._branches_taken(name, spec.text, bound)
+    whole = spec.shape(study.cypher(spec.text, bound))
+    assert_same(study.query(name, **params), whole, what=_case_id(case))
+    assert_same(spec.shape(study.cypher(sent, bound)), whole, what=_case_id(case))
+    parts = union_branches(spec.text)
+    if sum(b.gate is not None for b in parts) > 1:  # gated branches exclude one another: some are left out
+        assert sent != spec.text and sent.count("UNION ALL") < len(parts) - 1, _case_id(case)
 
 
 # the questions about stored contrasts: checked against their own computation and on both

@@ -280,6 +280,23 @@ class EmbeddedStore(Store):
                 df[col] = df[col].astype("int64") if df[col].notna().all() else df[col].astype("Int64")
         return df
 
+    def _branches_taken(self, name: str, text: str, params: dict[str, Any]) -> str:
+        # only the branches these parameters take: LadybugDB plans every branch on every run (see
+        # _queries.branches; at 10M edges signaling_by_day 80-100 -> ~20 ms, most of it planning)
+        from .._queries import branches, gate_probe, get_query, taken
+
+        spec = get_query(name)
+        parts = branches(text)
+        probe = gate_probe(spec, parts)
+        if probe is None:
+            return text
+        try:
+            held = self.cypher(probe, params).iloc[0].to_dict()
+        except RuntimeError:  # the whole file then runs, and reports its own error
+            return text
+        return taken(spec, parts, {k: bool(v) if v is not None and not pd.isna(v) else False
+                                   for k, v in held.items()}) or text
+
     def _cypher_categorical(self, text: str, parameters: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
         # through Arrow, strings dictionary-encoded there: no Python string per row (half the time
         # of get_as_df on the differential's 10M-edge read, and no hashing of strings afterwards)
