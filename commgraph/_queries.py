@@ -9,8 +9,7 @@ A file opens with a header Neo4j Browser ignores and we parse::
 
 The Python API runs the file's text unchanged (the embedded store only the branches of a UNION
 the parameters take, which answer the same rows: see ``branches``), so Browser, notebook and CLI
-agree. The
-``:params {…}`` line is what a Neo4j Browser user runs first: every parameter at its default (a
+agree. The ``:params {…}`` line is what a Neo4j Browser user runs first: every parameter at its default (a
 required one at an example value), as a map the Browser accepts in one paste (it rejects a block
 of ``:param`` lines, and a query with a parameter left unset fails with ``ParameterMissing``).
 """
