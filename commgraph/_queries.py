@@ -633,8 +633,20 @@ def branches(text: str) -> tuple[Branch, ...]:
     out = []
     for part in parts:
         conds = [m["cond"] for line in part.splitlines() for g in _GATE_LINES if (m := g.match(line))]
+        if not all(_on_parameters_alone(c) for c in conds):
+            conds = []  # a gate that reads the graph is no gate here: the branch always runs
         out.append(Branch(part.strip("\n"), " AND ".join(f"({c})" for c in conds) if conds else None))
     return tuple(out)
+
+
+_GATE_WORDS = {"and", "or", "not", "is", "null", "true", "false", "in", "coalesce", "case", "when", "then", "else", "end"}
+
+
+def _on_parameters_alone(cond: str) -> bool:
+    """Whether a condition names nothing but parameters and literals: its value is then the call's
+    alone (the same for every store), so a store may keep it per parameter set."""
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"|\$`\w+`|\$\w+|\b\d+(?:\.\d+)?\b', " ", cond)
+    return all(w.lower() in _GATE_WORDS for w in re.findall(r"[A-Za-z_]\w*", bare)) and "." not in bare
 
 
 def typing(params: tuple[Param, ...], text: str) -> str:

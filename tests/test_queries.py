@@ -536,6 +536,21 @@ def test_the_branches_taken_answer_as_the_whole_file(study, case):
         assert sent != spec.text and sent.count("UNION ALL") < len(parts) - 1, _case_id(case)
 
 
+def test_only_a_gate_on_parameters_alone_leaves_a_branch_out():
+    """A branch is left out only by a gate whose value is the call's alone (so a store may keep it per
+    parameter set); a gate that reads the graph keeps its branch in the text."""
+    text = "\n".join([
+        "MATCH (a:CellState)-[r:SIGNALS]->(b)", "WHERE r.score > 0",
+        '  AND a.key = CASE WHEN $direction = "out" AND coalesce($pvalue, 1.0) = 0.05 THEN a.key END',
+        "RETURN a.key AS k ORDER BY k", "UNION ALL",
+        "MATCH (a:CellState)-[r:SIGNALS]->(b)", "WHERE r.score > 0",
+        "  AND a.key = CASE WHEN b.day = $day THEN a.key END",
+        "RETURN a.key AS k ORDER BY k"])
+    gated, reads_graph = union_branches(text)
+    assert gated.gate == '($direction = "out" AND coalesce($pvalue, 1.0) = 0.05)'
+    assert reads_graph.gate is None
+
+
 # the questions about stored contrasts: checked against their own computation and on both
 # engines in test_differential.py (the descriptive study here has no per-sample runs)
 CONTRAST_QUERIES = {"differential", "dose_effect", "change_summary", "clinical_trajectory"}  # + test_clinical.py
