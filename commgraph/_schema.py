@@ -299,13 +299,13 @@ SIGNALS_PROPERTIES: tuple[tuple[str, str], ...] = (
     (EXTRA, "STRING"),
 )
 
-# one tested feature of one contrast, between the CellStates of the contrast's day and group
+# one tested feature of one contrast, between the CellStates of the contrast's day and group; an
+# interaction's ligand and receptor are its Interaction node's (two strings fewer on each of 3.4M
+# edges took the differential's write at 10M edges from 32 to 28 s)
 CHANGED_PROPERTIES: tuple[tuple[str, str], ...] = (
     (CONTRAST_PROP, "STRING"),
     (LEVEL, "STRING"),
     (INTERACTION, "STRING"),
-    (LIGAND, "STRING"),
-    (RECEPTOR, "STRING"),
     (PATHWAY, "STRING"),
     (DELTA, "DOUBLE"),
     (REFERENCE_DELTA, "DOUBLE"),

@@ -233,6 +233,24 @@ def test_replacing_some_or_all_contrasts_keeps_the_rest_and_a_failed_write_keeps
         assert len(st.contrasts()) == 2
 
 
+def test_a_store_with_ligand_and_receptor_on_changed_edges_loses_them_when_some_contrasts_are_replaced(tmp_path):
+    # stores written before CHANGED left ligand and receptor to the Interaction node hold them per edge
+    per_contrast = "MATCH ()-[c:CHANGED]->() RETURN c.contrast AS k, count(c) AS n ORDER BY k"
+    columns = f"CALL TABLE_INFO('{S.CHANGED}') RETURN name"
+    with cg.connect(tmp_path / "s.lbug") as st:
+        _load(st, per_sample_tables(n_patients=3, days=(0, 7, 14), groups=("high",), effect=planted))
+        cg.differential(st, progress=False)
+        for name in (S.LIGAND, S.RECEPTOR):
+            st.cypher(f"ALTER TABLE {S.CHANGED} ADD {name} STRING DEFAULT 'old'")
+        assert {S.LIGAND, S.RECEPTOR} <= set(st.cypher(columns)["name"])
+        before = st.cypher(per_contrast)
+        cg.differential(st, days=[0, 7], progress=False)  # one of the two contrasts: the other's edges stay
+        pd.testing.assert_frame_equal(st.cypher(per_contrast), before)
+        assert list(st.cypher(columns)["name"]) == [name for name, _ in S.CHANGED_PROPERTIES]
+        got = st.query("differential", cell_type="MX1+ Mono", day=14, group="high", fdr=1.0)
+        assert len(got) > 0
+
+
 # --- per-sample counts ------------------------------------------------------------------------
 
 

@@ -672,6 +672,10 @@ class EmbeddedStore(Store):
                 c.execute(_rel_ddl(S.REL_TABLE[S.CHANGED]))
             else:
                 c.execute(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids)
+                # a store written before CHANGED lost ligand and receptor: the kept edges lose them too
+                held = c.execute(f"CALL TABLE_INFO('{S.CHANGED}') RETURN name").get_as_df()["name"]
+                for gone in sorted(set(held) - {name for name, _ in S.CHANGED_PROPERTIES}):
+                    c.execute(f"ALTER TABLE {S.CHANGED} DROP `{gone}`")
             c.execute(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids)
             self._copy(S.CONTRAST, nodes[self._order[S.CONTRAST]])
             self._copy(S.CHANGED, edges)
