@@ -41,9 +41,11 @@ change instead of one set by a tiny constant.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import functools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Sequence
@@ -515,35 +517,53 @@ def differential(store: Store, *, groups: Sequence[str] | None = None, days: Seq
         method=method, min_cells=min_cells, min_patients=min_patients, significant_only=significant_only,
         progress=progress)
     pseudocounts = {lv: feats[lv].pseudocount for lv in levels}
-    parts, summary = [], []
-    for lv in track(list(dict.fromkeys(levels)), description="fitting (limma)", show=progress):
-        level = feats.pop(lv)  # each level's matrices go once it is fitted: the write needs the memory
-        keep = _keep(level.values, runs)
-        vals = level.values[keep]
-        f = level.features[keep].reset_index(drop=True)
-        fit = fit_contrasts(vals, X, C) if len(f) else None
-        paired = functools.cache(functools.partial(_paired, vals, runs))  # a group's change serves its time
-        # contrast and every dose × time contrast it is in
-        for k, s in enumerate(specs):
-            res = _one_contrast(s, paired, f, fit, k, level.pseudocount, min_patients, min_detection, lv)
-            parts.append(res)
-            row = _summary_row(s, design, runs, res, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
-            summary.append(row)
-    level = vals = f = fit = paired = None
-    # one frame from whole columns, left unconsolidated (copy=False): stacking 3M-row columns into
-    # blocks took 11 s at 10M edges, and filtering a frame (what readers do) never needs it
-    results = (pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in RESULT_COLUMNS}, copy=False)
-               if parts else pd.DataFrame(columns=RESULT_COLUMNS))
-    parts.clear()  # the results hold a copy
-    contrasts = _summaries(summary)
     settings = {"method": design.method, "levels": list(levels), "min_cells": min_cells, "min_patients": min_patients,
                 "min_detection": min_detection,
                 "significant_only": significant_only, "model": "~ 0 + patient + group:day (limma, eBayes legacy)",
                 "pseudocounts": pseudocounts, "fdr": "BH within contrast and level"}
-    out = Differential(results, contrasts, settings)
+    about = [_contrast_row(s, design, runs) for s in specs]  # what a contrast is, before any fit
+    fitted: dict[str, tuple[list[dict], list[dict]]] = {}  # level -> (tested features, summary rows)
+
+    def each_level():
+        # the smallest level first: an engine writes one level's edges while the next is fitted
+        for lv in sorted(_levels(levels), key=lambda lv: len(feats[lv].features)):
+            level = feats.pop(lv)  # each level's matrices go once it is fitted: the write needs the memory
+            keep = _keep(level.values, runs)
+            vals = level.values[keep]
+            f = level.features[keep].reset_index(drop=True)
+            fit = fit_contrasts(vals, X, C) if len(f) else None
+            paired = functools.cache(functools.partial(_paired, vals, runs))  # a group's change serves its
+            # time contrast and every dose × time contrast it is in
+            parts = [_one_contrast(s, paired, f, fit, k, level.pseudocount, min_patients, min_detection, lv)
+                     for k, s in enumerate(specs)]
+            fitted[lv] = (parts, [_summary_row(a, res, n_feat=len(f), n_filtered=int((~keep).sum()), level=lv)
+                                  for a, res in zip(about, parts)])
+            del level, vals, f, fit, paired
+            yield parts
+
+    fitting = track(each_level(), description="fitting (limma)", show=progress, total=len(_levels(levels)))
     if write:
-        write_contrasts(store, out, design)
-    return out
+        write_contrasts(store, pd.DataFrame(about), settings, fitting)
+    else:
+        collections.deque(fitting, maxlen=0)
+    parts = [p for lv in _levels(levels) for p in fitted[lv][0]]
+    summary = [row for lv in _levels(levels) for row in fitted[lv][1]]
+    fitted.clear()
+    results = _columns(parts, RESULT_COLUMNS) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
+    parts.clear()  # the results hold a copy
+    return Differential(results, _summaries(summary), settings)
+
+
+def _levels(levels: Sequence[str]) -> list[str]:
+    """The levels asked for, each once, in the order given (the results' order)."""
+    return list(dict.fromkeys(levels))
+
+
+def _columns(parts: list[dict[str, np.ndarray]], columns: Sequence[str]) -> pd.DataFrame:
+    """Tested features of several contrasts (column arrays each) as one frame. Left unconsolidated
+    (copy=False): stacking 3M-row columns into blocks took 11 s at 10M edges, and filtering a frame
+    (what readers do) never needs it."""
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in columns}, copy=False)
 
 
 def _prepare(store: Store, *, groups, days, baseline, dose_time, pairs, levels, method, min_cells, min_patients,
@@ -636,16 +656,20 @@ def _one_contrast(s: dict, paired, f: pd.DataFrame, fit, k: int, pc: float, min_
     return out
 
 
-def _summary_row(s: dict, design: _Design, runs: pd.DataFrame, tested: dict[str, np.ndarray], *, n_feat: int,
-                 n_filtered: int, level: str) -> dict:
+def _contrast_row(s: dict, design: _Design, runs: pd.DataFrame) -> dict:
+    """What a contrast is, known before any fit: its Contrast node's fields."""
     groups = [s[S.GROUP]] + ([s[S.REFERENCE]] if s[S.REFERENCE] else [])
     r = runs[runs[S.GROUP].isin(groups) & runs[S.DAY].isin([s[S.DAY], s[S.BASELINE]])]
-    called = tested[S.DELTA][tested[S.FDR] < 0.05]
     return {S.ID: s[S.ID], S.KIND: s[S.KIND], S.GROUP: s[S.GROUP], S.REFERENCE: s[S.REFERENCE], S.DAY: s[S.DAY],
             S.BASELINE: s[S.BASELINE], S.METHOD: design.method, S.N_PATIENTS: int(sum(s["_n"])),
-            "n_samples": len(r), "n_tested": len(tested[S.FDR]), "n_skipped": n_feat - len(tested[S.FDR]),
+            "n_samples": len(r), S.RUNS_PROP: ";".join(sorted(r[S.RUN_ID]))}
+
+
+def _summary_row(about: dict, tested: dict[str, np.ndarray], *, n_feat: int, n_filtered: int, level: str) -> dict:
+    called = tested[S.DELTA][tested[S.FDR] < 0.05]
+    return {**about, "n_tested": len(tested[S.FDR]), "n_skipped": n_feat - len(tested[S.FDR]),
             "n_filtered": n_filtered, "n_up": int((called > 0).sum()), "n_down": int((called < 0).sum()),
-            S.LEVEL: level, S.RUNS_PROP: ";".join(sorted(r[S.RUN_ID]))}
+            S.LEVEL: level}
 
 
 def _summaries(rows: list[dict]) -> pd.DataFrame:
@@ -662,25 +686,35 @@ def _summaries(rows: list[dict]) -> pd.DataFrame:
 # --- results into the graph ----------------------------------------------------------------------
 
 
-def write_contrasts(store: Store, res: Differential, design: _Design) -> None:
-    """Contrast nodes and CHANGED edges, replacing contrasts of the same ids, all at once."""
+def write_contrasts(store: Store, contrasts: pd.DataFrame, settings: dict,
+                    levels: Iterable[list[dict[str, np.ndarray]]]) -> None:
+    """Contrast nodes and CHANGED edges, replacing contrasts of the same ids, all at once.
+    ``levels``: each level's tested features (one column dict per contrast), computed as the
+    store asks for them, so that it can write one level while the next is fitted."""
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    c = res.contrasts
+    c = contrasts
     nodes = pd.DataFrame({
         S.ID: c[S.ID], S.KIND: c[S.KIND], S.GROUP: c[S.GROUP], S.REFERENCE: c[S.REFERENCE],
         S.DAY: c[S.DAY].astype("int64"), S.BASELINE: c[S.BASELINE].astype("int64"), S.METHOD: c[S.METHOD],
         S.N_PATIENTS: c[S.N_PATIENTS].astype("int64"), S.RUNS_PROP: c[S.RUNS_PROP],
-        S.SETTINGS: json.dumps(res.settings, sort_keys=True, default=str), S.COMPUTED_AT: now, S.STALE: False,
+        S.SETTINGS: json.dumps(settings, sort_keys=True, default=str), S.COMPUTED_AT: now, S.STALE: False,
     })
-    r = res.results
     states = set(store.cell_states()[S.KEY_PROP])
+    store.write_contrasts(nodes, (_changed_edges(parts, states) for parts in levels))
+
+
+_EDGE_COLUMNS = [S.SOURCE, S.TARGET, S.DAY, S.GROUP] + [name for name, _ in S.CHANGED_PROPERTIES]
+
+
+def _changed_edges(parts: list[dict[str, np.ndarray]], states: set[str]) -> pd.DataFrame:
+    """One level's tested features as CHANGED edges (``from``/``to`` CellState keys first)."""
+    r = _columns(parts, list(dict.fromkeys(_EDGE_COLUMNS)))
     # names that repeat on millions of edges go to the engine as categoricals (dictionary columns)
     ends = {end: S.state_keys(r[name], r[S.DAY], r[S.GROUP], categorical=True)
             for end, name in (("from", S.SOURCE), ("to", S.TARGET))}
     known = np.logical_and.reduce([np.isin(k.codes, np.flatnonzero(k.categories.isin(states))) for k in ends.values()])
-    edges = pd.DataFrame({**{end: k[known] for end, k in ends.items()},
-                          **{name: (pd.Categorical.from_codes(*pd.factorize(r[name].to_numpy()[known]))
-                                    if type_ == "STRING"
-                                    else r[name].to_numpy()[known]) for name, type_ in S.CHANGED_PROPERTIES}},
-                         copy=False)  # as the results: no stacking of millions of rows into blocks
-    store.write_contrasts(nodes, edges)
+    return pd.DataFrame({**{end: k[known] for end, k in ends.items()},
+                         **{name: (pd.Categorical.from_codes(*pd.factorize(r[name].to_numpy()[known]))
+                                   if type_ == "STRING"
+                                   else r[name].to_numpy()[known]) for name, type_ in S.CHANGED_PROPERTIES}},
+                        copy=False)  # as the results: no stacking of millions of rows into blocks

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -292,9 +292,10 @@ class Store(ABC):
         stale; returns the runs."""
 
     @abstractmethod
-    def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
-        """Write Contrast nodes and their CHANGED edges (``from``/``to`` CellState keys first),
-        replacing contrasts of the same ids; all or nothing (see :func:`commgraph.differential`)."""
+    def write_contrasts(self, nodes: pd.DataFrame, edges: Iterable[pd.DataFrame]) -> None:
+        """Write Contrast nodes and their CHANGED edges (frames of them, ``from``/``to`` CellState
+        keys first, computed as they are taken), replacing contrasts of the same ids; all or
+        nothing (see :func:`commgraph.differential`)."""
 
     @abstractmethod
     def _write_sample_sheet(self, frames) -> None:

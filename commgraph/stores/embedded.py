@@ -29,7 +29,7 @@ import os
 import pickle
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -661,7 +661,9 @@ class EmbeddedStore(Store):
             self._copy(S.MEASUREMENT, f.measurements[self._order[S.MEASUREMENT]])
             self._copy(S.MEASURED, f.measured)
 
-    def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+    def write_contrasts(self, nodes: pd.DataFrame, edges: Iterable[pd.DataFrame]) -> None:
+        import concurrent.futures as cf
+
         with self._transaction() as c:
             ids = {"ids": nodes[S.ID].tolist()}
             stored = c.execute(f"MATCH (k:{S.CONTRAST}) RETURN k.{S.ID}").get_as_df().iloc[:, 0]
@@ -678,7 +680,16 @@ class EmbeddedStore(Store):
                     c.execute(f"ALTER TABLE {S.CHANGED} DROP `{gone}`")
             c.execute(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids)
             self._copy(S.CONTRAST, nodes[self._order[S.CONTRAST]])
-            self._copy(S.CHANGED, edges)
+            # a part is copied while the caller computes the next one (LadybugDB's COPY holds no GIL):
+            # at 10M edges the differential's pathway level was written while its interaction level was fitted
+            with cf.ThreadPoolExecutor(1, thread_name_prefix="commgraph-write") as pool:
+                copying = None
+                for part in edges:
+                    if copying is not None:
+                        copying.result()
+                    copying = pool.submit(self._copy, S.CHANGED, part)
+                if copying is not None:
+                    copying.result()
 
     def _drop_orphans(self) -> None:
         """CellStates no live run uses any more, CellTypes without states; NEXT rebuilt."""

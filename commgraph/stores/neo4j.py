@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -497,18 +498,18 @@ class Neo4jStore(Store):
         with self._driver.session(database=self.database) as session:
             session.execute_write(work)
 
-    def write_contrasts(self, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+    def write_contrasts(self, nodes: pd.DataFrame, edges: Iterable[pd.DataFrame]) -> None:
         """One transaction: the old contrasts of these ids go and the new ones come, or nothing."""
         self._writable()
         props = [n for n, _ in S.CHANGED_PROPERTIES]
         ids = nodes[S.ID].tolist()
+        parts = list(edges)  # all computed before the transaction: the driver may retry it
 
         def work(tx):
             tx.run(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids=ids).consume()
             tx.run(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids=ids).consume()
             tx.run(f"UNWIND $rows AS row CREATE (k:{S.CONTRAST}) SET k = row", rows=_rows(nodes)).consume()
-            for lo in range(0, len(edges), BATCH):
-                part = edges.iloc[lo : lo + BATCH]
+            for lo, part in ((lo, frame.iloc[lo : lo + BATCH]) for frame in parts for lo in range(0, len(frame), BATCH)):
                 tx.run(
                     f"UNWIND range(0, size($f) - 1) AS i "
                     f"MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: $f[i]}}) MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: $t[i]}}) "
