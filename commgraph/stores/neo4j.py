@@ -509,7 +509,7 @@ class Neo4jStore(Store):
             tx.run(f"MATCH ()-[r:{S.CHANGED}]->() WHERE r.{S.CONTRAST_PROP} IN $ids DELETE r", ids=ids).consume()
             tx.run(f"MATCH (k:{S.CONTRAST}) WHERE k.{S.ID} IN $ids DELETE k", ids=ids).consume()
             tx.run(f"UNWIND $rows AS row CREATE (k:{S.CONTRAST}) SET k = row", rows=_rows(nodes)).consume()
-            for lo, part in ((lo, frame.iloc[lo : lo + BATCH]) for frame in parts for lo in range(0, len(frame), BATCH)):
+            for part in (frame.iloc[lo : lo + BATCH] for frame in parts for lo in range(0, len(frame), BATCH)):
                 tx.run(
                     f"UNWIND range(0, size($f) - 1) AS i "
                     f"MATCH (a:{S.CELL_STATE} {{{S.KEY_PROP}: $f[i]}}) MATCH (b:{S.CELL_STATE} {{{S.KEY_PROP}: $t[i]}}) "
