@@ -1001,7 +1001,7 @@ def main(argv: list[str] | None = None) -> int:
         query_dbs: dict[int, Path] = {}
         by_run_rows = []
         sizes = sorted((set(mode.query_sizes) | ({mode.import_size} if neo and "neo4j" in sections else set()))
-                       - {0})
+                       - {0}) if {"embedded", "queries", "neo4j"} & sections else []  # the stores those sections use
         for n in sizes:
             kept = work / f"emb-keep-{size_label(n)}" / "db.lbug"
             if not mode.query_by_run and kept.exists():
