@@ -708,7 +708,7 @@ _EDGE_COLUMNS = [S.SOURCE, S.TARGET, S.DAY, S.GROUP] + [name for name, _ in S.CH
 
 def _changed_edges(parts: list[dict[str, np.ndarray]], states: set[str]) -> pd.DataFrame:
     """One level's tested features as CHANGED edges (``from``/``to`` CellState keys first)."""
-    r = _columns(parts, list(dict.fromkeys(_EDGE_COLUMNS)))
+    r = _columns(parts, _EDGE_COLUMNS)
     # names that repeat on millions of edges go to the engine as categoricals (dictionary columns)
     ends = {end: S.state_keys(r[name], r[S.DAY], r[S.GROUP], categorical=True)
             for end, name in (("from", S.SOURCE), ("to", S.TARGET))}
