@@ -343,7 +343,8 @@ def read(
     out[S.PARAMETERS] = _constant(json.dumps(params, sort_keys=True), n, "category")
     out[S.SOURCE_FILES] = _constant(";".join(parsed.source_files) or None, n, "category")
     out[S.EXTRA] = t[S.EXTRA].array if S.EXTRA in t.columns else pd.Series(pd.NA, index=out.index, dtype="string")
-    table = S.validate(out[list(S.COLUMN_NAMES)], file=parsed.file)
+    # validate returns the columns in canonical order: selecting them here first copied every column
+    table = S.validate(out, file=parsed.file)
     # what the Run and Interaction nodes carry besides the rows (see _graph.build)
     table.attrs["format"] = fmt.name
     table.attrs["annotation"] = annotations(names, pair_lig, pair_rec)
