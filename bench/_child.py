@@ -216,7 +216,7 @@ def differential(a: dict) -> dict:
 
 def cli(a: dict) -> dict:
     """``commgraph ARGV`` in this process, as a user runs it (the parent times the process and
-    takes its peak RSS from wait4); its output goes to stdout before the JSON result."""
+    takes its peak RSS from the process's VmHWM at exit); its output goes to stdout before the JSON result."""
     from commgraph.cli import main
 
     sys.argv = ["commgraph", *a["argv"]]
@@ -256,6 +256,8 @@ def main() -> None:
     task = sys.argv[1]
     args = json.loads(sys.stdin.read() or "{}")
     result = TASKS[task](args)
+    # the process's own peak, for run_child: VmHWM belongs to this exec'd image alone
+    result["process_hwm_mb"] = _status("VmHWM")
     sys.stdout.write("\n" + json.dumps(result) + "\n")
     sys.stdout.flush()
 

@@ -142,7 +142,7 @@ class ChildResult:
     ok: bool
     result: dict = field(default_factory=dict)
     seconds: float = 0.0
-    max_rss_mb: float = float("nan")  # from wait4's rusage (ru_maxrss)
+    max_rss_mb: float = float("nan")  # the child's VmHWM at exit (or the polled peak if it reported none)
     polled_peak_mb: float = float("nan")  # highest VmRSS seen while polling
     killed: str = ""  # why it was killed (memory cap, timeout)
     stderr: str = ""
@@ -162,7 +162,9 @@ def _rss_mb(pid: int) -> float:
 def run_child(task: str, args: dict, *, mem_cap_mb: float, timeout: float, env: dict | None = None) -> ChildResult:
     """Run ``python -m bench._child TASK`` with ``args`` (JSON on stdin); the child prints
     its JSON result as the last stdout line. Killed (SIGKILL) if its RSS passes
-    ``mem_cap_mb`` or it runs past ``timeout`` seconds; peak RSS from wait4()."""
+    ``mem_cap_mb`` or it runs past ``timeout`` seconds. Peak RSS: the VmHWM the child reports as
+    it exits, else (killed, crashed) the highest RSS polled. Not wait4's ru_maxrss: Linux carries
+    the parent's RSS at fork across exec into it (a 9 MB child of a 2 GB parent reports 1.9 GB)."""
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("PYTHONPATH", "")
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (full_env.get("COMMGRAPH_BENCH_PATH", ""), str(REPO),
@@ -213,7 +215,8 @@ def run_child(task: str, args: dict, *, mem_cap_mb: float, timeout: float, env: 
             except json.JSONDecodeError:
                 continue
     ok = proc.returncode == 0 and not killed and bool(result)
-    return ChildResult(ok=ok, result=result, seconds=seconds, max_rss_mb=usage.ru_maxrss / 1024 if usage else float("nan"),
+    own = result.get("process_hwm_mb")
+    return ChildResult(ok=ok, result=result, seconds=seconds, max_rss_mb=own if own is not None else peak,
                        polled_peak_mb=peak, killed=killed, stderr=err[-3000:])
 
 

@@ -267,7 +267,7 @@ def _load_child(table: Path, counts: Path | None, db: Path, mode: str, *, cap_mb
 
 def load_peak_gb(res: ChildResult) -> float:
     """Peak RSS of a loading child while it loaded (before its verifying count of every edge, which
-    reads the whole store through LadybugDB's read cache); ``ru_maxrss`` if the child died first."""
+    reads the whole store through LadybugDB's read cache); its peak at exit (or polled) if the child died first."""
     hwm = (res.result or {}).get("load_hwm_mb") if res.ok else None
     return (hwm if hwm is not None else res.max_rss_mb) / 1024
 
@@ -355,7 +355,7 @@ def bench_memory(rep: Report, mode: Mode, work: Path, cap_mb: float, loads: dict
                      f"{peak - table_gb:.2f} GB", f"{r.max_rss_mb / 1024:.2f} GB", "yes" if r.ok else _fail(r)])
     rep.add("memory", "Peak RSS of a child process that reads the canonical table (parquet, strings as "
                       "categoricals) and calls `Store.load` on it once (embedded store): `VmHWM` when the load "
-                      "returns; then with the child's count of the stored edges (`ru_maxrss` from `os.wait4`), "
+                      "returns; then with the child's count of the stored edges (the child's `VmHWM` as it exits), "
                       "which reads every edge through LadybugDB's read cache. The parent kills the child if its "
                       f"RSS passes the memory cap (`--mem-cap-gb`, here {cap_mb / 1024:.0f} GB) so the shared "
                       "machine stays safe.", "")
@@ -413,7 +413,7 @@ def bench_stream(rep: Report, mode: Mode, work: Path, cap_mb: float, streamed: d
                       "Peak RSS (`VmHWM` when the load returns) should be set by a part, not by the number of "
                       "runs. The child then counts the stored edges (`Store.stats`), which reads every edge "
                       "through LadybugDB's read cache (80% of RAM by default): its peak with that count "
-                      "(`ru_maxrss`) is the next column, a question's memory, not the load's. Time includes "
+                      "(`VmHWM` as it exits) is the next column, a question's memory, not the load's. Time includes "
                       "reading the parquet (read column).", "")
     rep.table("stream", ["edges", "loaded", "runs", "largest run", "total", "edges/s", "read",
                          "peak RSS loading", "with the count", "completed"], rows)
@@ -471,8 +471,8 @@ def bench_differential(rep: Report, mode: Mode, work: Path, cap_mb: float, strea
                             f"patients × {len(ps.days)} days = {len(ps.runs)} runs; "
                             f"{fmt_n(r.get('signals', float('nan')))} SIGNALS edges in the store), every contrast "
                             "(each later day against the group's first, dose × time), default settings. Peak RSS: the "
-                            "API's `VmHWM` when it returns (the child counts the stored edges afterwards), the CLI's "
-                            "`ru_maxrss` (wait4) of its process:", "")
+                            "API's `VmHWM` when it returns (the child counts the stored edges afterwards), the CLI "
+                            "process's `VmHWM` as it exits:", "")
     rep.table("differential", ["call", "time", "peak RSS", "contrasts", "tested features", "FDR < 0.05"], rows)
     log(f"differential {size_label(n)}: API {r.get('seconds', float('nan')):.1f} s ({peak:.2f} GB), "
         f"CLI {cli_s:.1f} s ({cli_peak:.2f} GB){' ' + cli_err if cli_err else ''}")
