@@ -249,7 +249,14 @@ def layout(a: dict) -> dict:
     return child(a)
 
 
-TASKS = {"embedded_load": embedded_load, "export": export, "differential": differential, "cli": cli, "layout": layout}
+def changed_write(a: dict) -> dict:
+    from .changed_write import capture, child
+
+    return capture(Path(a["db"]), Path(a["parts"])) if a.get("capture") else child(a)
+
+
+TASKS = {"embedded_load": embedded_load, "export": export, "differential": differential, "cli": cli, "layout": layout,
+         "changed_write": changed_write}
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -39,3 +40,18 @@ def test_bench_layout_smoke(tmp_path):
     assert len({row[7].split("(")[1] for row in rows}) == 1 and len({row[9].split("(")[1] for row in rows}) == 1, rows
     assert all(row[8].endswith(" ms") for row in rows), rows
     assert rows[0][2] == "12 (9)" and rows[2][2] == "7 (2)" and rows[3][2] == "12 (9) + 5 (2)", rows
+
+
+def test_bench_changed_write_smoke(tmp_path):
+    out = tmp_path / "changed-write.md"
+    r = subprocess.run([sys.executable, "-m", "bench.changed_write", "--edges", "100000", "--repeat", "1", "--out", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = out.read_text()
+    rows = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| way ")]
+    assert [row[0].lstrip("| ") for row in rows] == ["as the store writes", "one COPY per level", "sorted by state",
+                                                     "auto_checkpoint off", "outside a transaction"], rows
+    # every way stored every edge the differential gave
+    captured = re.search(r"gives ([\d,]+) CHANGED edges", text).group(1)
+    assert int(captured.replace(",", "")) > 0
+    assert {row[6].rstrip(" |") for row in rows} == {captured}, rows
