@@ -115,6 +115,21 @@ def git_state(path: Path) -> str:
         return "unknown"
 
 
+def ran(command: str, started: float, m: dict[str, str]) -> str:
+    """How a standalone bench file was made: the command, the code, when, the machine, its load, how long."""
+    import datetime as dt
+
+    return (f"`{command}` at {git_state(REPO)}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+            f"{m['cores']} cores ({m['cpu']}), load at start {m['load average at start (1/5/15 min)']}; "
+            f"{time.perf_counter() - started:.0f} s in all.")
+
+
+def write_md(path: Path, lines: list[str]) -> None:
+    """Write a standalone bench file and show it."""
+    path.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
 def versions() -> dict[str, str]:
     java = "not found"
     try:

@@ -22,14 +22,13 @@ Writes ``bench/changed-write.md``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from ._common import REPO, git_state, machine, run_child
+from ._common import REPO, machine, ran, run_child, write_md
 
 WAYS = ("as the store writes", "one COPY per level", "sorted by state", "auto_checkpoint off", "outside a transaction")
 
@@ -150,19 +149,16 @@ def main(argv=None) -> None:
     text = [
         "# The differential's write of CHANGED edges (embedded)",
         "",
-        (f"`python -m bench.changed_write --edges {a.edges} --repeat {a.repeat}` at {git_state(REPO)}, "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {m['cores']} cores ({m['cpu']}), load at start "
-        f"{m['load average at start (1/5/15 min)']}; {time.perf_counter() - started:.0f} s in all. "
-        f"{'The store ' + str(a.db) if a.db else f'The per-sample study of {a.edges:,} edges'}: the differential "
-        f"(default settings, {got.result['seconds']:.1f} s, writing nothing) gives {sum(levels):,} CHANGED edges in "
-        f"{len(levels)} levels ({', '.join(f'{n:,}' for n in levels)}). Medians of {a.repeat} child processes per "
+        (ran(f"python -m bench.changed_write --edges {a.edges} --repeat {a.repeat}", started, m) + " "
+         f"{'The store ' + str(a.db) if a.db else f'The per-sample study of {a.edges:,} edges'}: the differential "
+         f"(default settings, {got.result['seconds']:.1f} s, writing nothing) gives {sum(levels):,} CHANGED edges in "
+         f"{len(levels)} levels ({', '.join(f'{n:,}' for n in levels)}). Medians of {a.repeat} child processes per "
         "way, ways alternated. See the module docstring (`bench/changed_write.py`) for the ways."),
         "",
         *lines,
         "",
     ]
-    a.out.write_text("\n".join(text))
-    print("\n".join(text))
+    write_md(a.out, text)
 
 
 if __name__ == "__main__":

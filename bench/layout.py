@@ -34,7 +34,6 @@ taken on figures.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import statistics
 import tempfile
@@ -44,7 +43,7 @@ from pathlib import Path
 from commgraph import _schema as S
 from commgraph._graph import FROM, TO, build, node_columns
 
-from ._common import REPO, git_state, machine, median, run_child
+from ._common import REPO, machine, median, ran, run_child, write_md
 
 _ON_NODES = (S.LIGAND, S.RECEPTOR, S.PATHWAY, S.METHOD, S.RUN_ID)  # on Interaction and Run instead
 CODED = (S.INTERACTION, S.LOAD_ID)  # the integer-codes layout keeps these as INT32 codes
@@ -220,17 +219,14 @@ def main(argv=None) -> None:
     text = [
         "# SIGNALS edge layout: what each layout costs a bare load (embedded)",
         "",
-        f"`python -m bench.layout --edges {a.edges} --repeat {a.repeat}` at {git_state(REPO)}, "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {m['cores']} cores ({m['cpu']}), load at start "
-        f"{m['load average at start (1/5/15 min)']}; {time.perf_counter() - started:.0f} s in all. Medians of "
-        f"{a.repeat} child processes per row, layouts alternated; reads median of 5 warm. See the module "
-        "docstring (`bench/layout.py`) for the layouts.",
+        ran(f"python -m bench.layout --edges {a.edges} --repeat {a.repeat}", started, m)
+        + f" Medians of {a.repeat} child processes per row, layouts alternated; reads median of 5 warm. See the "
+        "module docstring (`bench/layout.py`) for the layouts.",
         "",
         *_md(rows),
         "",
     ]
-    a.out.write_text("\n".join(text))
-    print("\n".join(text))
+    write_md(a.out, text)
 
 
 if __name__ == "__main__":
