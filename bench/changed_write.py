@@ -58,6 +58,7 @@ def child(a: dict) -> dict:
 
     import commgraph as cg
     from commgraph import _schema as S
+    from commgraph._graph import FROM, TO
     from commgraph.stores import embedded as E
 
     way, work = a["way"], Path(a["work"])
@@ -65,7 +66,7 @@ def child(a: dict) -> dict:
     shutil.copytree(Path(a["db"]).parent, work)
     parts = [pd.read_pickle(p) for p in sorted(Path(a["parts"]).glob("level*.pkl"))]
     if way == "sorted by state":
-        parts = [p.sort_values(["from", "to"], kind="stable").reset_index(drop=True) for p in parts]
+        parts = [p.sort_values([FROM, TO], kind="stable").reset_index(drop=True) for p in parts]
     if way == "outside a transaction":
         one = pd.concat(parts, ignore_index=True)  # categoricals of different categories become objects
         parts = [one.astype({c: "category" for c in one.columns if one[c].dtype == object})]
@@ -100,14 +101,13 @@ def child(a: dict) -> dict:
 
 def _store(edges: int, work: Path, cap_mb: float) -> Path:
     """A per-sample store of ``edges`` edges, loaded as the bench's differential section loads it."""
-    from .run import MODES
+    from .run import MODES, _fail, _load_child
 
     table, counts = MODES["full"].paths(edges, "per-sample")
     db = work / "study" / "db.lbug"
-    res = run_child("embedded_load", {"mode": "many", "table": str(table), "counts": str(counts), "db": str(db)},
-                    mem_cap_mb=cap_mb, timeout=7200)
+    res = _load_child(table, counts, db, "many", cap_mb=cap_mb, timeout=7200, cleanup=False)
     if not res.ok:
-        raise SystemExit(f"loading the per-sample study of {edges:,} edges failed: {res.killed or res.stderr[-2000:]}")
+        raise SystemExit(f"loading the per-sample study of {edges:,} edges {_fail(res)}")
     return db
 
 
