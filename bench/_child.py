@@ -255,8 +255,14 @@ def changed_write(a: dict) -> dict:
     return capture(Path(a["db"]), Path(a["parts"])) if a.get("capture") else child(a)
 
 
+def store_edits(a: dict) -> dict:
+    from .store_edits import child
+
+    return child(a)
+
+
 TASKS = {"embedded_load": embedded_load, "export": export, "differential": differential, "cli": cli, "layout": layout,
-         "changed_write": changed_write}
+         "changed_write": changed_write, "store_edits": store_edits}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ and a private Neo4j test-server instance."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -290,3 +291,26 @@ class Neo4jInstance:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def per_sample_args(prog: str, doc: str, out: str, repeat: int, argv=None) -> argparse.Namespace:
+    """The options of a standalone bench over the bench's loaded per-sample study."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    ap.add_argument("--edges", type=int, default=10_000_000, help="size of the bench's per-sample study to load")
+    ap.add_argument("--db", type=Path, help="an embedded store of that study to use instead of loading one")
+    ap.add_argument("--repeat", type=int, default=repeat, help="child processes per variant (median)")
+    ap.add_argument("--mem-cap-gb", type=float, default=10.0)
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / out)
+    return ap.parse_args(argv)
+
+
+def per_sample_store(edges: int, work: Path, cap_mb: float) -> Path:
+    """A per-sample store of ``edges`` edges under ``work``, loaded as the bench's differential section loads it."""
+    from .run import MODES, _fail, _load_child
+
+    table, counts = MODES["full"].paths(edges, "per-sample")
+    db = work / "study" / "db.lbug"
+    res = _load_child(table, counts, db, "many", cap_mb=cap_mb, timeout=7200, cleanup=False)
+    if not res.ok:
+        raise SystemExit(f"loading the per-sample study of {edges:,} edges {_fail(res)}")
+    return db

@@ -21,14 +21,13 @@ Writes ``bench/changed-write.md``.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from ._common import REPO, machine, ran, run_child, write_md
+from ._common import machine, per_sample_args, per_sample_store, ran, run_child, write_md
 
 WAYS = ("as the store writes", "one COPY per level", "sorted by state", "auto_checkpoint off", "outside a transaction")
 
@@ -99,31 +98,13 @@ def child(a: dict) -> dict:
     return out
 
 
-def _store(edges: int, work: Path, cap_mb: float) -> Path:
-    """A per-sample store of ``edges`` edges, loaded as the bench's differential section loads it."""
-    from .run import MODES, _fail, _load_child
-
-    table, counts = MODES["full"].paths(edges, "per-sample")
-    db = work / "study" / "db.lbug"
-    res = _load_child(table, counts, db, "many", cap_mb=cap_mb, timeout=7200, cleanup=False)
-    if not res.ok:
-        raise SystemExit(f"loading the per-sample study of {edges:,} edges {_fail(res)}")
-    return db
-
-
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.changed_write", description=__doc__.split("\n")[0])
-    ap.add_argument("--edges", type=int, default=10_000_000, help="size of the bench's per-sample study to load")
-    ap.add_argument("--db", type=Path, help="an embedded per-sample store to use instead of loading one")
-    ap.add_argument("--repeat", type=int, default=2, help="children per way (median)")
-    ap.add_argument("--mem-cap-gb", type=float, default=10.0)
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "changed-write.md")
-    a = ap.parse_args(argv)
+    a = per_sample_args("python -m bench.changed_write", __doc__, "changed-write.md", 2, argv)
     m = machine()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cg-bench-changed-") as tmp:
         work = Path(tmp)
-        db = a.db or _store(a.edges, work, a.mem_cap_gb * 1024)
+        db = a.db or per_sample_store(a.edges, work, a.mem_cap_gb * 1024)
         (work / "parts").mkdir()
         got = run_child("changed_write", {"capture": True, "db": str(db), "parts": str(work / "parts")},
                         mem_cap_mb=a.mem_cap_gb * 1024, timeout=3600)

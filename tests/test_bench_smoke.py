@@ -55,3 +55,21 @@ def test_bench_changed_write_smoke(tmp_path):
     captured = re.search(r"gives ([\d,]+) CHANGED edges", text).group(1)
     assert int(captured.replace(",", "")) > 0
     assert {row[6].rstrip(" |") for row in rows} == {captured}, rows
+
+
+def test_bench_store_edits_smoke(tmp_path):
+    out = tmp_path / "store-edits.md"
+    r = subprocess.run([sys.executable, "-m", "bench.store_edits", "--edges", "100000", "--out", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = {row[0].lstrip("| "): row for row in (ln.split(" | ") for ln in out.read_text().splitlines()
+                                                 if ln.startswith("| ") and not ln.startswith("| edit "))}
+    assert list(rows) == ["add a sample", "replace a sample", "replace a day × group's samples, one load",
+                          "remove a sample"], rows
+    one = int(rows["add a sample"][1].replace(",", ""))
+    before_after = {k: [int(x.replace(",", "")) for x in row[8].rstrip(" |").split(" → ")] for k, row in rows.items()}
+    n = before_after["add a sample"][0]
+    # each edit left the store holding what it should: one sample more, the same, the same, one sample less
+    assert one > 0 and before_after == {"add a sample": [n, n + one], "replace a sample": [n, n],
+                                        "replace a day × group's samples, one load": [n, n],
+                                        "remove a sample": [n, n - one]}, before_after
