@@ -314,3 +314,13 @@ def per_sample_store(edges: int, work: Path, cap_mb: float) -> Path:
     if not res.ok:
         raise SystemExit(f"loading the per-sample study of {edges:,} edges {_fail(res)}")
     return db
+
+
+def copy_store(db: Path, work: Path) -> Path:
+    """A fresh copy of the embedded store ``db`` (its file and the files named after it: WAL,
+    journal) in the empty directory ``work``; the copy's path. Nothing else beside ``db`` is copied."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for f in db.parent.glob(db.name + "*"):
+        shutil.copy2(f, work / f.name)
+    return work / db.name

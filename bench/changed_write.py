@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import machine, per_sample_args, per_sample_store, ran, run_child, write_md
+from ._common import copy_store, machine, per_sample_args, per_sample_store, ran, run_child, write_md
 
 WAYS = ("as the store writes", "one COPY per level", "sorted by state", "auto_checkpoint off", "outside a transaction")
 
@@ -61,8 +61,7 @@ def child(a: dict) -> dict:
     from commgraph.stores import embedded as E
 
     way, work = a["way"], Path(a["work"])
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(Path(a["db"]).parent, work)
+    copy = copy_store(Path(a["db"]), work)
     parts = [pd.read_pickle(p) for p in sorted(Path(a["parts"]).glob("level*.pkl"))]
     if way == "sorted by state":
         parts = [p.sort_values([FROM, TO], kind="stable").reset_index(drop=True) for p in parts]
@@ -71,7 +70,7 @@ def child(a: dict) -> dict:
         parts = [one.astype({c: "category" for c in one.columns if one[c].dtype == object})]
     if way in ("one COPY per level", "outside a transaction"):
         E.COPY_ROWS = max(len(p) for p in parts)
-    store = cg.connect(work / Path(a["db"]).name)
+    store = cg.connect(copy)
     store._writable()
     c = store._conn
     if way == "auto_checkpoint off":

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import machine, per_sample_args, per_sample_store, ran, run_child, write_md
+from ._common import copy_store, machine, per_sample_args, per_sample_store, ran, run_child, write_md
 
 EDITS = ("add a sample", "replace a sample", "replace a day × group's samples, one load", "remove a sample")
 STEPS = ("_stage", "_switch", "_sweep", "_unlink_run")  # EmbeddedStore methods, timed (cumulative)
@@ -69,8 +69,7 @@ def child(a: dict) -> dict:
     from ._child import run_counts
 
     edit, work = a["edit"], Path(a["work"])
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(Path(a["db"]).parent, work)
+    copy = copy_store(Path(a["db"]), work)
     counts = pd.read_parquet(a["counts"])
     runs = _split_runs(Path(a["table"]))
     spent = dict.fromkeys(STEPS, 0.0)
@@ -88,7 +87,7 @@ def child(a: dict) -> dict:
 
     for name in STEPS:
         setattr(EmbeddedStore, name, timed(name))
-    store = cg.connect(work / Path(a["db"]).name)
+    store = cg.connect(copy)
     before = store.stats()["signals"]
     run_id, first = runs[0]
     t0 = time.perf_counter()
