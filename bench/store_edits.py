@@ -54,7 +54,8 @@ def _renamed(df, counts):
     day = int(df[S.DAY].iloc[0])
     sample, patient = f"P_NEW_d{day}", "P_NEW"
     old = str(df[S.SAMPLE].iloc[0])
-    df = df.assign(**{S.SAMPLE: sample, S.PATIENT: patient, S.RUN_ID: f"{df[S.METHOD].iloc[0]}|{sample}"})
+    run_id = S.default_run_id(str(df[S.METHOD].iloc[0]), day, str(df[S.GROUP].iloc[0]), sample)
+    df = df.assign(**{S.SAMPLE: sample, S.PATIENT: patient, S.RUN_ID: run_id})
     df = df.astype({c: "category" for c in (S.SAMPLE, S.PATIENT, S.RUN_ID)})
     return df, counts[counts[S.SAMPLE] == old].assign(**{S.SAMPLE: sample})
 
@@ -108,7 +109,7 @@ def child(a: dict) -> dict:
     after = store.stats()["signals"]
     store.close()
     shutil.rmtree(work, ignore_errors=True)
-    return {"edit": edit, "seconds": seconds, "written": written, "runs": len(runs) if "day" in edit else 1,
+    return {"edit": edit, "seconds": seconds, "written": written, "split_runs": len(runs),
             "signals_before": int(before), "signals_after": int(after), "run_edges": len(first),
             **{f"{k.strip('_')}_s": v for k, v in spent.items()}}
 
@@ -148,7 +149,7 @@ def main(argv=None) -> None:
         (ran(f"python -m bench.store_edits --edges {a.edges} --repeat {a.repeat}", started, m) + " "
          f"{'The store ' + str(a.db) if a.db else f'The per-sample study of {a.edges:,} edges'}, loaded with "
          f"`load_many`; one sample is {results[EDITS[0]][0]['run_edges']:,} edges, a day × group "
-         f"{results[EDITS[2]][0]['runs']} samples. Each edit on a fresh copy of the store in its own child "
+         f"{results[EDITS[2]][0]['split_runs']} samples. Each edit on a fresh copy of the store in its own child "
          f"process, medians of {a.repeat}; the steps are those of the module docstring (`bench/store_edits.py`)."),
         "",
         *lines,
