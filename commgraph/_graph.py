@@ -415,34 +415,63 @@ def run_chunks(table: pd.DataFrame, cell_counts: pd.DataFrame | None, max_rows: 
         del part, at
 
 
+_EDGE_LISTS = ((S.SENDERS, "string"), (S.RECEIVERS, "string"), (S.SCORES, "double"), (S.PVALUES, "double"),
+               (S.CALLS, "bool"))  # InteractionSummary's lists and their Arrow item types
+
+
 def summary_rows(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
     """Per run × interaction (× day × group, one of each in a usual run) of a validated table: its
-    edges counted, as interaction_summaries takes them. n_significant is _queries.SIGNIFICANT at
-    $pvalue = S.SUMMARY_PVALUE (a missing p-value passes). Grouped on the columns' integer codes."""
+    edges counted, as interaction_summaries takes them, and listed (sender and receiver cell type,
+    score, p-value, call; by sender, receiver) as Arrow list columns: no per-edge Python objects.
+    n_significant is _queries.SIGNIFICANT at $pvalue = S.SUMMARY_PVALUE (a missing p-value passes).
+    Grouped on the columns' integer codes."""
+    import pyarrow as pa
+
     if len(t) == 0:
-        return pd.DataFrame(columns=[S.RUN_ID, S.LOAD_ID, S.INTERACTION, S.DAY, S.GROUP, S.N_PAIRS,
-                                     S.N_SIGNIFICANT, S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE])
+        empty = pd.DataFrame(columns=[S.RUN_ID, S.LOAD_ID, S.INTERACTION, S.DAY, S.GROUP, S.N_PAIRS,
+                                      S.N_SIGNIFICANT, S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE])
+        for name, ty in _EDGE_LISTS:
+            empty[name] = pd.Series([], dtype=pd.ArrowDtype(pa.list_(pa.type_for_alias(ty))))
+        return empty
     run = pd.Categorical(t[S.RUN_ID])
     inter = pd.Categorical(t[S.INTERACTION])
-    sig = t[S.SIGNIFICANT].to_numpy(dtype=bool) & ~(t[S.PVALUE].to_numpy(dtype=float) > S.SUMMARY_PVALUE)
+    group = pd.Categorical(t[S.GROUP])
+    pvalue = t[S.PVALUE].to_numpy(dtype=float)
+    called = t[S.SIGNIFICANT].to_numpy(dtype=bool)
+    sig = called & ~(pvalue > S.SUMMARY_PVALUE)
     g = pd.DataFrame({"r": run.codes, "i": inter.codes, "s": t[S.SCORE].to_numpy(dtype=float),
-                      "p": t[S.PVALUE].to_numpy(dtype=float), "sig": sig, "d": t[S.DAY].to_numpy()})
-    g["grp"] = pd.Categorical(t[S.GROUP]).codes
+                      "p": pvalue, "sig": sig, "d": t[S.DAY].to_numpy(), "grp": group.codes})
     a = g.groupby(["r", "i", "d", "grp"], sort=True).agg(
         n=("s", "size"), nsig=("sig", "sum"), mx=("s", "max"), tot=("s", "sum"), mn=("p", "min")).reset_index()
+    # the edges in the groups' order (run, interaction, day, group codes, as groupby sorts them), then
+    # by sender and receiver: each group's edges are one slice, its offsets the running counts
+    src, dst = pd.Categorical(t[S.SOURCE]), pd.Categorical(t[S.TARGET])
+    order = np.lexsort((dst.codes, src.codes, g["grp"].to_numpy(), g["d"].to_numpy(), g["i"].to_numpy(),
+                        g["r"].to_numpy()))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(a["n"].to_numpy())]), type=pa.int32())
+    values = {
+        S.SENDERS: pa.array(np.asarray(src.categories, dtype=object)[src.codes[order]], type=pa.string()),
+        S.RECEIVERS: pa.array(np.asarray(dst.categories, dtype=object)[dst.codes[order]], type=pa.string()),
+        S.SCORES: pa.array(g["s"].to_numpy()[order]),
+        S.PVALUES: pa.array(np.where(np.isnan(pvalue), S.NO_PVALUE, pvalue)[order]),
+        S.CALLS: pa.array(called[order]),
+    }  # items typed as _EDGE_LISTS says
     runs = np.asarray(run.categories, dtype=object)[a["r"].to_numpy()]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         S.RUN_ID: runs,
         S.LOAD_ID: [run_load_id(load_id, r) for r in runs] if len(runs) else [],
         S.INTERACTION: np.asarray(inter.categories, dtype=object)[a["i"].to_numpy()],
         S.DAY: a["d"].astype("int64").to_numpy(),
-        S.GROUP: np.asarray(pd.Categorical(t[S.GROUP]).categories, dtype=object)[a["grp"].to_numpy()],
+        S.GROUP: np.asarray(group.categories, dtype=object)[a["grp"].to_numpy()],
         S.N_PAIRS: a["n"].astype("int64").to_numpy(),
         S.N_SIGNIFICANT: a["nsig"].astype("int64").to_numpy(),
         S.MAX_SCORE: a["mx"].to_numpy(),
         S.TOTAL_SCORE: a["tot"].to_numpy(),
         S.MIN_PVALUE: a["mn"].to_numpy(),
     })
+    for name, _ in _EDGE_LISTS:
+        out[name] = pd.arrays.ArrowExtensionArray(pa.ListArray.from_arrays(offsets, values[name]))
+    return out
 
 
 def interaction_summaries(rows: pd.DataFrame) -> pd.DataFrame:

@@ -137,6 +137,14 @@ LOADED_AT = "loaded_at"
 ID = "id"
 N_PAIRS = "n_pairs"
 MIN_PVALUE = "min_pvalue"
+# InteractionSummary's copy of its edges, aligned lists with one entry per edge: the interaction's
+# edges read from its Interaction node, not found by a scan of every SIGNALS edge
+SENDERS = "senders"  # sender cell type
+RECEIVERS = "receivers"  # receiver cell type
+SCORES = "scores"
+PVALUES = "pvalues"  # NO_PVALUE where the tool gives none (a Neo4j list property holds no null)
+CALLS = "calls"  # the tool's significance call (the edge's `significant`)
+NO_PVALUE = -1.0
 # clinical and lab values of a sample (sample sheets): one record per sample × variable, so a
 # new column of a sheet needs no schema change on either engine
 VARIABLE = "variable"
@@ -194,8 +202,9 @@ class RelTable:
 
 
 # One node per run × interaction: the interaction's edges in that run counted (n_significant at the
-# default p-value cut 0.05, _queries.SIGNIFICANT), linked from its Interaction node, carrying the
-# run's load_id like its SIGNALS edges: the stores write and sweep it with the edges.
+# default p-value cut 0.05, _queries.SIGNIFICANT) and listed (SENDERS … CALLS), linked from its
+# Interaction node, carrying the run's load_id like its SIGNALS edges: the stores write and sweep it
+# with the edges.
 INTERACTION_SUMMARY_TABLE = NodeTable(
     INTERACTION_SUMMARY,
     KEY_PROP,
@@ -211,6 +220,11 @@ INTERACTION_SUMMARY_TABLE = NodeTable(
         (MAX_SCORE, "DOUBLE"),
         (TOTAL_SCORE, "DOUBLE"),
         (MIN_PVALUE, "DOUBLE"),
+        (SENDERS, "STRING[]"),
+        (RECEIVERS, "STRING[]"),
+        (SCORES, "DOUBLE[]"),
+        (PVALUES, "DOUBLE[]"),
+        (CALLS, "BOOLEAN[]"),
     ),
 )
 

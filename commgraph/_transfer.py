@@ -101,7 +101,9 @@ def sample_sheet_of(store: Store) -> pd.DataFrame | None:
 
 # --- neo4j-admin database import ------------------------------------------------------------
 
-_NEO4J_TYPES = {"STRING": "string", "INT64": "long", "DOUBLE": "double", "BOOLEAN": "boolean"}
+_NEO4J_TYPES = {"STRING": "string", "INT64": "long", "DOUBLE": "double", "BOOLEAN": "boolean",
+                "STRING[]": "string[]", "DOUBLE[]": "double[]", "BOOLEAN[]": "boolean[]"}
+_ARRAY_SEP = ";"  # neo4j-admin's default --array-delimiter
 _CHUNK = 500_000  # rows per CSV append: an export holds one chunk in memory, not a table
 
 
@@ -142,14 +144,30 @@ def _chunks(store: Store, query: str, params: dict, scratch: Path, per_run: list
 
 def _csv(frame: pd.DataFrame, types: list[tuple[str, str]], path: Path, header: list[str] | None) -> None:
     """Append rows to a CSV as neo4j-admin reads them: whole numbers without '.0' (a column with
-    nulls comes back as floats), booleans as true/false."""
+    nulls comes back as floats), booleans as true/false, lists as their items joined by ';'."""
     f = frame.copy()
     for name, ty in types:
         if ty == "INT64":
             f[name] = pd.to_numeric(f[name]).round().astype("Int64")
         elif ty == "BOOLEAN":
             f[name] = f[name].map({True: "true", False: "false"})
+        elif ty.endswith("[]"):
+            f[name] = [_array(v, ty, name, path) for v in f[name]]
     f.to_csv(path, index=False, header=header if header else False, mode="w" if header else "a")
+
+
+def _array(items, ty: str, name: str, path: Path) -> str | None:
+    """One list property as a neo4j-admin array field."""
+    if items is None:
+        return None
+    if ty == "BOOLEAN[]":
+        return _ARRAY_SEP.join("true" if x else "false" for x in items)
+    words = [str(x) for x in items]
+    if ty == "STRING[]" and any(_ARRAY_SEP in w for w in words):
+        bad = next(w for w in words if _ARRAY_SEP in w)
+        raise CommgraphError(f"{path.name}: column {name} holds {bad!r}, and neo4j-admin splits array items "
+                             f"on {_ARRAY_SEP!r}: rename it, or push without --bulk")
+    return _ARRAY_SEP.join(words)
 
 
 def export_neo4j_import(

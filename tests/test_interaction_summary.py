@@ -21,8 +21,11 @@ MATCH (i:{S.INTERACTION_NODE})-[:{S.HAS_SUMMARY}]->(s:{S.INTERACTION_SUMMARY})
 WHERE s.{S.LOAD_ID} IN live AND i.{S.NAME} = s.{S.INTERACTION}
 RETURN s.{S.RUN_ID} AS {S.RUN_ID}, s.{S.INTERACTION} AS {S.INTERACTION}, s.{S.DAY} AS {S.DAY},
        s.`{S.GROUP}` AS `{S.GROUP}`, s.{S.N_PAIRS} AS {S.N_PAIRS}, s.{S.N_SIGNIFICANT} AS {S.N_SIGNIFICANT},
-       s.{S.MAX_SCORE} AS {S.MAX_SCORE}, s.{S.TOTAL_SCORE} AS {S.TOTAL_SCORE}, s.{S.MIN_PVALUE} AS {S.MIN_PVALUE}
+       s.{S.MAX_SCORE} AS {S.MAX_SCORE}, s.{S.TOTAL_SCORE} AS {S.TOTAL_SCORE}, s.{S.MIN_PVALUE} AS {S.MIN_PVALUE},
+       s.{S.SENDERS} AS {S.SENDERS}, s.{S.RECEIVERS} AS {S.RECEIVERS}, s.{S.SCORES} AS {S.SCORES},
+       s.{S.PVALUES} AS {S.PVALUES}, s.{S.CALLS} AS {S.CALLS}
 """
+LISTS = [S.SENDERS, S.RECEIVERS, S.SCORES, S.PVALUES, S.CALLS]
 ALL_SUMMARIES = f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(s) AS n"
 KEYS = [S.RUN_ID, S.INTERACTION, S.DAY, S.GROUP]
 
@@ -33,9 +36,22 @@ def _from_edges(store) -> pd.DataFrame:
     if e.empty:
         return pd.DataFrame(columns=KEYS + [S.N_PAIRS, S.N_SIGNIFICANT, S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE])
     e["_sig"] = e[S.SIGNIFICANT].astype(bool) & ~(e[S.PVALUE].astype(float) > 0.05)
-    return (e.groupby(KEYS, as_index=False)
-            .agg(**{S.N_PAIRS: (S.SCORE, "size"), S.N_SIGNIFICANT: ("_sig", "sum"), S.MAX_SCORE: (S.SCORE, "max"),
-                    S.TOTAL_SCORE: (S.SCORE, "sum"), S.MIN_PVALUE: (S.PVALUE, "min")}))
+    out = (e.groupby(KEYS, as_index=False)
+           .agg(**{S.N_PAIRS: (S.SCORE, "size"), S.N_SIGNIFICANT: ("_sig", "sum"), S.MAX_SCORE: (S.SCORE, "max"),
+                   S.TOTAL_SCORE: (S.SCORE, "sum"), S.MIN_PVALUE: (S.PVALUE, "min")}))
+    # each summary's edges as the sorted (sender, receiver, score, p-value or NO_PVALUE, call) tuples
+    e["_edge"] = list(zip(e[S.SOURCE].astype(str), e[S.TARGET].astype(str), e[S.SCORE].astype(float).round(9),
+                          e[S.PVALUE].astype(float).fillna(S.NO_PVALUE).round(9), e[S.SIGNIFICANT].astype(bool)))
+    edges = e.groupby(KEYS)["_edge"].agg(sorted).rename("_edges").reset_index()
+    return out.merge(edges, on=KEYS)
+
+
+def _listed(row) -> list:
+    """A summary's lists as the sorted tuples _from_edges makes (the lists are aligned, in any order)."""
+    s, r, sc, p, c = (list(row[n]) for n in LISTS)
+    assert len(s) == len(r) == len(sc) == len(p) == len(c) == row[S.N_PAIRS]
+    return sorted(zip(map(str, s), map(str, r), (round(float(x), 9) for x in sc), (round(float(x), 9) for x in p),
+                      map(bool, c)))
 
 
 def check(store) -> int:
@@ -48,6 +64,7 @@ def check(store) -> int:
         assert got[c].astype(int).tolist() == want[c].astype(int).tolist(), c
     for c in (S.MAX_SCORE, S.TOTAL_SCORE, S.MIN_PVALUE):
         assert np.allclose(got[c].astype(float), want[c].astype(float), rtol=1e-9, equal_nan=True), c
+    assert [_listed(row) for _, row in got.iterrows()] == want["_edges"].tolist()
     assert int(store.cypher(ALL_SUMMARIES)["n"][0]) == len(got)  # nothing stale left behind
     return len(got)
 
@@ -115,6 +132,37 @@ def test_an_older_store_gains_its_summaries(tmp_path):
         assert st.query("interaction_catalogue")["n_runs"].sum() == 6
 
 
+def test_an_older_store_gains_its_summaries_edge_lists(tmp_path):
+    """A store whose summaries were written before they listed their edges gets them listed when
+    opened for writing (the catalogue and lr_trajectory read the lists)."""
+    path = tmp_path / "old.lbug"
+    with cg.connect(path) as st:
+        st.load(synthetic_table(days=(0, 7), seed=5))
+        want = st.query("lr_trajectory", interaction="CD86^CTLA4")
+        for name in LISTS:
+            st._conn.execute(f"ALTER TABLE {S.INTERACTION_SUMMARY} DROP {name}")
+    with cg.connect(path) as st:
+        assert check(st) == 6
+        pd.testing.assert_frame_equal(st.query("lr_trajectory", interaction="CD86^CTLA4"), want)
+        assert len(want) > 0
+
+
+@pytest.mark.neo4j
+def test_an_older_neo4j_store_gains_its_summaries_edge_lists(neo4j_store, neo4j_uri):
+    """On Neo4j too: summaries without the lists are replaced by listed ones when a client connects
+    without read_only; a read-only client leaves them (and is told nothing is changed)."""
+    neo4j_store.load(synthetic_table(days=(0, 7), seed=5))
+    want = neo4j_store.query("lr_trajectory", ligand="CD86")
+    neo4j_store.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) REMOVE " + ", ".join(f"s.{n}" for n in LISTS))
+    with cg.connect(neo4j_uri, read_only=True) as ro:
+        assert ro._summaries_unlisted()
+    with cg.connect(neo4j_uri) as st:
+        assert not st._summaries_unlisted()
+        assert check(st) == 6
+        pd.testing.assert_frame_equal(st.query("lr_trajectory", ligand="CD86"), want)
+        assert len(want) > 0
+
+
 def _many_interactions(n: int = 1000) -> pd.DataFrame:
     """A study of many interactions (as real ones are: ~3k), so that Neo4j's planner weighs an index
     seek by interaction name against a scan with realistic selectivity."""
@@ -143,8 +191,10 @@ def _operators(plan: dict, out: list) -> list:
 
 @pytest.mark.neo4j
 def test_a_given_interaction_is_an_index_seek_on_neo4j(neo4j_store):
-    """Given an interaction (or a ligand), the questions reach its SIGNALS edges by an index seek on
-    SIGNALS.interaction (PROFILE: the seek yields exactly its edges), not by reading every edge."""
+    """Given an interaction (or a ligand), the questions reach its edges from an index: lr_trajectory
+    through the Interaction node's summaries, which list them (PROFILE: no SIGNALS edge read at all);
+    given a method too, and the catalogue, by an index seek on SIGNALS.interaction (the seek yields
+    exactly its edges). Neither reads every edge."""
     from commgraph._queries import get_query
 
     neo4j_store.load(_many_interactions())
@@ -153,10 +203,14 @@ def test_a_given_interaction_is_an_index_seek_on_neo4j(neo4j_store):
     neo4j_store.cypher("CALL db.awaitIndexes(300)")
     neo4j_store.cypher("CALL db.prepareForReplanning(300)")
     # (question, parameters, rows or pairs answered, edges the seek yields: the interaction's 32, also
-    # when a sender is given — Neo4j starts from the name, not from the sender's edges of every interaction)
-    for name, params, want, read in [("lr_trajectory", {"interaction": "L3^R3"}, 32, 32),
-                                     ("lr_trajectory", {"ligand": "L5"}, 32, 32),
-                                     ("lr_trajectory", {"interaction": "L3^R3", "sender": "Treg"}, 8, 32),
+    # when a sender is given — Neo4j starts from the name, not from the sender's edges of every
+    # interaction; 0: read from the summaries, no seek)
+    for name, params, want, read in [("lr_trajectory", {"interaction": "L3^R3"}, 32, 0),
+                                     ("lr_trajectory", {"ligand": "L5"}, 32, 0),
+                                     ("lr_trajectory", {"interaction": "L3^R3", "sender": "Treg"}, 8, 0),
+                                     ("lr_trajectory", {"interaction": "L3^R3", "method": "m"}, 32, 32),
+                                     ("lr_trajectory", {"ligand": "L5", "method": "m"}, 32, 32),
+                                     ("lr_trajectory", {"interaction": "L3^R3", "sender": "Treg", "method": "m"}, 8, 32),
                                      ("interaction_catalogue", {"interaction": "L3^R3", "pvalue": 0.01}, 32, 32)]:
         got = neo4j_store.query(name, **params)  # the answer itself first: its edges, one row each or counted
         assert (len(got) if name == "lr_trajectory" else int(got["n_pairs"].sum())) == want, (name, params, got)
@@ -165,8 +219,10 @@ def test_a_given_interaction_is_an_index_seek_on_neo4j(neo4j_store):
                                                           database_=neo4j_store.database)
         ops = _operators(summary.profile, [])
         seeks = [o for o in ops if "RelationshipIndexSeek" in o[0] and "SIGNALS(interaction)" in o[1]]
-        assert seeks, (name, params, ops)
         assert sum(o[2] for o in seeks) == read, (name, params, seeks)
+        if read == 0:  # no SIGNALS edge touched: the interaction's two summaries (one a run) hold its edges
+            assert not [o for o in ops if "SIGNALS" in o[1] and o[2]], (name, params, ops)
+            assert [o for o in ops if "HAS_SUMMARY" in o[1] and o[2] == 2], (name, params, ops)
         # nothing else read the SIGNALS edges wholesale
         scans = [o for o in ops if ("RelationshipIndexScan" in o[0] or "RelationshipTypeScan" in o[0]
                                     or "AllNodesScan" in o[0]) and o[2]]

@@ -163,12 +163,15 @@ def sweep_summaries(run_ids: list[str] | None) -> tuple[str, dict]:
 # InteractionSummary nodes, read back to fill them into a store written before they existed
 INTERACTION_SUMMARY_BACKFILL = f"""
 MATCH (run:{S.RUN}) WITH collect(run.{S.LOAD_ID}) AS live
-MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(:{S.CELL_STATE})
+MATCH (a:{S.CELL_STATE})-[r:{S.SIGNALS}]->(b:{S.CELL_STATE})
 WHERE r.{S.LOAD_ID} IN live
 RETURN r.{S.RUN_ID} AS {S.RUN_ID}, r.{S.LOAD_ID} AS {S.LOAD_ID}, r.{S.INTERACTION} AS {S.INTERACTION},
        a.{S.DAY} AS {S.DAY}, a.`{S.GROUP}` AS `{S.GROUP}`, count(r) AS {S.N_PAIRS},
        count(CASE WHEN r.{S.SIGNIFICANT} AND coalesce(r.{S.PVALUE}, 0.0) <= $pvalue THEN 1 END) AS {S.N_SIGNIFICANT},
-       max(r.{S.SCORE}) AS {S.MAX_SCORE}, sum(r.{S.SCORE}) AS {S.TOTAL_SCORE}, min(r.{S.PVALUE}) AS {S.MIN_PVALUE}
+       max(r.{S.SCORE}) AS {S.MAX_SCORE}, sum(r.{S.SCORE}) AS {S.TOTAL_SCORE}, min(r.{S.PVALUE}) AS {S.MIN_PVALUE},
+       collect(a.{S.CELL_TYPE_PROP}) AS {S.SENDERS}, collect(b.{S.CELL_TYPE_PROP}) AS {S.RECEIVERS},
+       collect(r.{S.SCORE}) AS {S.SCORES}, collect(coalesce(r.{S.PVALUE}, {S.NO_PVALUE})) AS {S.PVALUES},
+       collect(r.{S.SIGNIFICANT}) AS {S.CALLS}
 """
 
 # per-sample counts of the given day × group splits, to pool onto their CellStates

@@ -244,13 +244,19 @@ class EmbeddedStore(Store):
         table was created): counts read from table metadata, not by reading rows."""
         if S.INTERACTION_SUMMARY not in self._tables():
             return True
+        have = set(self._conn.execute(f"CALL table_info('{S.INTERACTION_SUMMARY}') RETURN name").get_as_df()["name"])
+        if S.SENDERS not in have:  # written before the summaries listed their edges
+            return True
+        first = self._conn.execute(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN s.{S.SENDERS} IS NULL LIMIT 1")
+        if first.has_next() and first.get_next()[0]:
+            return True  # the lists' column added to older summaries (all of them: one transaction), not filled
         return (self._conn.execute(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(*)").get_next()[0] == 0
                 and self._conn.execute(f"MATCH ()-[r:{S.SIGNALS}]->() RETURN count(*)").get_next()[0] > 0)
 
     def _backfill_interaction_summaries(self) -> None:
-        """A store written before InteractionSummary existed: create it from the live SIGNALS edges
-        (one aggregation over every edge: 3 minutes for 10M edges on a busy 2-core machine), so the
-        questions reading it answer."""
+        """A store written before InteractionSummary existed, or before it listed its edges: (re)create
+        it from the live SIGNALS edges (one aggregation over every edge: 3 minutes for 10M edges on a
+        busy 2-core machine), so the questions reading it answer."""
         if not self._may_write:
             warnings.warn(f"{self.path} was written by an older commgraph and lacks the interaction summary; "
                           "open it once without read_only=True to add it (interaction_catalogue needs it)",
@@ -258,7 +264,8 @@ class EmbeddedStore(Store):
             return
         self._writable()  # creates the table
         nodes = interaction_summaries(self.cypher(INTERACTION_SUMMARY_BACKFILL, {"pvalue": S.SUMMARY_PVALUE}))
-        with self._transaction():
+        with self._transaction() as c:
+            c.execute(f"MATCH (s:{S.INTERACTION_SUMMARY}) DETACH DELETE s")
             self._copy(S.INTERACTION_SUMMARY, nodes[self._order[S.INTERACTION_SUMMARY]])
             self._copy(S.HAS_SUMMARY, pd.DataFrame({FROM: nodes[S.INTERACTION], TO: nodes[S.KEY_PROP]}))
 

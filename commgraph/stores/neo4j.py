@@ -120,7 +120,12 @@ SWITCH = (f"UNWIND $rows AS row MERGE (run:{S.RUN} {{{S.RUN_ID}: row.{S.RUN_ID}}
 
 
 def _plain(values) -> list:
-    """Python values with None for missing (numpy NaN is not null to Neo4j)."""
+    """Python values with None for missing (numpy NaN is not null to Neo4j); a column of lists
+    (InteractionSummary's edges) as Python lists."""
+    if isinstance(getattr(values, "dtype", None), pd.ArrowDtype):
+        return values.tolist()
+    if len(values) and isinstance(next(iter(values)), (list, np.ndarray)):
+        return [np.asarray(v).tolist() for v in values]
     a = np.asarray(values)
     if a.dtype.kind in "biu":
         return a.tolist()
@@ -213,6 +218,8 @@ class Neo4jStore(Store):
         try:
             check_version(self.version, uri)
             self._add_summaries()
+            if not read_only and self._summaries_unlisted():  # lr_trajectory reads the lists: add them now
+                self._writable()
         except StoreError:
             self.close()
             raise
@@ -227,13 +234,21 @@ class Neo4jStore(Store):
             self._schema_done = True
             self._backfill_interaction_summaries()
 
+    def _summaries_unlisted(self) -> bool:
+        """InteractionSummary nodes written before they listed their edges (a backfill writes all)."""
+        first = self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN s.{S.SENDERS} IS NULL AS old LIMIT 1")
+        return bool(first and first[0]["old"])
+
     def _backfill_interaction_summaries(self) -> None:
-        """A store written before InteractionSummary existed (or by neo4j-admin import of an older
-        export): create the summaries of its live edges, so the questions reading them answer."""
-        if self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN count(s) AS n")[0]["n"] or \
-                not self._run(f"MATCH (run:{S.RUN}) RETURN count(run) AS n")[0]["n"]:
+        """A store written before InteractionSummary existed or listed its edges (or by neo4j-admin
+        import of an older export): (re)create the summaries of its live edges, so the questions
+        reading them answer."""
+        if not self._run(f"MATCH (run:{S.RUN}) RETURN count(run) AS n")[0]["n"]:
+            return
+        if self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN s LIMIT 1") and not self._summaries_unlisted():
             return
         nodes = interaction_summaries(self.cypher(INTERACTION_SUMMARY_BACKFILL, {"pvalue": S.SUMMARY_PVALUE}))
+        self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) DETACH DELETE s")  # without lists: replaced whole
         rows = _rows(nodes)
         for i in range(0, len(rows), BATCH):
             self._run(f"UNWIND $rows AS row MATCH (i:{S.INTERACTION_NODE} {{{S.NAME}: row.{S.INTERACTION}}}) "
