@@ -75,11 +75,13 @@ WHERE (ix.name = $interaction OR $interaction IS NULL)
   AND s.load_id IN live
   AND CASE WHEN $method IS NULL AND NOT ($interaction IS NULL AND $ligand IS NULL AND $receptor IS NULL) THEN true ELSE s.key IS NULL END  // the branch's test on a node (see above)
   AND (s.`group` = $`group` OR $`group` IS NULL)
-WITH ix, s, CASE WHEN [1, 2][1] = 1 THEN 1 ELSE 0 END AS first  // LadybugDB numbers list items from 1, Neo4j from 0
-UNWIND range(0, size(s.senders) - 1) AS k
-WITH ix, s, s.senders[k + first] AS src, s.receivers[k + first] AS dst,
-     {score: s.scores[k + first], significant: s.calls[k + first],
-      pvalue: CASE WHEN s.pvalues[k + first] >= 0.0 THEN s.pvalues[k + first] END} AS r  // one listed edge
+// each list read once per summary: Neo4j reads a list property anew at every use (at 1M edges 1.0 → 0.3 s)
+WITH ix, s, CASE WHEN [1, 2][1] = 1 THEN 1 ELSE 0 END AS first,  // LadybugDB numbers list items from 1, Neo4j from 0
+     s.senders AS senders, s.receivers AS receivers, s.scores AS scores, s.pvalues AS pvalues, s.calls AS calls
+UNWIND range(0, size(senders) - 1) AS k
+WITH ix, s, senders[k + first] AS src, receivers[k + first] AS dst,
+     {score: scores[k + first], significant: calls[k + first],
+      pvalue: CASE WHEN pvalues[k + first] >= 0.0 THEN pvalues[k + first] END} AS r  // one listed edge
 WHERE (src = $sender OR $sender IS NULL)
   AND (dst = $receiver OR $receiver IS NULL)
   AND (r.score >= $min_score OR $min_score IS NULL)
