@@ -422,7 +422,7 @@ _EDGE_LISTS = ((S.SENDERS, "string"), (S.RECEIVERS, "string"), (S.SCORES, "doubl
 def summary_rows(t: pd.DataFrame, load_id: str) -> pd.DataFrame:
     """Per run × interaction (× day × group, one of each in a usual run) of a validated table: its
     edges counted, as interaction_summaries takes them, and listed (sender and receiver cell type,
-    score, p-value, call; by sender, receiver) as Arrow list columns: no per-edge Python objects.
+    score, p-value or S.NO_PVALUE, call) as Arrow list columns: no per-edge Python objects.
     n_significant is _queries.SIGNIFICANT at $pvalue = S.SUMMARY_PVALUE (a missing p-value passes).
     Grouped on the columns' integer codes."""
     import pyarrow as pa
