@@ -1,7 +1,8 @@
 """``python -m bench.layout``: what the SIGNALS edge layout costs the embedded store.
 
-Store.load of 10M edges runs at the pace of a bare ``COPY SIGNALS`` (results.md: Store.load /
-bare COPY), so a faster load needs a leaner edge, not a leaner loader. This measures the floor
+A bare ``COPY SIGNALS`` of today's edges is the floor under Store.load (which runs at ~0.3-0.4x
+of it, results.md: Store.load / bare COPY), so a load at issue 17's rate needs a leaner edge, not
+only a leaner loader. This measures the floor
 for three layouts of the same edges, each a bare COPY into a fresh LadybugDB database in the
 250k-row slices of one transaction that ``Store.load`` uses, then one COMMIT:
 
