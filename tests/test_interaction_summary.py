@@ -141,6 +141,12 @@ def test_an_older_store_gains_its_summaries_edge_lists(tmp_path):
         want = st.query("lr_trajectory", interaction="CD86^CTLA4")
         for name in LISTS:
             st._conn.execute(f"ALTER TABLE {S.INTERACTION_SUMMARY} DROP {name}")
+    with pytest.warns(UserWarning, match="open it once without read_only=True"):
+        with cg.connect(path, read_only=True) as ro:  # told, and the questions reading the lists refuse
+            for name in ("lr_trajectory", "interaction_catalogue"):
+                with pytest.raises(cg.QueryError, match="open it once without read_only=True"):
+                    ro.query(name, interaction="CD86^CTLA4")
+            assert len(ro.query("signaling_by_day", cell_type="Treg")) > 0
     with cg.connect(path) as st:
         assert check(st) == 6
         pd.testing.assert_frame_equal(st.query("lr_trajectory", interaction="CD86^CTLA4"), want)
@@ -154,13 +160,46 @@ def test_an_older_neo4j_store_gains_its_summaries_edge_lists(neo4j_store, neo4j_
     neo4j_store.load(synthetic_table(days=(0, 7), seed=5))
     want = neo4j_store.query("lr_trajectory", ligand="CD86")
     neo4j_store.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) REMOVE " + ", ".join(f"s.{n}" for n in LISTS))
-    with cg.connect(neo4j_uri, read_only=True) as ro:
-        assert ro._summaries_unlisted()
+    with pytest.warns(UserWarning, match="connect once without read_only=True"):
+        with cg.connect(neo4j_uri, read_only=True) as ro:
+            assert len(ro._runs_unlisted()) == 2  # both runs
     with cg.connect(neo4j_uri) as st:
-        assert not st._summaries_unlisted()
+        assert st._runs_unlisted() == []
         assert check(st) == 6
         pd.testing.assert_frame_equal(st.query("lr_trajectory", ligand="CD86"), want)
         assert len(want) > 0
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_backfill_killed_part_way_is_finished_on_the_next_connect(neo4j_store, neo4j_uri):
+    """The Neo4j backfill writes a run's summaries in one transaction, run by run: a kill part-way
+    leaves some runs listed, some with older unlisted summaries and (a store from before the
+    summaries) some with none. Every such run is found, not only when the first summary read is
+    unlisted, and the next writable connect completes them; lr_trajectory then answers in full."""
+    neo4j_store.load(synthetic_table(days=(0, 7), groups=("low", "high"), seed=5))
+    want = neo4j_store.query("lr_trajectory", ligand="CD86")
+    runs = sorted(neo4j_store.runs()[S.RUN_ID])
+    assert len(runs) == 4 and neo4j_store._runs_unlisted() == []
+    unlisted, missing = runs[1], runs[2]
+    neo4j_store.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) WHERE s.{S.RUN_ID} = $id REMOVE "
+                       + ", ".join(f"s.{n}" for n in LISTS), {"id": unlisted})
+    neo4j_store.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) WHERE s.{S.RUN_ID} = $id DETACH DELETE s", {"id": missing})
+    with pytest.warns(UserWarning, match="connect once without read_only=True"):
+        with cg.connect(neo4j_uri, read_only=True) as ro:
+            assert ro._runs_unlisted() == sorted([unlisted, missing])
+            for name in ("lr_trajectory", "interaction_catalogue"):  # refused, not answered from 2 of 4 runs
+                with pytest.raises(cg.QueryError, match="connect once without read_only=True"):
+                    ro.query(name, ligand="CD86")
+            assert len(ro.query("signaling_by_day", cell_type="Treg")) > 0  # the rest answer
+    with cg.connect(neo4j_uri) as st:
+        assert st._runs_unlisted() == []
+        assert check(st) == 12  # 4 runs × 3 interactions
+        pd.testing.assert_frame_equal(st.query("lr_trajectory", ligand="CD86"), want)
+        # only one run's summaries missing, every summary left listed: found all the same
+        st.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) WHERE s.{S.RUN_ID} = $id DETACH DELETE s", {"id": runs[3]})
+    with cg.connect(neo4j_uri) as st:
+        assert check(st) == 12
+        pd.testing.assert_frame_equal(st.query("lr_trajectory", ligand="CD86"), want)
 
 
 def _many_interactions(n: int = 1000) -> pd.DataFrame:

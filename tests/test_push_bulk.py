@@ -76,7 +76,7 @@ def test_push_bulk_builds_the_same_study(neo4j_uri, tmp_path):
         assert running.returncode == 1 and "is in use: stop the server first" in running.stderr, running.stderr
         assert "Traceback" not in running.stderr
         with cg.connect(f"bolt://127.0.0.1:{port}", read_only=True) as ro:  # the import brought the edge lists
-            assert not ro._summaries_unlisted()
+            assert ro._runs_unlisted() == []
             listed = ro.cypher(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN sum(size(s.{S.SENDERS})) AS n, "
                                f"sum(s.{S.N_PAIRS}) AS pairs")
             assert int(listed["n"][0]) == int(listed["pairs"][0]) > 0

@@ -269,6 +269,9 @@ class Store(ABC):
     """
 
     uri: str
+    # set when a read-only open finds the InteractionSummary layer incomplete (an older store, or a
+    # backfill cut short): the questions reading it refuse rather than answer from part of the runs
+    _summaries_pending: str | None = None
 
     # --- engine-specific ----------------------------------------------------------------
     @abstractmethod
@@ -381,6 +384,8 @@ class Store(ABC):
 
         spec = get_query(name)
         params = spec.bind(parameters)
+        if self._summaries_pending and S.INTERACTION_SUMMARY in spec.text:
+            raise QueryError(f"query {name!r} on {self.uri}: {self._summaries_pending}")
         hint = state_hint(self, params)
         if hint:
             df = spec.shape(pd.DataFrame())

@@ -263,9 +263,10 @@ class EmbeddedStore(Store):
         import pyarrow.parquet as pq
 
         if not self._may_write:
-            warnings.warn(f"{self.path} was written by an older commgraph and lacks the interaction summaries or "
-                          "their edge lists; open it once without read_only=True to add them (interaction_catalogue "
-                          "and lr_trajectory read them)", stacklevel=3)
+            self._summaries_pending = ("written by an older commgraph, the store lacks the interaction summaries or "
+                                       "their edge lists; open it once without read_only=True to add them "
+                                       "(interaction_catalogue and lr_trajectory read them)")
+            warnings.warn(f"{self.path}: {self._summaries_pending}", stacklevel=3)
             return
         self._writable()  # creates the table
         with tempfile.TemporaryDirectory(prefix="commgraph-summaries-") as scratch:

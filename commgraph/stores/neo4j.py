@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
@@ -42,6 +43,16 @@ def as_one_list(text: str, columns: tuple[str, ...]) -> str:
     returned = ", ".join(f"`{c}`" for c in columns)
     return f"CALL () {{\n{text}\n}}\nRETURN collect([{returned}]) AS rows"
 
+
+# runs with live edges and no listed InteractionSummary (see Neo4jStore._runs_unlisted): an index
+# seek each on SIGNALS (run_id, load_id) and on InteractionSummary.run_id, stopping at the first hit
+RUNS_UNLISTED = f"""
+MATCH (run:{S.RUN})
+WHERE EXISTS {{ MATCH ()-[r:{S.SIGNALS}]->() WHERE r.{S.RUN_ID} = run.{S.RUN_ID} AND r.{S.LOAD_ID} = run.{S.LOAD_ID} }}
+  AND NOT EXISTS {{ MATCH (s:{S.INTERACTION_SUMMARY}) WHERE s.{S.RUN_ID} = run.{S.RUN_ID}
+                    AND s.{S.LOAD_ID} = run.{S.LOAD_ID} AND s.{S.SENDERS} IS NOT NULL }}
+RETURN run.{S.RUN_ID} AS id ORDER BY id
+"""
 
 LOCK = "CommgraphLock"  # a singleton node whose write lock serialises NEXT rebuilds (not part of the model)
 
@@ -218,8 +229,15 @@ class Neo4jStore(Store):
         try:
             check_version(self.version, uri)
             self._add_summaries()
-            if not read_only and self._summaries_unlisted():  # lr_trajectory reads the lists: add them now
-                self._writable()
+            if self._runs_unlisted():  # lr_trajectory and the catalogue read the lists
+                if read_only:
+                    self._summaries_pending = (
+                        "some runs' interaction summaries are missing or lack their edge lists (written by an "
+                        "older commgraph, or a backfill cut short); connect once without read_only=True to add "
+                        "them (interaction_catalogue and lr_trajectory read them)")
+                    warnings.warn(f"{uri}: {self._summaries_pending}", stacklevel=3)
+                else:
+                    self._writable()  # which adds them
         except StoreError:
             self.close()
             raise
@@ -234,26 +252,36 @@ class Neo4jStore(Store):
             self._schema_done = True
             self._backfill_interaction_summaries()
 
-    def _summaries_unlisted(self) -> bool:
-        """InteractionSummary nodes written before they listed their edges (a backfill writes all)."""
-        first = self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN s.{S.SENDERS} IS NULL AS old LIMIT 1")
-        return bool(first and first[0]["old"])
+    def _runs_unlisted(self) -> list[str]:
+        """Runs with live edges but no listed InteractionSummary: written before the summaries existed
+        or listed their edges, or left by a backfill killed part-way (it writes a run's summaries in
+        one transaction, so one listed summary stands for the run's). Two index seeks a run."""
+        return [r["id"] for r in self._run(RUNS_UNLISTED)]
 
     def _backfill_interaction_summaries(self) -> None:
         """A store written before InteractionSummary existed or listed its edges (or by neo4j-admin
         import of an older export): (re)create the summaries of its live edges, so the questions
-        reading them answer."""
-        if not self._run(f"MATCH (run:{S.RUN}) RETURN count(run) AS n")[0]["n"]:
+        reading them answer. Run by run, each in one transaction (a whole 10M-edge study's lists in
+        one would strain the server's transaction memory): a kill part-way leaves runs that are
+        whole, listed or not, and the next writable connect finishes the rest."""
+        pending = set(self._runs_unlisted())
+        if not pending:
             return
-        if self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) RETURN s LIMIT 1") and not self._summaries_unlisted():
-            return
-        nodes = interaction_summaries(self.cypher(INTERACTION_SUMMARY_BACKFILL, {"pvalue": S.SUMMARY_PVALUE}))
-        self._run(f"MATCH (s:{S.INTERACTION_SUMMARY}) DETACH DELETE s")  # without lists: replaced whole
-        rows = _rows(nodes)
-        for i in range(0, len(rows), BATCH):
-            self._run(f"UNWIND $rows AS row MATCH (i:{S.INTERACTION_NODE} {{{S.NAME}: row.{S.INTERACTION}}}) "
-                      f"CREATE (i)-[:{S.HAS_SUMMARY}]->(s:{S.INTERACTION_SUMMARY}) SET s = row",
-                      {"rows": rows[i : i + BATCH]})
+        rows = self.cypher(INTERACTION_SUMMARY_BACKFILL, {"pvalue": S.SUMMARY_PVALUE})
+        nodes = interaction_summaries(rows[rows[S.RUN_ID].isin(pending)])
+        create = (f"UNWIND $rows AS row MATCH (i:{S.INTERACTION_NODE} {{{S.NAME}: row.{S.INTERACTION}}}) "
+                  f"CREATE (i)-[:{S.HAS_SUMMARY}]->(s:{S.INTERACTION_SUMMARY}) SET s = row")
+
+        def write(tx, run_id: str, part: pd.DataFrame) -> None:
+            tx.run(f"MATCH (s:{S.INTERACTION_SUMMARY}) WHERE s.{S.RUN_ID} = $id DETACH DELETE s", id=run_id).consume()
+            rows = _rows(part)
+            for i in range(0, len(rows), BATCH):
+                tx.run(create, rows=rows[i : i + BATCH]).consume()
+
+        with self._driver.session(database=self.database) as session:
+            for run_id, part in track(nodes.groupby(S.RUN_ID, sort=True), total=len(pending), show=self.progress,
+                                      description=f"Neo4j: interaction summaries of {len(pending):,} runs"):
+                session.execute_write(write, run_id, part)
 
     # --- plumbing -----------------------------------------------------------------------
     def cypher(self, text: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
