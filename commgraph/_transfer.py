@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from . import _schema as S
 from ._graph import FROM, TO
@@ -104,70 +110,135 @@ def sample_sheet_of(store: Store) -> pd.DataFrame | None:
 _NEO4J_TYPES = {"STRING": "string", "INT64": "long", "DOUBLE": "double", "BOOLEAN": "boolean",
                 "STRING[]": "string[]", "DOUBLE[]": "double[]", "BOOLEAN[]": "boolean[]"}
 _ARRAY_SEP = ";"  # neo4j-admin's default --array-delimiter
-_CHUNK = 500_000  # rows per CSV append: an export holds one chunk in memory, not a table
+_CHUNK = 500_000  # rows (or list items) per query and CSV append: an export holds one chunk in memory
 
 
-def _node_query(t: S.NodeTable) -> str:
-    return f"MATCH (n:{t.label}) RETURN " + ", ".join(f"n.`{n}` AS `{n}`" for n, _ in t.properties)
+@dataclass(frozen=True)
+class _Export:
+    """One node or relationship table of the schema as the export reads it."""
+    name: str
+    kind: str  # "nodes" or "relationships"
+    properties: tuple[tuple[str, str], ...]
+    header: list[str]
+    match: str  # the MATCH clause, `a` the node or the edge's source
+    returns: str
+    batch_key: str | None = None  # the embedded store reads the rows in batches of this key's values,
+    weight: str = "1"  # each row counted as this many (a node's list items)
+    live_only: bool = False  # edges written per load: only those of a live load are part of the study
+
+    @classmethod
+    def of_nodes(cls, t: S.NodeTable) -> "_Export":
+        header = [f"{n}:ID({t.label})" if n == t.key else f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in t.properties]
+        returns = ", ".join(f"a.`{n}` AS `{n}`" for n, _ in t.properties)
+        lists = [n for n, ty in t.properties if ty.endswith("[]")]
+        via = next((r for r in S.REL_TABLES if r.target == t.label and r.source != t.label), None)
+        if not lists or via is None:
+            return cls(t.label, "nodes", t.properties, header, f"MATCH (a:{t.label})", returns)
+        # nodes with lists (InteractionSummary: an item per edge) in batches of the nodes that link to
+        # them: the engine holds a query's result in full, and a filtered scan costs a whole one
+        return cls(t.label, "nodes", t.properties, header, f"MATCH (p:{via.source})-[:{via.type}]->(a:{t.label})",
+                   returns, f"p.`{S.NODE_TABLE[via.source].key}`",
+                   " + ".join(["1", *(f"coalesce(size(a.`{n}`), 0)" for n in lists)]))
+
+    @classmethod
+    def of_rels(cls, r: S.RelTable) -> "_Export":
+        ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
+        header = [f":START_ID({r.source})", f":END_ID({r.target})"] + [f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties]
+        names = {n for n, _ in r.properties}
+        returns = ", ".join([f"a.`{ks}` AS `{FROM}`", f"b.`{kt}` AS `{TO}`"] + [f"r.`{n}` AS `{n}`" for n, _ in r.properties])
+        return cls(r.type, "relationships", r.properties, header, f"MATCH (a:{r.source})-[r:{r.type}]->(b:{r.target})",
+                   returns, f"a.`{ks}`", live_only=S.RUN_ID in names and S.LOAD_ID in names)
+
+    @property
+    def columns(self) -> list[str]:
+        return ([FROM, TO] if self.kind == "relationships" else []) + [n for n, _ in self.properties]
+
+    def query(self, *conditions: str) -> str:
+        return f"{self._where(*conditions)} RETURN {self.returns}"
+
+    def weights(self) -> str:
+        """Rows per value of the batch key."""
+        return f"{self._where()} RETURN {self.batch_key} AS k, sum({self.weight}) AS n"
+
+    def _where(self, *conditions: str) -> str:
+        where = [c for c in (f"r.`{S.LOAD_ID}` IN $live" if self.live_only else "", *conditions) if c]
+        return f"{self.match} {'WHERE ' + ' AND '.join(where) if where else ''}"
 
 
-def _rel_query(r: S.RelTable, where: str = "") -> str:
-    ks, kt = S.NODE_TABLE[r.source].key, S.NODE_TABLE[r.target].key
-    cols = [f"a.`{ks}` AS `{FROM}`", f"b.`{kt}` AS `{TO}`"] + [f"r.`{n}` AS `{n}`" for n, _ in r.properties]
-    return f"MATCH (a:{r.source})-[r:{r.type}]->(b:{r.target}) {where} RETURN " + ", ".join(cols)
+def _batches(weights: pd.DataFrame) -> Iterator[list]:
+    """Keys in batches of about ``_CHUNK`` rows (a key with more rows is a batch of its own)."""
+    keys, n = [], 0
+    for k, w in zip(weights["k"].tolist(), weights["n"].tolist()):
+        if keys and n + w > _CHUNK:
+            yield keys
+            keys, n = [], 0
+        keys.append(k)
+        n += w
+    if keys:
+        yield keys
 
 
-def _written_per_run(r: S.RelTable) -> bool:
-    """Edges written per load (SIGNALS, and any other table carrying run_id and load_id): only
-    those of a live load are part of the study."""
-    names = {n for n, _ in r.properties}
-    return S.RUN_ID in names and S.LOAD_ID in names
-
-
-def _chunks(store: Store, query: str, params: dict, scratch: Path, per_run: list[dict] | None) -> Iterator[pd.DataFrame]:
-    """A query's rows in chunks. The embedded store writes them to Parquet inside the engine in
-    one pass; another store is read run by run (``per_run``: the parameters of each) or whole."""
-    if hasattr(store, "rows_to_parquet"):
-        import pyarrow.parquet as pq
-
-        path = scratch / "rows.parquet"
-        store.rows_to_parquet(query, params, path)
+def _chunks(store: Store, t: _Export, live: list[str], scratch: Path) -> Iterator[pa.Table]:
+    """A table's rows as Arrow tables of about ``_CHUNK`` rows (or list items), read in batches
+    of the batch key's values: an engine holds a query's result in full (the embedded one ~500
+    bytes a SIGNALS edge). The embedded store writes each batch to Parquet inside the engine; a
+    server's rows come through pandas."""
+    params = {"live": live} if t.live_only else {}
+    if t.batch_key is None:
+        batches = [(t.query(), params)]
+    else:
+        query = t.query(f"{t.batch_key} IN $keys")
+        batches = ((query, {**params, "keys": keys}) for keys in _batches(store.cypher(t.weights(), params)))
+    path = scratch / "rows.parquet"
+    for query, p in batches:
+        if not hasattr(store, "rows_to_parquet"):
+            yield _arrow(store.cypher(query, p), t.columns, list(t.properties))
+            continue
+        store.rows_to_parquet(query, p, path)
         try:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=_CHUNK):
-                yield batch.to_pandas()
+                yield pa.Table.from_batches([batch])
         finally:
             path.unlink(missing_ok=True)
-        return
-    for p in per_run if per_run is not None else [params]:
-        yield store.cypher(query, p)
 
 
-def _csv(frame: pd.DataFrame, types: list[tuple[str, str]], path: Path, header: list[str] | None) -> None:
-    """Append rows to a CSV as neo4j-admin reads them: whole numbers without '.0' (a column with
-    nulls comes back as floats), booleans as true/false, lists as their items joined by ';'."""
-    f = frame.copy()
+def _arrow_type(ty: str):
+    scalar = {"STRING": pa.string(), "INT64": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+    return pa.list_(scalar[ty[:-2]]) if ty.endswith("[]") else scalar[ty]
+
+
+def _arrow(frame: pd.DataFrame, columns: list[str], types: list[tuple[str, str]]):
+    """A query's rows (a DataFrame from a server) as Arrow: whole numbers back from the floats a
+    column with nulls comes as."""
     for name, ty in types:
-        if ty == "INT64":
-            f[name] = pd.to_numeric(f[name]).round().astype("Int64")
-        elif ty == "BOOLEAN":
-            f[name] = f[name].map({True: "true", False: "false"})
+        if ty == "INT64" and frame[name].dtype.kind == "f":
+            frame[name] = frame[name].round().astype("Int64")
+    return pa.Table.from_pandas(frame[columns], preserve_index=False)
+
+
+def _csv(table, types: list[tuple[str, str]], path: Path, header: list[str] | None) -> None:
+    """Append rows to a CSV as neo4j-admin reads them (pyarrow's writer: pandas' to_csv was most
+    of an export's time): whole numbers without '.0', booleans as true/false, NaN as empty, lists
+    as their items joined by ';' (an empty list as no value, as a null)."""
+    kinds = dict(types)
+    columns = []
+    for name in table.column_names:
+        col, ty = table.column(name), kinds.get(name, "STRING")
+        col = pc.cast(col, _arrow_type(ty))
+        if ty == "DOUBLE":
+            col = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
         elif ty.endswith("[]"):
-            f[name] = [_array(v, ty, name, path) for v in f[name]]
-    f.to_csv(path, index=False, header=header if header else False, mode="w" if header else "a")
-
-
-def _array(items, ty: str, name: str, path: Path) -> str | None:
-    """One list property as a neo4j-admin array field."""
-    if items is None:
-        return None
-    if ty == "BOOLEAN[]":
-        return _ARRAY_SEP.join("true" if x else "false" for x in items)
-    words = [str(x) for x in items]
-    if ty == "STRING[]" and any(_ARRAY_SEP in w for w in words):
-        bad = next(w for w in words if _ARRAY_SEP in w)
-        raise CommgraphError(f"{path.name}: column {name} holds {bad!r}, and neo4j-admin splits array items "
-                             f"on {_ARRAY_SEP!r}: rename it, or push without --bulk")
-    return _ARRAY_SEP.join(words)
+            if ty == "STRING[]" and len(col) and pc.any(pc.match_substring(pc.list_flatten(col), _ARRAY_SEP)).as_py():
+                bad = pc.filter(pc.list_flatten(col), pc.match_substring(pc.list_flatten(col), _ARRAY_SEP))[0].as_py()
+                raise CommgraphError(f"{path.name}: column {name} holds {bad!r}, and neo4j-admin splits array items "
+                                     f"on {_ARRAY_SEP!r}: rename it, or push without --bulk")
+            joined = pc.binary_join(pc.cast(col, pa.list_(pa.string())), _ARRAY_SEP)
+            col = pc.if_else(pc.equal(pc.list_value_length(col), 0), pa.scalar(None, pa.string()), joined)
+        columns.append(col)
+    with open(path, "wb" if header else "ab") as f:
+        if header:
+            f.write((",".join(header) + "\n").encode())
+        pcsv.write_csv(pa.table(columns, names=table.column_names), f, pcsv.WriteOptions(include_header=False))
 
 
 def export_neo4j_import(
@@ -177,47 +248,45 @@ def export_neo4j_import(
 
     Every node and relationship table of the schema is written as the store holds it (Run nodes,
     cell counts, sample sheets, contrasts and whatever else the schema declares), without the
-    edges of replaced or unfinished loads. Tables come out in chunks (the embedded store streams
-    them through Parquet), so the export of a large study needs little memory. Returns the
-    command that loads the files into an empty database named ``database``.
+    edges of replaced or unfinished loads; labels and types come from the command's arguments.
+    Tables come out in chunks of about 500k rows (see ``_chunks``), so the export of a large study
+    needs the memory of a chunk, not of the study. Returns the command that loads the files into
+    an empty database named ``database``.
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    runs = store.cypher(f"MATCH (run:{S.RUN}) RETURN run.`{S.RUN_ID}` AS r, run.`{S.LOAD_ID}` AS l")
+    runs = store.cypher(f"MATCH (run:{S.RUN}) RETURN run.`{S.LOAD_ID}` AS l")
     if runs.empty:
         raise CommgraphError(f"{store.uri} holds no runs to export")
     live = [str(x) for x in runs["l"]]
-    per_run = [{"run_id": str(r), "load_id": str(ld)} for r, ld in zip(runs["r"], runs["l"])]
+    tables = [_Export.of_nodes(t) for t in S.NODE_TABLES] + [_Export.of_rels(r) for r in S.REL_TABLES]
     scratch = Path(tempfile.mkdtemp(prefix="commgraph-export-"))
     args = []
+    # a chunk is written to CSV while the engine reads the next (neither holds the GIL)
+    pool = cf.ThreadPoolExecutor(1, thread_name_prefix="commgraph-export")
     try:
-        tables = [(t.label, t.properties, _node_query(t), {}, None,
-                   [f"{n}:ID({t.label})" if n == t.key else f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in t.properties]
-                   + [":LABEL"], "nodes") for t in S.NODE_TABLES]
-        for r in S.REL_TABLES:
-            head = [f":START_ID({r.source})", f":END_ID({r.target})"] + [f"{n}:{_NEO4J_TYPES[ty]}" for n, ty in r.properties]
-            if _written_per_run(r):  # live loads only: one seek per run on Neo4j, one filtered pass embedded
-                q = (_rel_query(r, f"WHERE r.`{S.LOAD_ID}` IN $live"), {"live": live},
-                     _rel_query(r, f"WHERE r.`{S.RUN_ID}` = $run_id AND r.`{S.LOAD_ID}` = $load_id"))
-                spec = (r.type, r.properties, q[0] if hasattr(store, "rows_to_parquet") else q[2], q[1], per_run)
-            else:
-                spec = (r.type, r.properties, _rel_query(r), {}, None)
-            tables.append((*spec, head + [":TYPE"], "relationships"))
-        for name, props, query, params, runs_of, header, kind in track(tables, description=f"exporting {store.uri}",
-                                                                       show=progress):
-            path = out / f"{name.lower()}.csv"
-            rows = 0
-            for chunk in _chunks(store, query, params, scratch, runs_of):
-                if chunk.empty:
-                    continue
-                chunk[":LABEL" if kind == "nodes" else ":TYPE"] = name
-                _csv(chunk, list(props), path, header if rows == 0 else None)
-                rows += len(chunk)
-            if rows:
-                args.append(f"--{kind}={name}={path.name}")
+        for t in track(tables, description=f"exporting {store.uri}", show=progress):
+            path = out / f"{t.name.lower()}.csv"
+            rows, writing = 0, None
+            for chunk in _chunks(store, t, live, scratch):
+                if chunk.num_rows:
+                    if writing is not None:
+                        writing.result()
+                    writing = pool.submit(_csv, chunk, list(t.properties), path, t.header if rows == 0 else None)
+                    rows += chunk.num_rows
+            if writing is not None:
+                writing.result()
+            if t.kind == "nodes" and t.batch_key is not None:  # read through links: every node reached?
+                held = int(store.cypher(f"MATCH (a:{t.name}) RETURN count(*) AS n")["n"].iloc[0])
+                if held != rows:
+                    raise CommgraphError(f"{store.uri}: {held - rows} of {held} {t.name} nodes are not linked "
+                                         f"by {t.match.split()[1]}: push without --bulk")
+            if rows:  # the label or type comes from the argument, not a column
+                args.append(f"--{t.kind}={t.name}={path.name}")
             else:
                 path.unlink(missing_ok=True)
     finally:
+        pool.shutdown(cancel_futures=True)
         shutil.rmtree(scratch, ignore_errors=True)
     return f"cd {out} && neo4j-admin database import full " + " ".join(args) + f" --overwrite-destination=true {database}"
 
@@ -232,7 +301,7 @@ def push_bulk(store: Store, neo4j_admin: str | list[str], *, database: str = "ne
     Community cannot take one database offline) and ``database`` must not exist unless
     ``overwrite`` (its contents are then replaced). Indexes and constraints are not part of an
     import: commgraph creates them on its first write to the server. The CSVs go to a temporary
-    folder in ``work_dir`` (the system's by default; about 270 bytes per SIGNALS edge) and are
+    folder in ``work_dir`` (the system's by default; about 360 bytes per SIGNALS edge) and are
     removed afterwards. Returns the seconds of the export and the import, and the import's counts.
     """
     import re

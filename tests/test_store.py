@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -131,8 +132,12 @@ def test_connect_rejects_unknown_scheme(tmp_path):
         cg.connect("http://localhost:7474")
 
 
-def test_export_neo4j_import_writes_every_run_once(store, tmp_path):
-    """The export reads run by run: every edge lands in signals.csv once, every node once."""
+@pytest.mark.parametrize("chunk", [None, 5])
+def test_export_neo4j_import_writes_every_run_once(store, tmp_path, monkeypatch, chunk):
+    """The export reads edges in batches of source nodes: every edge lands in signals.csv once,
+    every node once, however small the batches."""
+    if chunk:
+        monkeypatch.setattr(cg._transfer, "_CHUNK", chunk)
     table = synthetic_table(days=(0, 7, 14), groups=("high", "low"))
     counts = pd.DataFrame({S.CELL_TYPE_PROP: ["Treg", "Treg"], S.DAY: [0, 7], S.GROUP: "low", S.N_CELLS: [3, 4]})
     store.load(table, cell_counts=counts)
@@ -159,3 +164,25 @@ def test_export_neo4j_import_writes_every_run_once(store, tmp_path):
     # one load: every run's load id starts with the load's, and each run has its own
     assert runs["load_id:string"].str.split(".").str[0].nunique() == 1
     assert runs["load_id:string"].nunique() == len(runs)
+
+
+def test_export_neo4j_import_writes_fields_as_neo4j_admin_reads_them(store, tmp_path):
+    """Missing p-values as empty fields (never 'nan'), whole numbers without '.0', booleans and
+    lists as neo4j-admin parses them; a ';' inside a list item is an error naming file and column."""
+    table = synthetic_table().assign(**{S.PVALUE: np.nan, S.SIGNIFICANT: False})
+    store.load(table)
+    cg.export_neo4j_import(store, tmp_path / "imp", progress=False)
+    text = (tmp_path / "imp" / "signals.csv").read_text()
+    assert "nan" not in text.lower() and "false" in text
+    sig = pd.read_csv(tmp_path / "imp" / "signals.csv")
+    assert sig["pvalue:double"].isna().all() and len(sig) == len(table)
+    summary = pd.read_csv(tmp_path / "imp" / "interactionsummary.csv", dtype=str)
+    assert summary["n_pairs:long"].str.fullmatch(r"\d+").all()
+    row = summary.iloc[0]
+    n = int(row["n_pairs:long"])
+    assert len(row["senders:string[]"].split(";")) == len(row["scores:double[]"].split(";")) == n
+    assert set(row["calls:boolean[]"].split(";")) == {"false"}
+    with cg.connect(tmp_path / "semi.lbug") as semi:
+        semi.load(synthetic_table(cell_types=("CD4; naive", "Treg")))
+        with pytest.raises(cg.CommgraphError, match=r"interactionsummary.csv: column (senders|receivers) holds 'CD4; naive'"):
+            cg.export_neo4j_import(semi, tmp_path / "semi", progress=False)
