@@ -122,7 +122,7 @@ class _Export:
     header: list[str]
     match: str  # the MATCH clause, `a` the node or the edge's source
     returns: str
-    batch_key: str | None = None  # the embedded store reads the rows in batches of this key's values,
+    batch_key: str | None = None  # rows are read in batches of this key's values (None: whole)
     weight: str = "1"  # each row counted as this many (a node's list items)
     live_only: bool = False  # edges written per load: only those of a live load are part of the study
 
@@ -189,9 +189,9 @@ def _chunks(store: Store, t: _Export, live: list[str], scratch: Path) -> Iterato
     else:
         query = t.query(f"{t.batch_key} IN $keys")
         batches = ((query, {**params, "keys": keys}) for keys in _batches(store.cypher(t.weights(), params)))
-    path = scratch / "rows.parquet"
+    path, embedded = scratch / "rows.parquet", hasattr(store, "rows_to_parquet")
     for query, p in batches:
-        if not hasattr(store, "rows_to_parquet"):
+        if not embedded:
             yield _arrow(store.cypher(query, p), t.columns, list(t.properties))
             continue
         store.rows_to_parquet(query, p, path)
@@ -216,7 +216,7 @@ def _arrow(frame: pd.DataFrame, columns: list[str], types: list[tuple[str, str]]
     return pa.Table.from_pandas(frame[columns], preserve_index=False)
 
 
-def _csv(table, types: list[tuple[str, str]], path: Path, header: list[str] | None) -> None:
+def _csv(table: pa.Table, types: list[tuple[str, str]], path: Path, header: list[str] | None) -> None:
     """Append rows to a CSV as neo4j-admin reads them (pyarrow's writer: pandas' to_csv was most
     of an export's time): whole numbers without '.0', booleans as true/false, NaN as empty, lists
     as their items joined by ';' (an empty list as no value, as a null)."""
@@ -228,8 +228,9 @@ def _csv(table, types: list[tuple[str, str]], path: Path, header: list[str] | No
         if ty == "DOUBLE":
             col = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
         elif ty.endswith("[]"):
-            if ty == "STRING[]" and len(col) and pc.any(pc.match_substring(pc.list_flatten(col), _ARRAY_SEP)).as_py():
-                bad = pc.filter(pc.list_flatten(col), pc.match_substring(pc.list_flatten(col), _ARRAY_SEP))[0].as_py()
+            items = pc.list_flatten(col) if ty == "STRING[]" else None
+            if items is not None and len(items) and pc.any(split := pc.match_substring(items, _ARRAY_SEP)).as_py():
+                bad = pc.filter(items, split)[0].as_py()
                 raise CommgraphError(f"{path.name}: column {name} holds {bad!r}, and neo4j-admin splits array items "
                                      f"on {_ARRAY_SEP!r}: rename it, or push without --bulk")
             joined = pc.binary_join(pc.cast(col, pa.list_(pa.string())), _ARRAY_SEP)
