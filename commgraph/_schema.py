@@ -199,6 +199,8 @@ class RelTable:
     source: str
     target: str
     properties: tuple[tuple[str, str], ...] = ()
+    # read only from its source (every question starts there): LadybugDB stores it one way
+    forward_only: bool = False
 
 
 # One node per run × interaction: the interaction's edges in that run counted (n_significant at the
@@ -361,7 +363,8 @@ REL_TABLES: tuple[RelTable, ...] = (
     RelTable(FROM_SAMPLE, RUN, SAMPLE_NODE),
     RelTable(COUNTED_IN, CELL_STATE, SAMPLE_NODE, ((N_CELLS, "INT64"), (FRACTION, "DOUBLE"))),
     RelTable(MEASURED, SAMPLE_NODE, MEASUREMENT),
-    RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES),
+    # one way: the differential's write of 3.4M edges at 10M took 29 s both ways, 14 s one way
+    RelTable(CHANGED, CELL_STATE, CELL_STATE, CHANGED_PROPERTIES, forward_only=True),
     RelTable(SUMMARY, CELL_STATE, CELL_STATE, SUMMARY_PROPERTIES),
     RelTable(PATHWAY_SUMMARY, CELL_STATE, CELL_STATE, PATHWAY_SUMMARY_PROPERTIES),
     RelTable(HAS_SUMMARY, INTERACTION_NODE, INTERACTION_SUMMARY),

@@ -12,8 +12,11 @@
 // :params {cell_type: "MX1+ Mono", day: 7, group: "all", direction: "out", level: "interaction", fdr: 0.05, min_abs_log2fc: 0.0, partner: null, method: null}
 // delta: the mean paired change (day minus baseline, in the tool's score units); n: patients with both days.
 // A stale contrast used runs that were replaced or removed since, or misses runs added since: compute it again.
-// The two branches differ only in the direction of the CHANGED pattern; each also tests its direction on s
-// (`s.key = CASE …`), which LadybugDB applies where it scans the CellStates, so the other direction's edges are not read.
+// The two branches differ only in the direction of the CHANGED pattern. Both start from the senders: LadybugDB
+// stores CHANGED one way, so "in" reads the edges of the day × group's senders (a contrast's edges join two
+// states of its day and group) and keeps those into the cell type. Each branch also tests its direction on its
+// senders (`….key = CASE …`), which LadybugDB applies where it scans the CellStates, so the other direction's
+// edges are not read.
 WITH 1 AS checked WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) < 0) THEN coalesce($day, 0) % 1 = 0 END
   AND coalesce($direction, "out") IN ["out", "in"]
   AND (coalesce($fdr, 0.0) >= 0.0 OR coalesce($fdr, 0.0) < 0.0)
@@ -39,8 +42,9 @@ WITH 1 AS checked WHERE CASE WHEN (coalesce($day, 0) >= 0 OR coalesce($day, 0) <
 MATCH (k:Contrast)
 WHERE k.kind = "time" AND k.`group` = $`group` AND k.day = $day AND (k.method = $method OR $method IS NULL)
 MATCH (o:CellState)-[c:CHANGED]->(s:CellState)
-WHERE $direction = "in" AND s.cell_type = $cell_type AND s.`group` = $`group` AND s.day = $day
-  AND s.key = CASE WHEN $direction = "in" THEN s.key END
+WHERE $direction = "in" AND o.`group` = $`group` AND o.day = $day
+  AND o.key = CASE WHEN $direction = "in" THEN o.key END
+  AND s.cell_type = $cell_type AND s.`group` = $`group` AND s.day = $day
   AND c.contrast = k.id AND c.level = $level AND c.fdr <= $fdr AND abs(c.log2fc) >= $min_abs_log2fc
   AND (o.cell_type = $partner OR $partner IS NULL)
 RETURN o.cell_type AS partner, c.interaction AS interaction, c.pathway AS pathway, c.delta AS delta,

@@ -251,6 +251,44 @@ def test_a_store_with_ligand_and_receptor_on_changed_edges_loses_them_when_some_
         assert len(got) > 0
 
 
+def test_changed_is_stored_one_way_and_a_store_with_it_both_ways_answers_the_same(tmp_path):
+    # CHANGED is stored forward only (half the write); stores written before hold it both ways
+    import dataclasses
+
+    from commgraph.stores.embedded import _rel_ddl
+
+    direction = f"CALL TABLE_INFO('{S.CHANGED}') RETURN DISTINCT storage_direction AS d"
+    asked = [dict(cell_type=ct, day=7, group="high", direction=d, fdr=1.0)
+             for ct in ("MX1+ Mono", "Treg") for d in ("out", "in")]
+
+    def answers(st):
+        return [st.query("differential", **p).sort_values(["partner", S.INTERACTION]).reset_index(drop=True)
+                for p in asked]
+
+    with cg.connect(tmp_path / "s.lbug") as st:
+        _load(st, per_sample_tables(n_patients=3, days=(0, 7, 14), groups=("high",), effect=planted))
+        res = cg.differential(st, progress=False)
+        assert list(st.cypher(direction)["d"]) == ["fwd"]
+        one_way = answers(st)
+        d7 = res.results[(res.results[S.CONTRAST_PROP] == contrast_id("time", "high", 7, 0, "synthetic"))
+                         & (res.results[S.LEVEL] == "interaction")]
+        for p, got in zip(asked, one_way):  # every tested feature of the cell type, as sender or receiver
+            end = S.SOURCE if p["direction"] == "out" else S.TARGET
+            assert len(got) == int((d7[end] == p["cell_type"]).sum()) > 0
+
+        st.cypher(f"DROP TABLE {S.CHANGED}")  # as a store written before: both ways
+        st.cypher(_rel_ddl(dataclasses.replace(S.REL_TABLE[S.CHANGED], forward_only=False)))
+        assert list(st.cypher(direction)["d"]) == ["both"]
+        cg.differential(st, days=[0, 7], progress=False)  # some contrasts replaced: the table stays as it is
+        assert list(st.cypher(direction)["d"]) == ["both"]
+        for got, want in zip(answers(st), one_way):
+            pd.testing.assert_frame_equal(got, want)
+        cg.differential(st, progress=False)  # every contrast replaced: a new table, one way
+        assert list(st.cypher(direction)["d"]) == ["fwd"]
+        for got, want in zip(answers(st), one_way):
+            pd.testing.assert_frame_equal(got, want)
+
+
 # --- per-sample counts ------------------------------------------------------------------------
 
 

@@ -99,7 +99,8 @@ def _ddl() -> list[str]:
 
 def _rel_ddl(r: S.RelTable) -> str:
     props = "".join(f", `{n}` {ty}" for n, ty in r.properties)
-    return f"CREATE REL TABLE IF NOT EXISTS {r.type}(FROM {r.source} TO {r.target}{props})"
+    one_way = " WITH (storage_direction = 'fwd')" if r.forward_only else ""
+    return f"CREATE REL TABLE IF NOT EXISTS {r.type}(FROM {r.source} TO {r.target}{props}){one_way}"
 
 
 # RUNS_SCORES_AT with the cell types as their CellStates' offsets (see EmbeddedStore._scores_at)
