@@ -6,8 +6,9 @@ edges one ``commgraph.differential`` run writes for a store (the store's ``write
 intercepted: nothing written), then writes them into fresh copies of that store, each child
 process one way LadybugDB could take them:
 
-- **as the store writes**: DROP and CREATE the CHANGED table, COPY each level's edges in the
-  250k-row slices ``EmbeddedStore._copy`` uses, one transaction, COMMIT;
+- **as the store writes**: DROP and CREATE the CHANGED table (stored one way, forward only), COPY
+  each level's edges in the 250k-row slices ``EmbeddedStore._copy`` uses, one transaction, COMMIT;
+- **both directions**: the same with the table stored both ways, as the store wrote it before;
 - **one COPY per level**: the same without slices;
 - **sorted by state**: the same as the store, each level's edges sorted by sender and receiver state;
 - **auto_checkpoint off**: the same as the store after ``CALL auto_checkpoint=false``; the
@@ -21,6 +22,7 @@ Writes ``bench/changed-write.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import statistics
 import tempfile
@@ -29,7 +31,8 @@ from pathlib import Path
 
 from ._common import copy_store, machine, per_sample_args, per_sample_store, ran, run_child, write_md
 
-WAYS = ("as the store writes", "one COPY per level", "sorted by state", "auto_checkpoint off", "outside a transaction")
+WAYS = ("as the store writes", "both directions", "one COPY per level", "sorted by state", "auto_checkpoint off",
+        "outside a transaction")
 
 
 def capture(db: Path, parts: Path) -> dict:
@@ -80,7 +83,8 @@ def child(a: dict) -> dict:
     if way != "outside a transaction":
         c.execute("BEGIN TRANSACTION")
     c.execute(f"DROP TABLE {S.CHANGED}")
-    c.execute(E._rel_ddl(S.REL_TABLE[S.CHANGED]))
+    table = S.REL_TABLE[S.CHANGED]
+    c.execute(E._rel_ddl(dataclasses.replace(table, forward_only=False) if way == "both directions" else table))
     for p in parts:
         store._copy(S.CHANGED, p)
     out["copy_s"] = time.perf_counter() - t0
