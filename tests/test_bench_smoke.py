@@ -49,8 +49,9 @@ def test_bench_changed_write_smoke(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     text = out.read_text()
     rows = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| way ")]
-    assert [row[0].lstrip("| ") for row in rows] == ["as the store writes", "one COPY per level", "sorted by state",
-                                                     "auto_checkpoint off", "outside a transaction"], rows
+    assert [row[0].lstrip("| ") for row in rows] == ["as the store writes", "both directions", "one COPY per level",
+                                                     "sorted by state", "auto_checkpoint off",
+                                                     "outside a transaction"], rows
     # every way stored every edge the differential gave
     captured = re.search(r"gives ([\d,]+) CHANGED edges", text).group(1)
     assert int(captured.replace(",", "")) > 0
