@@ -62,6 +62,7 @@ BROWSER_CASES = {
 MORE_BROWSER_CASES = [
     ("lr_trajectory", {"interaction": "L1^R1", "ligand": "L1"}),
     ("lr_trajectory", {"receptor": "R1", "group": "high"}),
+    ("differential", {"cell_type": "Treg", "day": 7, "group": "high", "direction": "in"}),  # starts from the senders
 ]
 
 
