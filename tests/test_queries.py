@@ -536,6 +536,24 @@ def test_the_branches_taken_answer_as_the_whole_file(study, case):
         assert sent != spec.text and sent.count("UNION ALL") < len(parts) - 1, _case_id(case)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_an_answer_fetched_through_arrow_is_the_one_get_as_df_gives(study, case, monkeypatch):
+    """The embedded store fetches a named answer of many rows through Arrow: forced for every
+    answer here, the frame is the one get_as_df gives, column types included (lists as lists,
+    INT128 sums as integers, nulls as they were)."""
+    from commgraph.stores import embedded
+
+    name, params = case
+    spec = get_query(name)
+    bound = spec.bind(params)
+    sent = study._branches_taken(name, spec.text, bound)
+    monkeypatch.setattr(embedded, "_ARROW_ROWS", 10**9)
+    via_df = spec.shape(study._answer(sent, bound, spec.returns))
+    monkeypatch.setattr(embedded, "_ARROW_ROWS", 0)
+    via_arrow = spec.shape(study._answer(sent, bound, spec.returns))
+    pd.testing.assert_frame_equal(via_arrow, via_df, check_exact=True)
+
+
 def test_only_a_gate_on_parameters_alone_leaves_a_branch_out():
     """A branch is left out only by a gate whose value is the call's alone (so a store may keep it per
     parameter set); a gate that reads the graph keeps its branch in the text."""
