@@ -186,3 +186,42 @@ def test_export_neo4j_import_writes_fields_as_neo4j_admin_reads_them(store, tmp_
         semi.load(synthetic_table(cell_types=("CD4; naive", "Treg")))
         with pytest.raises(cg.CommgraphError, match=r"interactionsummary.csv: column (senders|receivers) holds 'CD4; naive'"):
             cg.export_neo4j_import(semi, tmp_path / "semi", progress=False)
+
+
+def test_a_question_pauses_the_cyclic_collector_only_while_it_runs(store, table, monkeypatch):
+    # the collector is off while the answer becomes Python objects (stores/_base.gc_paused), and
+    # back on afterwards, also when the engine fails; a caller's own pause is left as it was
+    import gc
+
+    store.load(table)
+    seen = []
+    answer = type(store)._answer
+
+    def watched(self, *args):
+        seen.append(gc.isenabled())
+        return answer(self, *args)
+
+    monkeypatch.setattr(type(store), "_answer", watched)
+    assert len(store.query("signaling_by_day", cell_type="MX1+ Mono")) > 0
+    assert seen[-1] is False and gc.isenabled()  # (the state hint's reads come before, unpaused)
+
+    asked = cg.list_queries().set_index("name").loc["signaling_by_day", "returns"]
+
+    def broken(self, text, params, columns):
+        if ", ".join(columns) != asked:  # the state hint's reads
+            return answer(self, text, params, columns)
+        seen.append(gc.isenabled())
+        raise RuntimeError("engine gone")
+
+    monkeypatch.setattr(type(store), "_answer", broken)
+    with pytest.raises(cg.QueryError, match="engine gone"):
+        store.query("signaling_by_day", cell_type="MX1+ Mono")
+    assert seen[-1] is False and gc.isenabled()
+
+    monkeypatch.setattr(type(store), "_answer", watched)
+    gc.disable()
+    try:
+        store.query("signaling_by_day", cell_type="MX1+ Mono")
+        assert not gc.isenabled()  # the caller's pause stands
+    finally:
+        gc.enable()
