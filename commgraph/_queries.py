@@ -578,13 +578,11 @@ def _union_order(text: str, path: str, returns: tuple[str, ...]) -> tuple[tuple[
         orders.add(" ".join(m["keys"].split()))
     if len(orders) > 1:
         raise QueryError(f"{path}: the branches of the UNION order differently: {sorted(orders)}")
-    keys = []
-    for item in orders.pop().split(","):
-        k = _ORDER_KEY.match(item.strip())
-        if not k or k["col"] not in returns:
-            raise QueryError(f"{path}: can't sort by {item.strip()!r} (want a returned column [IS NULL] [DESC])")
-        keys.append((k["col"], bool(k["null"]), (k["dir"] or "").upper() == "DESC"))
-    return tuple(keys)
+    keys = orders.pop()
+    got = _order_keys(keys)
+    if got is None or any(col not in returns for col, _, _ in got):
+        raise QueryError(f"{path}: can't sort by {keys!r} (want returned columns [IS NULL] [DESC])")
+    return got
 
 
 def _in_order(df: pd.DataFrame, order: tuple[tuple[str, bool, bool], ...]) -> pd.DataFrame:
@@ -673,6 +671,48 @@ def taken(spec: QuerySpec, parts: tuple[Branch, ...], held: dict[str, bool]) -> 
         return None
     text = "\nUNION ALL\n".join(keep)
     return f"{typing(spec.params, text)}\n{text}".lstrip()
+
+
+_ORDER_LINE = re.compile(r"^ORDER\s+BY\s+(?P<keys>.+?)\s*(?://.*)?$", re.I)
+
+
+def unsorted(spec: QuerySpec, text: str) -> str:
+    """``text`` (a named query's file, or the branches a call takes) without the ORDER BY line that
+    ends each branch of its UNION, for an engine whose rows :meth:`QuerySpec.shape` sorts by those
+    keys anyway; LadybugDB's sort was 15-20% of an answer of 10k+ rows at 10M edges (lr_trajectory of
+    an interaction, 17k rows: 25 of 57 ms). Kept: an ORDER BY with SKIP or LIMIT after it, inside a
+    WITH, or in a file that draws (its nodes and edges may tie on the keys). The keys order the rows
+    of every shipped file fully (tests/test_queries.py), so the answer is the one the engine sorted."""
+    if not spec.order or spec.draws:
+        return text
+    lines = text.splitlines()
+    out = []
+    for k, line in enumerate(lines):
+        m = _ORDER_LINE.match(line)
+        if m and _order_keys(m["keys"]) == spec.order and _ends_branch(lines[k + 1:]):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _order_keys(keys: str) -> tuple[tuple[str, bool, bool], ...] | None:
+    got = []
+    for item in keys.split(","):
+        k = _ORDER_KEY.match(item.strip())
+        if not k:
+            return None
+        got.append((k["col"], bool(k["null"]), (k["dir"] or "").upper() == "DESC"))
+    return tuple(got)
+
+
+def _ends_branch(rest: list[str]) -> bool:
+    """Whether nothing but blank and comment lines come before the next UNION or the end."""
+    for line in rest:
+        if _UNION.match(line):
+            return True
+        if line.strip() and not line.lstrip().startswith("//"):
+            return False
+    return True
 
 
 @functools.cache

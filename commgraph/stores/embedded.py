@@ -343,7 +343,8 @@ class EmbeddedStore(Store):
     def _branches_taken(self, name: str, text: str, params: dict[str, Any]) -> str:
         # only the branches these parameters take: LadybugDB plans every branch on every run (see
         # _queries.branches; at 10M edges signaling_by_day 80-100 -> ~20 ms, most of it planning)
-        from .._queries import branches, gate_probe, get_query, taken
+        # and without the final ORDER BYs that shape() sorts by anyway (_queries.unsorted)
+        from .._queries import branches, gate_probe, get_query, taken, unsorted
 
         key = (text, tuple(sorted((k, type(v).__name__, repr(v)) for k, v in params.items())))
         if key in self._taken:  # gates read parameters alone (_queries.branches): one probe per call shape
@@ -352,12 +353,12 @@ class EmbeddedStore(Store):
         parts = branches(text)
         probe = gate_probe(spec, parts)
         if probe is None:
-            return text
+            return unsorted(spec, text)
         try:
             held = self.cypher(probe, params).iloc[0].to_dict()
         except RuntimeError:  # the whole file then runs, and reports its own error
             return text
-        sent = taken(spec, parts, {k: v is True or v is np.True_ for k, v in held.items()}) or text
+        sent = unsorted(spec, taken(spec, parts, {k: v is True or v is np.True_ for k, v in held.items()}) or text)
         if len(self._taken) >= 1024:
             self._taken.clear()
         self._taken[key] = sent
