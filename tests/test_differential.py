@@ -181,6 +181,13 @@ def test_results_in_the_graph_and_the_named_queries(study):
     assert sorted(zip(got["partner"], got[S.INTERACTION])) == sorted(zip(want[S.TARGET], want[S.INTERACTION]))
     assert got[S.FDR].max() <= 0.05 and (got["n"] == 4).all() and not got[S.STALE].any()
     everything = store.query("differential", cell_type="MX1+ Mono", day=7, group="high", fdr=1.0)
+    # sent without its branches' ORDER BY (_queries.unsorted): the whole file's rows in its order, no ties
+    from commgraph._queries import get_query
+
+    spec = get_query("differential")
+    whole = spec.shape(store.cypher(spec.text, spec.bind(dict(cell_type="MX1+ Mono", day=7, group="high", fdr=1.0))))
+    pd.testing.assert_frame_equal(everything, whole)
+    assert not everything.duplicated(subset=[col for col, _, _ in spec.order]).any()
     assert len(everything) == int(((res.results[S.CONTRAST_PROP] == want[S.CONTRAST_PROP].iloc[0])
                                    & (res.results[S.LEVEL] == "interaction")
                                    & (res.results[S.SOURCE] == "MX1+ Mono")).sum())
